@@ -1,0 +1,218 @@
+"""Unit tests of LXD host set-up, image building helpers and address allocation."""
+
+import ipaddress
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+
+try:
+    import yard  # noqa: F401  (installed, or put on the path by a conftest)
+except ImportError:  # running from a bare checkout
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "../../../tools/yard"))
+
+from yard.provider import addresses, image, lxd_setup  # noqa: E402
+
+IFACE = ipaddress.IPv4Interface("10.157.83.1/24")
+
+CERT_A = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+CERT_B = b"-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----\n"
+CERT_C = b"-----BEGIN CERTIFICATE-----\nCCCC\n-----END CERTIFICATE-----"
+
+
+@pytest.fixture
+def lxc(monkeypatch):
+    """Record host commands; ``replies`` maps an argv prefix to a CompletedProcess."""
+    calls, replies = [], {}
+
+    def fake_run(argv, **kwargs):
+        calls.append(list(argv))
+        for prefix, reply in replies.items():
+            if tuple(argv[:len(prefix)]) == prefix:
+                return reply
+        return subprocess.CompletedProcess(argv, 0, b"", b"")
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    return calls, replies
+
+
+# -- addresses -----------------------------------------------------------------
+
+def test_pick_free_skips_used_and_bridge():
+    assert addresses.pick_free(IFACE, []) == "10.157.83.10"
+    assert addresses.pick_free(IFACE, ["10.157.83.10", "10.157.83.11"]) == "10.157.83.12"
+    assert addresses.pick_free(IFACE, [], first=1, last=3) == "10.157.83.2"
+
+
+def test_pick_free_exhausted():
+    used = ["10.157.83.{}".format(i) for i in range(10, 200)]
+    with pytest.raises(addresses.AddressesExhausted):
+        addresses.pick_free(IFACE, used)
+
+
+def test_allocation_is_stable_saved_and_released(tmp_path):
+    book = addresses.AddressBook(str(tmp_path), "demo", IFACE)
+    assert book.allocate("0") == "10.157.83.10"
+    assert book.allocate("1") == "10.157.83.11"
+    assert book.allocate("0") == "10.157.83.10"
+    again = addresses.AddressBook(str(tmp_path), "demo", IFACE)
+    assert again.allocations() == {"0": "10.157.83.10", "1": "10.157.83.11"}
+    again.release("0")
+    assert book.allocate("2") == "10.157.83.10"
+
+
+def test_allocation_avoids_other_models_and_lxd_instances(tmp_path):
+    addresses.AddressBook(str(tmp_path), "other", IFACE).allocate("0")
+    book = addresses.AddressBook(str(tmp_path), "demo", IFACE,
+                                 in_use=lambda: ["10.157.83.11"])
+    assert book.allocate("0") == "10.157.83.12"
+
+
+def test_parallel_allocations_are_distinct(tmp_path):
+    book = addresses.AddressBook(str(tmp_path), "demo", IFACE)
+    got = []
+
+    def take(i):
+        # A fresh book per thread, as separate controller threads would have.
+        got.append(addresses.AddressBook(str(tmp_path), "demo", IFACE).allocate(str(i)))
+
+    threads = [threading.Thread(target=take, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(got)) == 20
+    assert set(book.allocations().values()) == set(got)
+
+
+# -- host set-up ---------------------------------------------------------------
+
+def test_network_config_fixed_subnet_nat_no_ipv6():
+    config = lxd_setup.network_config(IFACE)
+    assert config == {
+        "ipv4.address": "10.157.83.1/24",
+        "ipv4.nat": "true",
+        "ipv4.dhcp.ranges": "10.157.83.200-10.157.83.250",
+        "ipv6.address": "none",
+    }
+
+
+def test_subnet_override(monkeypatch):
+    monkeypatch.setenv("YARD_LXD_SUBNET", "10.9.8.1/24")
+    assert str(lxd_setup.subnet().ip) == "10.9.8.1"
+
+
+def test_missing_packages_parses_dpkg_query(lxc):
+    calls, replies = lxc
+    replies[("dpkg-query",)] = subprocess.CompletedProcess(
+        [], 1, b"lxd installed\nlxcfs not-installed\n", b"dpkg-query: no packages found")
+    assert lxd_setup.missing_packages(["lxd", "lxcfs", "iptables"]) == ["lxcfs", "iptables"]
+
+
+def test_ensure_packages_does_nothing_when_installed(lxc):
+    calls, replies = lxc
+    replies[("dpkg-query",)] = subprocess.CompletedProcess([], 0, b"lxd installed\n", b"")
+    lxd_setup.ensure_packages(["lxd"])
+    assert [c[0] for c in calls] == ["dpkg-query"]
+
+
+def test_ensure_packages_installs_missing_without_recommends(lxc):
+    calls, replies = lxc
+    replies[("dpkg-query",)] = subprocess.CompletedProcess([], 1, b"", b"")
+    lxd_setup.ensure_packages(["lxd", "iptables"])
+    assert calls[-1] == ["apt-get", "install", "-y", "-q", "--no-install-recommends",
+                         "lxd", "iptables"]
+
+
+def test_ensure_network_creates_when_missing(lxc):
+    calls, replies = lxc
+    replies[("lxc", "network", "show")] = subprocess.CompletedProcess([], 1, b"", b"")
+    lxd_setup.ensure_network("yardbr0", IFACE)
+    assert calls[-1][:4] == ["lxc", "network", "create", "yardbr0"]
+    assert "ipv4.nat=true" in calls[-1] and "ipv6.address=none" in calls[-1]
+
+
+def test_ensure_network_fixes_drifted_keys_only(lxc):
+    calls, replies = lxc
+    replies[("lxc", "network", "get", "yardbr0", "ipv4.nat")] = \
+        subprocess.CompletedProcess([], 0, b"false\n", b"")
+    replies[("lxc", "network", "get")] = subprocess.CompletedProcess([], 0, b"?\n", b"")
+    lxd_setup.ensure_network("yardbr0", IFACE)
+    sets = [c for c in calls if c[2] == "set"]
+    assert ["lxc", "network", "set", "yardbr0", "ipv4.nat", "true"] in sets
+
+
+def test_run_raises_setup_error_with_stderr(lxc):
+    calls, replies = lxc
+    replies[("false",)] = subprocess.CompletedProcess([], 2, b"", b"it broke\n")
+    with pytest.raises(lxd_setup.SetupError, match="it broke"):
+        lxd_setup.run(["false"])
+
+
+# -- image ---------------------------------------------------------------------
+
+DEB822 = """\
+Types: deb
+# a comment
+URIs: http://mirror.example/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://mirror.example/debian-security
+Suites: bookworm-security
+Components: main
+
+Types: deb-src
+URIs: http://src.example/debian
+Suites: bookworm
+Components: main
+"""
+
+
+def test_parse_deb822_sources_and_pick_mirror():
+    entries = image.parse_sources(DEB822)
+    assert [e[0] for e in entries] == ["http://mirror.example/debian",
+                                       "http://mirror.example/debian-security"]
+    assert image.pick_mirror(entries) == "http://mirror.example/debian"
+
+
+def test_parse_one_line_sources():
+    text = ("# deb http://old.example/debian bookworm main\n"
+            "deb [arch=amd64 signed-by=/k.gpg] http://m.example/debian bookworm main contrib\n")
+    entries = image.parse_sources(text)
+    assert entries == [("http://m.example/debian", ["bookworm"], ["main", "contrib"])]
+
+
+def test_pick_mirror_none_when_suite_missing():
+    assert image.pick_mirror([("http://x", ["bookworm-security"], ["main"])]) is None
+
+
+def test_extra_certs_only_what_the_image_lacks():
+    host = CERT_A + b"\n" + CERT_B + CERT_C + b"\n"
+    assert image.extra_certs(host, CERT_A) == [CERT_B, CERT_C + b"\n"]
+    assert image.extra_certs(CERT_A, CERT_A) == []
+
+
+def test_debootstrap_argv_includes_systemd_and_python():
+    argv = image.debootstrap_argv("/tmp/rootfs", "http://m.example/debian")
+    assert argv[:2] == ["debootstrap", "--variant=minbase"]
+    include = argv[2].split("=", 1)[1].split(",")
+    for pkg in ("systemd", "systemd-sysv", "python3", "python3-venv", "ca-certificates"):
+        assert pkg in include
+    assert argv[-3:] == ["bookworm", "/tmp/rootfs", "http://m.example/debian"]
+
+
+def test_image_ref_override(monkeypatch):
+    monkeypatch.delenv("YARD_LXD_IMAGE", raising=False)
+    assert image.image_ref() == "yard/debian-12"
+    monkeypatch.setenv("YARD_LXD_IMAGE", "ubuntu:22.04")
+    assert image.image_ref() == "ubuntu:22.04"
+
+
+def test_metadata_yaml():
+    text = image.metadata_yaml(1700000000)
+    assert "architecture: x86_64" in text and "creation_date: 1700000000" in text
