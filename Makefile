@@ -1,0 +1,65 @@
+# Stackyard: `make` alone lists the targets.  Everything runs from .venv,
+# which `make .venv` creates from the pinned files in requirements/.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TOX := $(BIN)/tox
+STAMP := $(VENV)/.installed
+REQS := $(wildcard requirements/*.txt tools/yard/pyproject.toml)
+
+.DEFAULT_GOAL := help
+.PHONY: help venv lint unit build model test demo func lock clean constraints
+
+help: ## list the targets
+	@echo "Stackyard make targets:"
+	@grep -hE '^[a-z.-]+:.*## ' $(MAKEFILE_LIST) | \
+	    awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(STAMP): $(REQS)
+	@command -v $(PYTHON) >/dev/null || { echo "ERROR $(PYTHON) not found"; exit 1; }
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || \
+	    { echo "installing python3-venv"; apt-get install -y -q python3-venv >/dev/null; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -c requirements/constraints.txt \
+	    -r requirements/tools.txt
+	@if [ -f tools/yard/pyproject.toml ]; then \
+	    $(BIN)/pip install -q --disable-pip-version-check -c requirements/constraints.txt \
+	    -e tools/yard; fi
+	touch $(STAMP)
+
+venv: $(STAMP) ## create .venv with the pinned tooling
+
+lint: $(STAMP) ## flake8 over everything
+	$(TOX) -e lint
+
+unit: $(STAMP) ## unit tests (layers, interfaces, charms, yard)
+	$(TOX) -e unit
+
+build: $(STAMP) ## build every charm into build/<charm> (charm build, offline)
+	$(TOX) -e build
+
+model: build ## model tests: deploy built charms with yard on LXD
+	$(TOX) -e model
+
+test: lint unit model ## lint, unit and model tests (what CI runs)
+
+demo: build ## deploy the demo bundle locally with yard and show its status
+	@bash tools/demo
+
+func: build ## zaza functional tests against a real Juju controller
+	$(TOX) -e func
+
+lock: $(STAMP) ## re-resolve wheelhouses and rewrite each charm's build.lock
+	WRITE_LOCK=1 $(TOX) -e build
+
+constraints: ## re-pin requirements/constraints.txt from a fresh resolve
+	rm -rf /tmp/stackyard-pin && $(PYTHON) -m venv /tmp/stackyard-pin
+	/tmp/stackyard-pin/bin/pip install -q -r requirements/tools.txt -r requirements/func.txt
+	{ echo "# Pins for every tool venv (make .venv and the tox envs). Regenerate with"; \
+	  echo "# 'make constraints' after changing requirements/*.txt."; \
+	  /tmp/stackyard-pin/bin/pip freeze | grep -v -E '^(-e|pip==|setuptools==)'; } \
+	  > requirements/constraints.txt
+
+clean: ## remove build/, .tox/ and .venv/
+	rm -rf build .tox $(VENV)

@@ -1,0 +1,253 @@
+"""Hook bootstrap: enter the charm's venv, building it from the wheelhouse first.
+
+This module runs before any dependency is importable, so it uses the standard
+library only.  The venv lives in ``$CHARM_DIR/.venv``; Juju keeps files that
+are not part of the charm across upgrades, so later hooks and upgrades reuse
+it.  It is rebuilt only when the wheelhouse's contents change, which is what
+an upgrade that brings new wheels looks like.
+
+Nothing here reaches the network for Python packages: pip runs with
+``--no-index`` on the wheels shipped in the charm.  Compiled wheels that do not
+match the unit's Python are skipped; the Debian/Ubuntu packages named in the
+layer's ``system-packages`` option provide those libraries instead (the venv
+sees system site-packages), and ``pip check`` proves the result complete.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+VENV_DIR = '.venv'
+MARKER = '.stackyard-wheelhouse'
+DEFAULT_SYSTEM_PACKAGES = ('python3-venv', 'python3-yaml', 'python3-markupsafe')
+
+
+class BootstrapError(Exception):
+    """The venv could not be made; the message is the one line the operator sees."""
+
+
+def charm_dir():
+    """The charm's root: ``JUJU_CHARM_DIR``, else the parent of this file's ``lib``."""
+    env = os.environ.get('JUJU_CHARM_DIR') or os.environ.get('CHARM_DIR')
+    if env:
+        return env
+    here = os.path.dirname(os.path.abspath(__file__))
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(here))))
+
+
+def wheelhouse_signature(root):
+    """A digest of the wheelhouse's file names and sizes (cheap enough for every hook).
+
+    :param root: the charm directory
+    :returns: hex digest, or '' when the charm has no wheelhouse
+    """
+    wheelhouse = os.path.join(root, 'wheelhouse')
+    try:
+        names = sorted(os.listdir(wheelhouse))
+    except FileNotFoundError:
+        return ''
+    digest = hashlib.sha256()
+    for name in names:
+        if name.startswith('.'):
+            continue
+        size = os.stat(os.path.join(wheelhouse, name)).st_size
+        digest.update('{}:{}\n'.format(name, size).encode())
+    return digest.hexdigest()
+
+
+def wheel_fits(filename, version_info=None):
+    """Whether a wheel file name can be installed on this interpreter.
+
+    Pure wheels (``none-any``) always fit; compiled ones fit only when built
+    for this CPython version on Linux x86_64/aarch64 (manylinux/musllinux).
+
+    :param filename: a ``*.whl`` file name
+    :param version_info: (major, minor) to test against; defaults to the running one
+    """
+    major, minor = version_info or sys.version_info[:2]
+    parts = filename[:-len('.whl')].split('-')
+    if len(parts) < 5:
+        return False
+    python_tags, abi_tag, platform_tag = parts[-3], parts[-2], parts[-1]
+    if abi_tag == 'none' and platform_tag == 'any':
+        return any(t.startswith('py3') or t == 'py2.py3' or t.startswith('cp3')
+                   for t in python_tags.split('.'))
+    cp = 'cp{}{}'.format(major, minor)
+    abi_ok = abi_tag in (cp, 'abi3', 'none')
+    python_ok = cp in python_tags.split('.') or (abi_tag == 'abi3' and any(
+        t.startswith('cp3') and int(t[3:] or 0) <= minor for t in python_tags.split('.')))
+    machine = os.uname().machine
+    platform_ok = any(machine in p and ('linux' in p) for p in platform_tag.split('.'))
+    return abi_ok and python_ok and platform_ok
+
+
+def layer_option(root, name, default):
+    """Read one option of this layer from the built charm's layer.yaml.
+
+    The bootstrap cannot import yaml yet, so this reads the small subset of
+    YAML that charm build writes for list options (``- item`` lines).
+    """
+    path = os.path.join(root, 'layer.yaml')
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        return list(default)
+    return _list_option(lines, name, default)
+
+
+def _list_option(lines, name, default):
+    in_layer = in_option = False
+    items = None
+    for line in lines:
+        stripped = line.strip().replace('"', '').replace("'", '')
+        indent = len(line) - len(line.lstrip())
+        if indent <= 2 and stripped.startswith('stackyard:'):
+            in_layer, in_option = True, False
+            continue
+        if in_layer and indent <= 2 and stripped and not stripped.startswith('-'):
+            in_layer = False
+        if in_layer and stripped.startswith(name + ':'):
+            in_option = True
+            rest = stripped[len(name) + 1:].strip()
+            if rest.startswith('['):
+                return [i.strip().strip('\'"') for i in rest.strip('[]').split(',') if i.strip()]
+            items = []
+            continue
+        if in_option:
+            if stripped.startswith('- '):
+                items.append(stripped[2:].strip().strip('\'"'))
+            elif stripped:
+                in_option = False
+    return items if items is not None else list(default)
+
+
+def missing_packages(packages):
+    """Those of ``packages`` dpkg does not report as installed."""
+    if not packages:
+        return []
+    proc = subprocess.run(
+        ['dpkg-query', '-W', '-f=${Package} ${db:Status-Status}\n'] + list(packages),
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, universal_newlines=True)
+    installed = {line.split()[0] for line in proc.stdout.splitlines()
+                 if line.endswith(' installed')}
+    return [p for p in packages if p not in installed]
+
+
+def apt_install(packages):
+    """Install Debian/Ubuntu packages, refreshing the package lists once on failure."""
+    env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
+    cmd = ['apt-get', 'install', '-y', '-q', '--no-install-recommends'] + list(packages)
+    if subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL,
+                      stderr=subprocess.DEVNULL).returncode == 0:
+        return
+    subprocess.run(['apt-get', 'update', '-q'], env=env,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True)
+    if proc.returncode != 0:
+        raise BootstrapError('apt-get install {} failed: {}'.format(
+            ' '.join(packages), _last_line(proc.stdout)))
+
+
+def _last_line(text):
+    lines = [line for line in (text or '').splitlines() if line.strip()]
+    return lines[-1].strip() if lines else 'no output'
+
+
+def _run(cmd, what):
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True)
+    if proc.returncode != 0:
+        raise BootstrapError('{} failed: {}'.format(what, _last_line(proc.stdout)))
+    return proc.stdout
+
+
+def build_venv(root, signature):
+    """Make ``root/.venv`` from the wheelhouse alone, atomically.
+
+    The venv is built in ``.venv.new`` and renamed into place only once pip
+    and ``pip check`` succeeded, so a failure leaves the previous venv (or
+    none) rather than a half-made one.
+    """
+    missing = missing_packages(layer_option(root, 'system-packages', DEFAULT_SYSTEM_PACKAGES))
+    if missing:
+        apt_install(missing)
+    venv = os.path.join(root, VENV_DIR)
+    staging = venv + '.new'
+    shutil.rmtree(staging, ignore_errors=True)
+    _run([sys.executable, '-m', 'venv', '--system-site-packages', staging],
+         'creating the venv')
+    wheelhouse = os.path.join(root, 'wheelhouse')
+    wheels = sorted(os.path.join(wheelhouse, n) for n in os.listdir(wheelhouse)
+                    if n.endswith('.whl') and wheel_fits(n)) if os.path.isdir(wheelhouse) else []
+    sdists = [n for n in os.listdir(wheelhouse) if not n.endswith('.whl')
+              and not n.startswith('.')] if os.path.isdir(wheelhouse) else []
+    if sdists:
+        raise BootstrapError('wheelhouse holds source packages ({}); build the charm '
+                             'with binary wheels'.format(', '.join(sorted(sdists))))
+    pip = [os.path.join(staging, 'bin', 'python3'), '-m', 'pip', '--disable-pip-version-check',
+           '--no-input']
+    if wheels:
+        _run(pip + ['install', '--no-index', '--no-deps', '--no-cache-dir', '--quiet'] + wheels,
+             'installing the wheelhouse')
+    _run(pip + ['check'], 'checking the venv (a system package may be missing)')
+    with open(os.path.join(staging, MARKER), 'w') as f:
+        json.dump({'signature': signature, 'wheels': [os.path.basename(w) for w in wheels]}, f)
+    old = venv + '.old'
+    shutil.rmtree(old, ignore_errors=True)
+    if os.path.exists(venv):
+        os.rename(venv, old)
+    os.rename(staging, venv)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def venv_signature(venv):
+    """The wheelhouse signature the venv was built from, or None."""
+    try:
+        with open(os.path.join(venv, MARKER)) as f:
+            return json.load(f).get('signature')
+    except (OSError, ValueError):
+        return None
+
+
+def ensure_venv(root):
+    """Build the venv if it is missing or stale; return its python's path.
+
+    :raises BootstrapError: with the one line to show the operator
+    """
+    venv = os.path.join(root, VENV_DIR)
+    signature = wheelhouse_signature(root)
+    if venv_signature(venv) != signature:
+        build_venv(root, signature)
+    return os.path.join(venv, 'bin', 'python3')
+
+
+def enter_venv():
+    """Re-exec the running hook under the venv's python (no-op once inside it)."""
+    root = charm_dir()
+    venv = os.path.realpath(os.path.join(root, VENV_DIR))
+    if os.path.realpath(sys.prefix) == venv:
+        return
+    try:
+        python = ensure_venv(root)
+    except BootstrapError as e:
+        fail(str(e))
+    except OSError as e:
+        fail('building the venv failed: {}'.format(e))
+    os.execv(python, [python] + sys.argv)
+
+
+def fail(message):
+    """Report a bootstrap failure in one line (stderr and juju-log) and exit 1."""
+    line = 'stackyard bootstrap: {}'.format(message)
+    sys.stderr.write(line + '\n')
+    try:
+        subprocess.run(['juju-log', '-l', 'ERROR', line], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        pass
+    sys.exit(1)

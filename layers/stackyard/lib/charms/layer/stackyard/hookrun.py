@@ -1,0 +1,44 @@
+"""What every hook runs once it is inside the charm's venv."""
+
+import time
+
+from charms.layer.stackyard import platform
+
+platform.install()
+
+from charmhelpers.core import hookenv, unitdata  # noqa: E402  after platform.install()
+from charms import reactive  # noqa: E402
+
+from charms.layer.stackyard import config_flags, hookstats, status  # noqa: E402
+
+
+def main():
+    """Dispatch reactive handlers, assess status, and record the hook's timing."""
+    name = hookstats.current_name()
+    started, t0 = time.time(), time.monotonic()
+    hookenv.atstart(config_flags.set_flags)
+    # atexit callbacks run last-registered first: status is assessed after the
+    # charm's own callbacks, and the config flags are cleared after that.
+    hookenv.atexit(config_flags.clear_flags)
+    hookenv.atexit(status.assess_status)
+    try:
+        reactive.main()
+    except SystemExit as e:
+        if e.code not in (None, 0):
+            _record_failure(name, started, t0)
+        raise
+    except BaseException:
+        _record_failure(name, started, t0)
+        raise
+    kv = unitdata.kv()
+    hookstats.record(name, started, time.monotonic() - t0, 'ok', kv=kv)
+    kv.flush()
+
+
+def _record_failure(name, started, t0):
+    # The failed hook's own kv changes are discarded (as Juju discards its
+    # relation changes); only the timing record is kept.
+    kv = unitdata.kv()
+    kv.flush(save=False)
+    hookstats.record(name, started, time.monotonic() - t0, 'error', kv=kv)
+    kv.flush()

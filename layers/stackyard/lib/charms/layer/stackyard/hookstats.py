@@ -1,0 +1,62 @@
+"""Hook timing: each hook's name, start, duration and outcome, kept in unitdata.
+
+Records are a bounded list (the newest ``MAX_RECORDS``) under one kv key, so a
+long-lived unit never grows its state without limit.  The ``hook-stats``
+action summarises them.
+"""
+
+import os
+import statistics
+
+from charmhelpers.core import hookenv, unitdata
+
+KEY = 'stackyard.hookstats.records'
+MAX_RECORDS = 500
+
+
+def current_name():
+    """The hook's name, or ``action:<name>`` inside an action."""
+    action = os.environ.get('JUJU_ACTION_NAME')
+    if action:
+        return 'action:' + action
+    return hookenv.hook_name()
+
+
+def record(name, start, duration, outcome, kv=None, limit=MAX_RECORDS):
+    """Append one record and keep only the newest ``limit``.
+
+    :param name: hook name
+    :param start: wall-clock start, seconds since the epoch
+    :param duration: seconds
+    :param outcome: "ok" or "error"
+    """
+    kv = kv or unitdata.kv()
+    records = kv.get(KEY, [])
+    records.append({'hook': name, 'start': round(start, 3),
+                    'duration': round(duration, 4), 'outcome': outcome})
+    kv.set(KEY, records[-limit:])
+
+
+def records(kv=None):
+    """All kept records, oldest first."""
+    return list((kv or unitdata.kv()).get(KEY, []))
+
+
+def summary(recs):
+    """Per hook name: count, median, p95 and max seconds, and errors.
+
+    :returns: ``{hook: {"count": n, "median": s, "p95": s, "max": s, "errors": n}}``
+    """
+    by_hook = {}
+    for rec in recs:
+        by_hook.setdefault(rec['hook'], []).append(rec)
+    out = {}
+    for hook, items in sorted(by_hook.items()):
+        durations = sorted(r['duration'] for r in items)
+        p95_index = max(0, -(-95 * len(durations) // 100) - 1)
+        out[hook] = {'count': len(items),
+                     'median': round(statistics.median(durations), 4),
+                     'p95': durations[p95_index],
+                     'max': durations[-1],
+                     'errors': sum(1 for r in items if r['outcome'] != 'ok')}
+    return out

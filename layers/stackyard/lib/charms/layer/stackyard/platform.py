@@ -1,0 +1,46 @@
+"""Let charmhelpers run on Debian as well as Ubuntu.
+
+charmhelpers picks its host implementation from ``/etc/os-release`` and only
+accepts names it knows; its Debian test compares case-sensitively, so it
+rejects "Debian GNU/Linux".  Debian and Ubuntu share every code path
+charmhelpers uses (apt, systemd), so a Debian-family system gets the
+"ubuntu" implementation.  This must run before ``charmhelpers.core.host`` is
+imported.
+"""
+
+import os
+
+import charmhelpers.osplatform as osplatform
+
+_original = osplatform.get_platform
+
+
+def _os_release(path=os.path.join(os.sep, 'etc', 'os-release')):
+    try:
+        with open(path) as f:
+            pairs = (line.split('=', 1) for line in f.read().splitlines() if '=' in line)
+            return {k: v.strip().strip('"') for k, v in pairs}
+    except OSError:
+        return {}
+
+
+def debian_family(release=None):
+    """Whether os-release names Debian, or a system "like" Debian."""
+    release = _os_release() if release is None else release
+    ids = [release.get('ID', '')] + release.get('ID_LIKE', '').split()
+    return any(i.lower() in ('debian', 'ubuntu') for i in ids)
+
+
+def get_platform():
+    """charmhelpers' ``get_platform`` that answers "ubuntu" for the Debian family."""
+    try:
+        return _original()
+    except RuntimeError:
+        if debian_family():
+            return 'ubuntu'
+        raise
+
+
+def install():
+    """Replace charmhelpers' platform detection (idempotent)."""
+    osplatform.get_platform = get_platform

@@ -1,0 +1,183 @@
+"""Glue between reactive handlers and the charmhelpers services framework.
+
+A charm declares its services once, as a function returning ServiceManager
+definitions (required contexts, ``data_ready`` callbacks such as
+:class:`Template`, ports, start/stop).  The layer's handlers then call
+:func:`reconfigure` -- never ``ServiceManager.manage()`` -- to render files
+and restart what changed.  A service is restarted only when one of its
+rendered files changed, or when it should run and does not.
+"""
+
+import grp
+import os
+import pwd
+import subprocess
+
+from charmhelpers.core import hookenv, host, templating
+from charmhelpers.core.services import base
+
+_factory = {'fn': None}
+# Files changed this hook, per service: decides restarts.
+_changed = {}
+
+
+def declare(factory):
+    """Register the charm's service definitions factory (usable as a decorator)."""
+    _factory['fn'] = factory
+    return factory
+
+
+def definitions():
+    """The charm's service definitions with the layer's default start/stop."""
+    if _factory['fn'] is None:
+        return []
+    defs = []
+    for service in _factory['fn']():
+        service = dict(service)
+        service.setdefault('start', [restart_if_changed, base.manage_ports])
+        service.setdefault('stop', [base.manage_ports, stop_service])
+        defs.append(service)
+    return defs
+
+
+def manager():
+    """A ServiceManager over the charm's definitions."""
+    return base.ServiceManager(definitions())
+
+
+def names():
+    """Names of the declared services."""
+    return [s['service'] for s in definitions()]
+
+
+def reconfigure(*service_names):
+    """Render every ready service's files and (re)start what needs it."""
+    manager().reconfigure_services(*service_names)
+
+
+def stop(*service_names):
+    """Stop services and close their ports."""
+    manager().stop_services(*service_names)
+
+
+def changed_files(service_name):
+    """Files of ``service_name`` that this hook rewrote."""
+    return sorted(_changed.get(service_name, ()))
+
+
+def mark_changed(service_name, target):
+    """Record that a file of the service changed (so it gets restarted)."""
+    _changed.setdefault(service_name, set()).add(target)
+
+
+class Template:
+    """A ``data_ready`` callback rendering one Jinja2 template of the charm.
+
+    Owner, group and mode are always explicit.  The file is written only when
+    its content or ownership/mode would change; a changed file marks its
+    service for restart, and a changed systemd unit triggers a daemon-reload.
+
+    :param source: template file name under the charm's ``templates/``
+    :param target: absolute path of the rendered file
+    :param owner: file owner
+    :param group: file group
+    :param perms: file mode, e.g. ``0o640``
+    :param systemd_unit: True when ``target`` is a systemd unit file
+    """
+
+    def __init__(self, source, target, owner, group, perms, systemd_unit=False):
+        self.source = source
+        self.target = target
+        self.owner = owner
+        self.group = group
+        self.perms = perms
+        self.systemd_unit = systemd_unit
+
+    def context(self, manager, service_name):
+        """The template context: every required_data mapping merged."""
+        service = manager.get_service(service_name)
+        context = {'ctx': {}}
+        for ctx in service.get('required_data', []):
+            context.update(ctx)
+            context['ctx'].update(ctx)
+        return context
+
+    def render(self, context):
+        """The rendered text, without touching the target."""
+        return templating.render(self.source, None, context,
+                                 templates_dir=os.path.join(hookenv.charm_dir(), 'templates'))
+
+    def __call__(self, manager, service_name, event_name):
+        content = self.render(self.context(manager, service_name)).encode()
+        if not _file_matches(self.target, content, self.owner, self.group, self.perms):
+            host.write_file(self.target, content, owner=self.owner, group=self.group,
+                            perms=self.perms)
+            mark_changed(service_name, self.target)
+            hookenv.log('Rendered {} for {}'.format(self.target, service_name),
+                        level=hookenv.DEBUG)
+            if self.systemd_unit:
+                subprocess.check_call(['systemctl', 'daemon-reload'])
+
+
+class File(Template):
+    """A ``data_ready`` callback installing one of the charm's ``files/`` as is.
+
+    Same arguments and change tracking as :class:`Template`; ``source`` is a
+    path under the charm's ``files/``.
+    """
+
+    def render(self, context):
+        with open(os.path.join(hookenv.charm_dir(), 'files', self.source)) as f:
+            return f.read()
+
+
+def _file_matches(path, content, owner, group, perms):
+    try:
+        st = os.stat(path)
+        with open(path, 'rb') as f:
+            current = f.read()
+    except OSError:
+        return False
+    try:
+        uid = pwd.getpwnam(owner).pw_uid
+        gid = grp.getgrnam(group).gr_gid
+    except KeyError:
+        return False
+    return (current == content and st.st_uid == uid and st.st_gid == gid
+            and (st.st_mode & 0o7777) == perms)
+
+
+def restart_if_changed(manager, service_name, event_name):
+    """Start callback: restart when files changed, start when not running."""
+    if _changed.get(service_name):
+        hookenv.log('Restarting {}: changed {}'.format(
+            service_name, ', '.join(changed_files(service_name))), level=hookenv.INFO)
+        host.service_restart(service_name)
+    elif not host.service_running(service_name):
+        hookenv.log('Starting {}: not running'.format(service_name), level=hookenv.INFO)
+        host.service_start(service_name)
+
+
+def stop_service(manager, service_name, event_name):
+    """Stop callback: stop the service if it runs."""
+    if host.service_running(service_name):
+        host.service_stop(service_name)
+
+
+def service_check():
+    """Status check: waiting on missing data, blocked on a stopped service."""
+    results = []
+    mgr = manager()
+    for name in mgr.services:
+        if not mgr.is_ready(name):
+            missing = [_describe(ctx) for ctx in mgr.get_service(name).get('required_data', [])
+                       if not ctx]
+            results.append(('waiting', 'Waiting for {}'.format(', '.join(missing) or name)))
+        elif not host.service_running(name):
+            results.append(('blocked', 'Service {} is not running'.format(name)))
+    return results
+
+
+def _describe(ctx):
+    return getattr(ctx, 'missing_message', None) or getattr(ctx, 'name', None) or \
+        type(ctx).__name__

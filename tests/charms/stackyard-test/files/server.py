@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""stackyard-test's workload: one JSON reply over HTTP."""
+
+import http.server
+import json
+import socket
+import sys
+import time
+
+VERSION = '1.0.0'
+CONFIG = '/etc/stackyard-test/config.json'
+STARTED = time.time()
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    """Answers every GET with the configured message."""
+
+    config = {}
+
+    def do_GET(self):  # noqa: N802  (http.server's naming)
+        body = json.dumps({'message': self.config.get('message', ''),
+                           'unit': self.config.get('unit', ''),
+                           'host': socket.gethostname(),
+                           'version': VERSION,
+                           'started': STARTED}).encode()
+        self.send_response(200)
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, fmt, *args):
+        pass
+
+
+def main(argv):
+    if argv[1:] == ['--version']:
+        print(VERSION)
+        return 0
+    with open(CONFIG) as f:
+        Handler.config = json.load(f)
+    server = http.server.ThreadingHTTPServer(('0.0.0.0', int(Handler.config['port'])), Handler)
+    server.serve_forever()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))

@@ -1,0 +1,1 @@
+"""stackyard-test's library: paths, contexts and service definitions."""

@@ -1,0 +1,6 @@
+"""Every path stackyard-test writes."""
+
+CONFIG = '/etc/stackyard-test/config.json'
+SERVER = '/usr/local/lib/stackyard-test/server.py'
+UNIT = '/etc/systemd/system/stackyard-test.service'
+SERVICE = 'stackyard-test'

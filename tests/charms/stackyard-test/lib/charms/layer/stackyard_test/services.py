@@ -1,0 +1,41 @@
+"""stackyard-test's services-framework definitions."""
+
+import subprocess
+
+from charmhelpers.core import hookenv
+
+from charms.layer.stackyard import services as sy
+from charms.layer.stackyard_test import contexts, paths
+
+
+@sy.declare
+def definitions():
+    """One service: the HTTP server, its config, script and unit file."""
+    ctx = contexts.ServiceContext()
+    return [{
+        'service': paths.SERVICE,
+        'required_data': [ctx],
+        'ports': [ctx['port']] if ctx else [],
+        'data_ready': [
+            sy.File('server.py', paths.SERVER, owner='root', group='root', perms=0o755),
+            sy.Template('config.json.j2', paths.CONFIG, owner='root', group='root',
+                        perms=0o644),
+            sy.Template('stackyard-test.service.j2', paths.UNIT, owner='root', group='root',
+                        perms=0o644, systemd_unit=True),
+        ],
+    }]
+
+
+def config_check():
+    """Status check: block on an invalid port, naming it."""
+    problem = contexts.port_problem(hookenv.config().get('port'))
+    return ('blocked', problem) if problem else None
+
+
+def version():
+    """The workload's version, from the server script itself."""
+    try:
+        return subprocess.check_output(['python3', paths.SERVER, '--version'],
+                                       universal_newlines=True).strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
