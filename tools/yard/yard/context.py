@@ -81,7 +81,11 @@ class HookContext(abc.ABC):
 
     @abc.abstractmethod
     def relation_endpoint(self, relation_id: str) -> str:
-        """The local endpoint name of a relation id; :class:`ToolError` code 2 if unknown."""
+        """The local endpoint name of a relation id; :class:`ToolError` code 2 if unknown.
+
+        ``relation_id`` is what the charm passed to ``-r``: ``endpoint:N`` or a
+        bare ``N``; as in Juju only the number after the last ``:`` counts.
+        """
 
     @abc.abstractmethod
     def relation_list(self, relation_id: str) -> List[str]:
@@ -142,7 +146,12 @@ class HookContext(abc.ABC):
     # logging
     @abc.abstractmethod
     def log(self, level: str, message: str) -> None:
-        """Write a line to the model's debug log under ``unit.<unit>.juju-log``."""
+        """Write a line to the model's debug log under ``unit.<unit>.juju-log``.
+
+        ``level`` is one of TRACE, DEBUG, INFO, WARNING, ERROR, CRITICAL.  The
+        context adds Juju's ``<relation id>: `` prefix inside relation hooks;
+        ``juju-log`` passes the bare message.
+        """
 
     # actions: raise ToolError("not running an action") outside one
     @abc.abstractmethod
