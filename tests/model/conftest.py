@@ -127,6 +127,8 @@ class Yard:
 
     __call__ = run
 
+    until = staticmethod(until)
+
     def fails(self, *args, timeout=300):
         """Run a command that must be refused the way juju refuses: non-zero, ``ERROR ...``."""
         result = self.run(*args, check=False, timeout=timeout)

@@ -105,7 +105,7 @@ class YardOpsCharm(ops.CharmBase):
         if relation is None:
             event.fail("no data relation")
             return
-        key = event.params["key"]
+        key = event.params.get("key", "greeting")
         event.log("reading %s from %s" % (key, app.name if app else "?"))
         event.set_results({
             "remote-app": app.name if app else "",
