@@ -9,5 +9,5 @@ bootstrap can run before the charm's venv exists):
 - ``status``: one status assessment at the end of every hook.
 - ``hookstats``: per-hook timing records in the unit's kv store.
 - ``config_flags``: ``config.changed`` / ``config.set`` / ``config.default`` flags.
-- ``platform``: platform detection that also accepts Debian.
+- ``compat``: fixes charmhelpers 1.2.1 needs on Python 3.10+ and on Debian.
 """

@@ -1,6 +1,10 @@
-"""Let charmhelpers run on Debian as well as Ubuntu.
+"""Fixes that let charmhelpers 1.2.1 (the newest release) run where we need it.
 
-charmhelpers picks its host implementation from ``/etc/os-release`` and only
+1. Python 3.10 removed the ABC aliases from ``collections``;
+   ``charmhelpers.core.services.base`` still imports ``collections.Iterable``,
+   so the services framework cannot even be imported on 22.04/24.04 without
+   the alias put back.
+2. charmhelpers picks its host implementation from ``/etc/os-release`` and only
 accepts names it knows; its Debian test compares case-sensitively, so it
 rejects "Debian GNU/Linux".  Debian and Ubuntu share every code path
 charmhelpers uses (apt, systemd), so a Debian-family system gets the
@@ -8,6 +12,8 @@ charmhelpers uses (apt, systemd), so a Debian-family system gets the
 imported.
 """
 
+import collections
+import collections.abc
 import os
 
 import charmhelpers.osplatform as osplatform
@@ -42,5 +48,7 @@ def get_platform():
 
 
 def install():
-    """Replace charmhelpers' platform detection (idempotent)."""
+    """Apply both fixes (idempotent); call before importing charmhelpers.core.*."""
+    if not hasattr(collections, 'Iterable'):
+        collections.Iterable = collections.abc.Iterable
     osplatform.get_platform = get_platform

@@ -2,11 +2,11 @@
 
 import time
 
-from charms.layer.stackyard import platform
+from charms.layer.stackyard import compat
 
-platform.install()
+compat.install()
 
-from charmhelpers.core import hookenv, unitdata  # noqa: E402  after platform.install()
+from charmhelpers.core import hookenv, unitdata  # noqa: E402  after compat.install()
 from charms import reactive  # noqa: E402
 
 from charms.layer.stackyard import config_flags, hookstats, status  # noqa: E402

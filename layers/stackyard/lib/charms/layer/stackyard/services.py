@@ -13,7 +13,8 @@ import os
 import pwd
 import subprocess
 
-from charmhelpers.core import hookenv, host, templating
+import jinja2
+from charmhelpers.core import hookenv, host
 from charmhelpers.core.services import base
 
 _factory = {'fn': None}
@@ -70,7 +71,7 @@ def mark_changed(service_name, target):
     _changed.setdefault(service_name, set()).add(target)
 
 
-class Template:
+class Template(base.ManagerCallback):
     """A ``data_ready`` callback rendering one Jinja2 template of the charm.
 
     Owner, group and mode are always explicit.  The file is written only when
@@ -103,13 +104,22 @@ class Template:
         return context
 
     def render(self, context):
-        """The rendered text, without touching the target."""
-        return templating.render(self.source, None, context,
-                                 templates_dir=os.path.join(hookenv.charm_dir(), 'templates'))
+        """The rendered text, without touching the target.
+
+        Unlike charmhelpers' ``render``, a trailing newline is kept and an
+        undefined variable is an error rather than an empty string.
+        """
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(os.path.join(hookenv.charm_dir(), 'templates')),
+            keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+        return env.get_template(self.source).render(context)
 
     def __call__(self, manager, service_name, event_name):
         content = self.render(self.context(manager, service_name)).encode()
         if not _file_matches(self.target, content, self.owner, self.group, self.perms):
+            parent = os.path.dirname(self.target)
+            if not os.path.isdir(parent):
+                host.mkdir(parent, owner='root', group='root', perms=0o755)
             host.write_file(self.target, content, owner=self.owner, group=self.group,
                             perms=self.perms)
             mark_changed(service_name, self.target)
@@ -147,7 +157,7 @@ def _file_matches(path, content, owner, group, perms):
             and (st.st_mode & 0o7777) == perms)
 
 
-def restart_if_changed(manager, service_name, event_name):
+def restart_if_changed(service_name):
     """Start callback: restart when files changed, start when not running."""
     if _changed.get(service_name):
         hookenv.log('Restarting {}: changed {}'.format(
@@ -158,7 +168,7 @@ def restart_if_changed(manager, service_name, event_name):
         host.service_start(service_name)
 
 
-def stop_service(manager, service_name, event_name):
+def stop_service(service_name):
     """Stop callback: stop the service if it runs."""
     if host.service_running(service_name):
         host.service_stop(service_name)

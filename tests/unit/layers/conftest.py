@@ -1,0 +1,54 @@
+"""Fixtures for the common layer's unit tests: one place patches the hook env."""
+
+import os
+import sys
+
+import pytest
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
+for lib in (os.path.join(TOP, 'layers', 'stackyard', 'lib'),
+            os.path.join(TOP, 'tests', 'charms', 'stackyard-test', 'lib')):
+    if lib not in sys.path:
+        sys.path.insert(0, lib)
+
+# charmhelpers 1.2.1 needs the layer's compat fixes on Debian and Python 3.10+.
+from charms.layer.stackyard import compat  # noqa: E402
+
+compat.install()
+
+
+class HookEnv:
+    """What a hook sees: config, calls to status-set and friends, recorded."""
+
+    def __init__(self, charm_dir):
+        self.charm_dir = str(charm_dir)
+        self.config = {}
+        self.hook = 'config-changed'
+        self.statuses = []
+        self.versions = []
+        self.logs = []
+
+
+@pytest.fixture
+def hook_env(tmp_path, monkeypatch):
+    """Patch charmhelpers' hook tools and give each test its own unit state."""
+    from charmhelpers.core import hookenv, unitdata
+
+    env = HookEnv(tmp_path / 'charm')
+    os.makedirs(env.charm_dir)
+    monkeypatch.setenv('CHARM_DIR', env.charm_dir)
+    monkeypatch.setenv('JUJU_CHARM_DIR', env.charm_dir)
+    monkeypatch.setenv('JUJU_UNIT_NAME', 'test/0')
+    monkeypatch.setenv('UNIT_STATE_DB', str(tmp_path / 'unit-state.db'))
+    monkeypatch.delenv('JUJU_ACTION_NAME', raising=False)
+    monkeypatch.setattr(unitdata, '_KV', None)
+    monkeypatch.setattr(hookenv, 'hook_name', lambda: env.hook)
+    monkeypatch.setattr(hookenv, 'config', lambda key=None: env.config if key is None
+                        else env.config.get(key))
+    monkeypatch.setattr(hookenv, 'status_set',
+                        lambda state, msg, application=False: env.statuses.append((state, msg)))
+    monkeypatch.setattr(hookenv, 'application_version_set', env.versions.append)
+    monkeypatch.setattr(hookenv, 'log', lambda msg, level=None: env.logs.append(msg))
+    monkeypatch.setattr(hookenv, 'local_unit', lambda: 'test/0')
+    yield env
+    unitdata._KV = None

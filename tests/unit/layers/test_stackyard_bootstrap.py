@@ -1,0 +1,134 @@
+"""Bootstrap: the venv comes from the wheelhouse alone, once, atomically."""
+
+import os
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from charms.layer.stackyard import bootstrap
+
+TEMPLATE = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'layers', 'stackyard',
+                        'hooks', 'hook.template')
+
+
+def make_wheel(wheelhouse, name='sypkg', version='1.0', body='VALUE = 1\n'):
+    """Write a tiny pure wheel by hand (no network, no build tools)."""
+    os.makedirs(wheelhouse, exist_ok=True)
+    path = os.path.join(wheelhouse, '{}-{}-py3-none-any.whl'.format(name, version))
+    info = '{}-{}.dist-info'.format(name, version)
+    with zipfile.ZipFile(path, 'w') as z:
+        z.writestr('{}.py'.format(name), body)
+        z.writestr(info + '/METADATA',
+                   'Metadata-Version: 2.1\nName: {}\nVersion: {}\n'.format(name, version))
+        z.writestr(info + '/WHEEL', 'Wheel-Version: 1.0\nGenerator: test\n'
+                   'Root-Is-Purelib: true\nTag: py3-none-any\n')
+        z.writestr(info + '/RECORD', '')
+    return path
+
+
+@pytest.fixture
+def charm(tmp_path, monkeypatch):
+    root = tmp_path / 'charm'
+    root.mkdir()
+    # No system packages: the test host has python3-venv's equivalent already.
+    (root / 'layer.yaml').write_text('"options":\n  "stackyard":\n    "system-packages": []\n')
+    make_wheel(str(root / 'wheelhouse'))
+    # Any attempt to reach an index fails loudly.
+    monkeypatch.setenv('PIP_INDEX_URL', 'http://127.0.0.1:9/simple')
+    monkeypatch.setenv('PIP_FIND_LINKS', '')
+    return root
+
+
+def venv_python(root):
+    return str(root / '.venv' / 'bin' / 'python3')
+
+
+def test_venv_from_wheelhouse_only(charm):
+    python = bootstrap.ensure_venv(str(charm))
+    assert python == venv_python(charm)
+    out = subprocess.check_output([python, '-c', 'import sypkg; print(sypkg.VALUE)'])
+    assert out.strip() == b'1'
+    assert not (charm / '.venv.new').exists()
+
+
+def test_second_call_reuses_the_venv(charm, monkeypatch):
+    bootstrap.ensure_venv(str(charm))
+
+    def no_rebuild(*a):
+        raise AssertionError('venv rebuilt although the wheelhouse did not change')
+    monkeypatch.setattr(bootstrap, 'build_venv', no_rebuild)
+    assert bootstrap.ensure_venv(str(charm)) == venv_python(charm)
+
+
+def test_changed_wheelhouse_rebuilds(charm):
+    bootstrap.ensure_venv(str(charm))
+    os.remove(str(charm / 'wheelhouse' / 'sypkg-1.0-py3-none-any.whl'))
+    make_wheel(str(charm / 'wheelhouse'), version='2.0', body='VALUE = 2\n')
+    python = bootstrap.ensure_venv(str(charm))
+    out = subprocess.check_output([python, '-c', 'import sypkg; print(sypkg.VALUE)'])
+    assert out.strip() == b'2'
+
+
+def test_failed_install_keeps_the_old_venv(charm):
+    bootstrap.ensure_venv(str(charm))
+    with open(str(charm / 'wheelhouse' / 'broken-1.0-py3-none-any.whl'), 'wb') as f:
+        f.write(b'not a zip')
+    with pytest.raises(bootstrap.BootstrapError, match='installing the wheelhouse failed'):
+        bootstrap.ensure_venv(str(charm))
+    out = subprocess.check_output([venv_python(charm), '-c', 'import sypkg; print(sypkg.VALUE)'])
+    assert out.strip() == b'1'
+
+
+def test_source_packages_are_refused_with_one_line(charm):
+    (charm / 'wheelhouse' / 'thing-1.0.tar.gz').write_bytes(b'')
+    with pytest.raises(bootstrap.BootstrapError, match='source packages'):
+        bootstrap.ensure_venv(str(charm))
+
+
+def test_hook_fails_with_one_clear_line(charm, tmp_path):
+    """The real hook template: a bootstrap failure is one stderr line and exit 1."""
+    lib = os.path.join(os.path.dirname(bootstrap.__file__), '..', '..', '..')
+    (charm / 'hooks').mkdir()
+    hook = charm / 'hooks' / 'install'
+    hook.write_text(open(TEMPLATE).read())
+    os.symlink(os.path.abspath(lib), str(charm / 'lib'))
+    (charm / 'wheelhouse' / 'thing-1.0.tar.gz').write_bytes(b'')
+    env = dict(os.environ, JUJU_CHARM_DIR=str(charm), PATH='/usr/bin:/bin')
+    proc = subprocess.run([sys.executable, str(hook)], env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        'stackyard bootstrap: wheelhouse holds source packages (thing-1.0.tar.gz); '
+        'build the charm with binary wheels']
+
+
+@pytest.mark.parametrize('name, fits', [
+    ('six-1.17.0-py2.py3-none-any.whl', True),
+    ('pyyaml-6.0.3-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.whl', 'cp311'),
+    ('pyyaml-6.0.3-cp312-cp312-manylinux2014_x86_64.whl', 'cp312'),
+    ('thing-1.0-cp38-abi3-manylinux_2_17_x86_64.whl', 'abi3'),
+    ('thing-1.0-cp311-cp311-win_amd64.whl', False),
+    ('garbage.whl', False),
+])
+def test_wheel_fits(name, fits):
+    if os.uname().machine != 'x86_64' and fits not in (True, False):
+        pytest.skip('tags are written for x86_64')
+    on311 = bootstrap.wheel_fits(name, (3, 11))
+    on312 = bootstrap.wheel_fits(name, (3, 12))
+    expected = {True: (True, True), False: (False, False), 'cp311': (True, False),
+                'cp312': (False, True), 'abi3': (True, True)}[fits]
+    assert (on311, on312) == expected
+
+
+def test_layer_option_reads_what_charm_build_writes(tmp_path):
+    (tmp_path / 'layer.yaml').write_text(
+        '"options":\n  "stackyard":\n    "system-packages": ["python3-venv", "python3-yaml"]\n'
+        '    "packages": []\n  "other": {}\n')
+    assert bootstrap.layer_option(str(tmp_path), 'system-packages', ()) == [
+        'python3-venv', 'python3-yaml']
+    (tmp_path / 'layer.yaml').write_text(
+        'options:\n  stackyard:\n    system-packages:\n    - a\n    - b\n')
+    assert bootstrap.layer_option(str(tmp_path), 'system-packages', ()) == ['a', 'b']
+    assert bootstrap.layer_option(str(tmp_path), 'missing', ('x',)) == ['x']

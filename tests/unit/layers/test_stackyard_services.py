@@ -1,0 +1,116 @@
+"""Services glue: files rendered with owner/group/mode; restart only on change."""
+
+import os
+import stat
+
+import pytest
+from charmhelpers.core import host
+from charmhelpers.core.services import base
+
+from charms.layer.stackyard import services
+
+
+class Workload:
+    """Stands in for systemd: records restarts and starts."""
+
+    def __init__(self):
+        self.running = False
+        self.calls = []
+
+    def restart(self, name, *a, **kw):
+        self.calls.append(('restart', name))
+        self.running = True
+
+    def start(self, name, *a, **kw):
+        self.calls.append(('start', name))
+        self.running = True
+
+    def stop(self, name, *a, **kw):
+        self.calls.append(('stop', name))
+        self.running = False
+
+
+@pytest.fixture
+def workload(hook_env, monkeypatch, tmp_path):
+    w = Workload()
+    monkeypatch.setattr(host, 'service_restart', w.restart)
+    monkeypatch.setattr(host, 'service_start', w.start)
+    monkeypatch.setattr(host, 'service_stop', w.stop)
+    monkeypatch.setattr(host, 'service_running', lambda name: w.running)
+    monkeypatch.setattr(base, 'manage_ports', lambda *a: None)
+    monkeypatch.setattr(services, '_changed', {})
+    templates = os.path.join(hook_env.charm_dir, 'templates')
+    os.makedirs(templates)
+    with open(os.path.join(templates, 'app.conf.j2'), 'w') as f:
+        f.write('port={{ port }}\nmessage={{ message }}\n')
+    target = str(tmp_path / 'etc' / 'app.conf')
+    hook_env.config.update(port=8080, message='hi')
+
+    @services.declare
+    def definitions():
+        ctx = dict(hook_env.config)
+        return [{'service': 'app', 'required_data': [ctx],
+                 'data_ready': [services.Template('app.conf.j2', target, owner='root',
+                                                  group='root', perms=0o640)]}]
+    w.target = target
+    return w
+
+
+def new_hook(monkeypatch):
+    monkeypatch.setattr(services, '_changed', {})
+
+
+def test_renders_with_owner_group_and_mode(workload):
+    services.reconfigure()
+    st = os.stat(workload.target)
+    assert stat.S_IMODE(st.st_mode) == 0o640
+    assert (st.st_uid, st.st_gid) == (0, 0)
+    with open(workload.target) as f:
+        assert f.read() == 'port=8080\nmessage=hi\n'
+
+
+def test_restarts_only_when_rendered_files_change(workload, hook_env, monkeypatch):
+    services.reconfigure()
+    assert workload.calls == [('restart', 'app')]
+    new_hook(monkeypatch)
+    services.reconfigure()
+    assert workload.calls == [('restart', 'app')], 'unchanged files must not restart'
+    new_hook(monkeypatch)
+    hook_env.config['message'] = 'changed'
+    services.reconfigure()
+    assert workload.calls == [('restart', 'app'), ('restart', 'app')]
+
+
+def test_starts_a_stopped_service_without_restart(workload, monkeypatch):
+    services.reconfigure()
+    workload.running = False
+    new_hook(monkeypatch)
+    services.reconfigure()
+    assert workload.calls[-1] == ('start', 'app')
+
+
+def test_mode_drift_is_repaired_and_restarts(workload, monkeypatch):
+    services.reconfigure()
+    os.chmod(workload.target, 0o666)
+    new_hook(monkeypatch)
+    services.reconfigure()
+    assert stat.S_IMODE(os.stat(workload.target).st_mode) == 0o640
+    assert services.changed_files('app') == [workload.target]
+
+
+def test_not_ready_means_waiting_and_stopped(workload, hook_env, monkeypatch):
+    services.reconfigure()
+
+    @services.declare
+    def definitions():
+        return [{'service': 'app', 'required_data': [{}]}]
+    new_hook(monkeypatch)
+    services.reconfigure()
+    assert workload.calls[-1] == ('stop', 'app')
+    assert services.service_check() == [('waiting', 'Waiting for dict')]
+
+
+def test_stopped_service_is_blocked_by_name(workload):
+    services.reconfigure()
+    workload.running = False
+    assert services.service_check() == [('blocked', 'Service app is not running')]

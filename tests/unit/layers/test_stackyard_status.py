@@ -1,0 +1,61 @@
+"""Status assessment: priority, joining, caching, workload version."""
+
+import pytest
+from charmhelpers.core import unitdata
+
+from charms.layer.stackyard import status
+
+
+@pytest.fixture(autouse=True)
+def clean_registry(monkeypatch):
+    monkeypatch.setattr(status, '_checks', [])
+    monkeypatch.setattr(status, '_ready', {'message': 'Ready'})
+    monkeypatch.setattr(status, '_version', {'source': None})
+
+
+@pytest.mark.parametrize('results, expected', [
+    ([], ('active', 'Ready')),
+    ([None, ('active', 'fine')], ('active', 'Ready')),
+    ([('maintenance', 'm'), ('waiting', 'w')], ('waiting', 'w')),
+    ([('waiting', 'w'), ('blocked', 'b'), ('maintenance', 'm')], ('blocked', 'b')),
+    ([('blocked', 'port 0 is bad'), ('blocked', 'vip missing')],
+     ('blocked', 'port 0 is bad; vip missing')),
+    ([[('waiting', 'db'), ('waiting', 'db')]], ('waiting', 'db')),
+    ([('maintenance', 'Paused')], ('maintenance', 'Paused')),
+])
+def test_priority_blocked_waiting_maintenance_active(results, expected):
+    checks = [lambda r=r: r for r in results]
+    assert status.evaluate(checks) == expected
+
+
+def test_unknown_state_is_an_error():
+    with pytest.raises(ValueError, match='unknown state'):
+        status.evaluate([lambda: ('broken', 'x')])
+
+
+def test_ready_message_may_be_callable():
+    status.ready_message(lambda: 'Serving on port 8080')
+    assert status.evaluate([]) == ('active', 'Serving on port 8080')
+
+
+def test_assess_sets_status_only_when_it_changes(hook_env):
+    state = {'r': ('waiting', 'Waiting for db')}
+    status.check(lambda: state['r'])
+    status.assess_status()
+    status.assess_status()
+    assert hook_env.statuses == [('waiting', 'Waiting for db')]
+    state['r'] = None
+    status.assess_status()
+    assert hook_env.statuses[-1] == ('active', 'Ready')
+    assert unitdata.kv().get(status.LAST_KEY) == ['active', 'Ready']
+
+
+def test_version_set_once_and_only_after_version_hooks(hook_env):
+    status.version_source(lambda: '1.2.3')
+    hook_env.hook = 'update-status'
+    status.assess_status()
+    assert hook_env.versions == []
+    hook_env.hook = 'config-changed'
+    status.assess_status()
+    status.assess_status()
+    assert hook_env.versions == ['1.2.3']
