@@ -1,0 +1,247 @@
+"""Read a built charm folder: metadata.yaml, config.yaml and actions.yaml.
+
+Also builds the JSON schema of each action the way Juju does (see
+juju-semantics.md section 5.1) and validates action parameters and config
+values with Juju's error texts.
+"""
+
+import copy
+import dataclasses
+import os
+import re
+from typing import Dict, Optional, Tuple
+
+import jsonschema
+import yaml
+
+
+class CharmError(Exception):
+    """A charm folder is missing or its metadata is invalid."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Endpoint:
+    """One relation endpoint of a charm."""
+
+    name: str
+    role: str  # "provides", "requires" or "peers"
+    interface: str
+    scope: str = "global"
+    implicit: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Charm:
+    """What yard needs to know about a built charm."""
+
+    path: str
+    name: str
+    subordinate: bool
+    endpoints: Tuple[Endpoint, ...]
+    options: Dict[str, dict]
+    actions: Dict[str, dict]
+    extra_bindings: Tuple[str, ...] = ()
+
+    def endpoint(self, name: str) -> Optional[Endpoint]:
+        """The endpoint called ``name`` (including the implicit juju-info), or None."""
+        for ep in self.endpoints:
+            if ep.name == name:
+                return ep
+        return None
+
+    def defaults(self) -> Dict[str, object]:
+        """Every option with its default (None when it has none)."""
+        return {k: v.get("default") for k, v in self.options.items()}
+
+
+ACTION_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+_OPTION_TYPES = {"string": str, "int": int, "float": float, "boolean": bool, "secret": str}
+
+
+def _read_yaml(path: str) -> object:
+    try:
+        with open(path) as f:
+            return yaml.safe_load(f)
+    except FileNotFoundError:
+        return None
+    except yaml.YAMLError as e:
+        raise CharmError(f"cannot parse {os.path.basename(path)}: {e}") from e
+
+
+def _endpoints(meta: dict) -> Tuple[Endpoint, ...]:
+    eps = []
+    for role in ("provides", "requires", "peers"):
+        for name, spec in sorted((meta.get(role) or {}).items()):
+            if isinstance(spec, str):
+                spec = {"interface": spec}
+            if not isinstance(spec, dict) or "interface" not in spec:
+                raise CharmError(f'relation "{name}" has no interface')
+            eps.append(Endpoint(name, role, str(spec["interface"]),
+                                str(spec.get("scope", "global"))))
+    if not any(ep.name == "juju-info" for ep in eps):
+        eps.append(Endpoint("juju-info", "provides", "juju-info", "global", implicit=True))
+    return tuple(eps)
+
+
+def load_charm(path: str) -> Charm:
+    """Read the built charm at ``path``.
+
+    :raises CharmError: when the folder or its metadata.yaml is missing or bad.
+    """
+    path = os.path.abspath(path)
+    if not os.path.isdir(path):
+        raise CharmError(f'charm or bundle at "{path}" not found')
+    meta = _read_yaml(os.path.join(path, "metadata.yaml"))
+    if not isinstance(meta, dict) or not meta.get("name"):
+        raise CharmError(f'"{path}" is not a charm: metadata.yaml missing or without a name')
+    config = _read_yaml(os.path.join(path, "config.yaml")) or {}
+    options = (config.get("options") or {}) if isinstance(config, dict) else {}
+    actions = _read_yaml(os.path.join(path, "actions.yaml")) or {}
+    if not isinstance(actions, dict):
+        raise CharmError("actions.yaml is not a mapping")
+    for name in actions:
+        if not ACTION_NAME.match(str(name)):
+            raise CharmError(f'bad action name "{name}"')
+    endpoints = _endpoints(meta)
+    subordinate = bool(meta.get("subordinate", False))
+    if subordinate and not any(e.role == "requires" and e.scope == "container"
+                               for e in endpoints):
+        raise CharmError(f'subordinate charm "{meta["name"]}" lacks "requires" relation '
+                         'with container scope')
+    return Charm(path=path, name=str(meta["name"]), subordinate=subordinate,
+                 endpoints=endpoints, options={str(k): dict(v or {}) for k, v in options.items()},
+                 actions={str(k): dict(v or {}) for k, v in actions.items()},
+                 extra_bindings=tuple(sorted((meta.get("extra-bindings") or {}).keys())))
+
+
+# --- config -----------------------------------------------------------------
+
+def coerce_option(charm: Charm, key: str, value: object) -> object:
+    """Check (and convert from string) one config value as Juju's ``juju config`` does.
+
+    :raises CharmError: ``unknown option "x"`` or ``option "x" expected int, got "y"``.
+    """
+    if key not in charm.options:
+        raise CharmError(f'unknown option "{key}"')
+    typ = charm.options[key].get("type", "string")
+    if value is None:
+        return None
+    if typ in ("string", "secret"):
+        return value if isinstance(value, str) else _yaml_str(value)
+    if isinstance(value, str):
+        try:
+            if typ == "int":
+                return int(value)
+            if typ == "float":
+                return float(value)
+            if typ == "boolean":
+                low = value.lower()
+                if low in ("true", "yes", "on", "1"):
+                    return True
+                if low in ("false", "no", "off", "0"):
+                    return False
+                raise ValueError(value)
+        except ValueError:
+            raise CharmError(f'option "{key}" expected {typ}, got "{value}"') from None
+    want = _OPTION_TYPES.get(typ, str)
+    if want is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, bool) and want is not bool:
+        raise CharmError(f'option "{key}" expected {typ}, got {value!r}')
+    if not isinstance(value, want):
+        raise CharmError(f'option "{key}" expected {typ}, got {value!r}')
+    return value
+
+
+def _yaml_str(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+# --- actions ----------------------------------------------------------------
+
+_ACTION_KEYS = ("description", "title", "required", "parallel", "execution-group", "params")
+
+
+def action_schema(spec: dict) -> dict:
+    """Juju's JSON schema for one actions.yaml entry (section 5.1)."""
+    schema = {"type": "object", "description": spec.get("description", ""),
+              "properties": copy.deepcopy(spec.get("params") or {})}
+    if spec.get("title"):
+        schema["title"] = spec["title"]
+    if spec.get("required"):
+        schema["required"] = list(spec["required"])
+    for k, v in spec.items():
+        if k not in _ACTION_KEYS:
+            schema[k] = copy.deepcopy(v)
+    schema.setdefault("additionalProperties", True)
+    return schema
+
+
+def _path(err: jsonschema.ValidationError) -> str:
+    parts = ["(root)"] + [str(p) for p in err.absolute_path]
+    return ".".join(parts)
+
+
+_GO_TYPES = {"integer": "integer", "number": "number", "string": "string",
+             "boolean": "boolean", "object": "object", "array": "array"}
+
+
+def _go_message(err: jsonschema.ValidationError) -> str:
+    """One error in gojsonschema's words, as Juju prints them."""
+    v = err.validator
+    if v == "additionalProperties":
+        extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+        return "; ".join(f'additional property "{k}" is not allowed' for k in extra) or err.message
+    if v == "required":
+        m = re.match(r"'(.*)' is a required property", err.message)
+        return f'"{m.group(1) if m else err.message}" is required'
+    if v == "type":
+        want = err.validator_value
+        want = "/".join(want) if isinstance(want, list) else _GO_TYPES.get(want, want)
+        return f"must be of type {want}"
+    if v == "enum":
+        return "must be one of the following: " + ", ".join(
+            f'"{x}"' if isinstance(x, str) else str(x) for x in err.validator_value)
+    if v == "minimum":
+        return f"must be greater than or equal to {err.validator_value}"
+    if v == "maximum":
+        return f"must be less than or equal to {err.validator_value}"
+    if v == "minLength":
+        return f"string length must be greater than or equal to {err.validator_value}"
+    if v == "maxLength":
+        return f"string length must be less than or equal to {err.validator_value}"
+    if v == "pattern":
+        return f'does not match pattern "{err.validator_value}"'
+    return err.message
+
+
+def _insert_defaults(schema: dict, params: dict) -> dict:
+    out = dict(params)
+    for key, prop in (schema.get("properties") or {}).items():
+        if not isinstance(prop, dict):
+            continue
+        if key not in out and "default" in prop:
+            out[key] = copy.deepcopy(prop["default"])
+        elif key in out and isinstance(out[key], dict) and prop.get("type") == "object":
+            out[key] = _insert_defaults(prop, out[key])
+    return out
+
+
+def validate_action(charm: Charm, name: str, params: dict) -> dict:
+    """Validate ``params`` for action ``name`` then insert defaults (Juju's order).
+
+    :returns: the parameters with schema defaults filled in.
+    :raises CharmError: ``validation failed: (root) : ...``.
+    """
+    schema = action_schema(charm.actions[name])
+    try:
+        validator = jsonschema.Draft4Validator(schema)
+    except jsonschema.SchemaError as e:
+        raise CharmError(f"invalid params schema for action {name}: {e.message}") from e
+    errors = sorted(validator.iter_errors(params), key=lambda e: (_path(e), e.message))
+    if errors:
+        text = ", ".join(f"{_path(e)} : {_go_message(e)}" for e in errors)
+        raise CharmError(f"validation failed: {text}")
+    return _insert_defaults(schema, params)
