@@ -126,6 +126,9 @@ def main():
         settings = {}
         if "--file" in opts:
             text = sys.stdin.read() if opts["--file"] == "-" else open(opts["--file"]).read()
+            if text.strip().startswith("{"):  # ops sends a JSON-style flow mapping
+                settings.update(json.loads(text))
+                text = ""
             for line in text.splitlines():
                 key, _, value = line.partition(":")
                 if key.strip():
