@@ -619,7 +619,23 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
                 self.debug_log(unit_tag(new), "INFO", "juju.worker.leadership",
                                f"{new} promoted to leadership of {name}")
 
+    def _implicit_scopes(self) -> None:
+        """Units on an implicit endpoint (juju-info) run no hooks but are in scope."""
+        for rel in list(self.state.relations.values()):
+            if not rel.alive or rel.peer:
+                continue
+            for end in rel.ends:
+                if not self._implicit(end):
+                    continue
+                for u in list(self.state.units.values()):
+                    m = self.state.machines.get(u.machine)
+                    if (u.app == end.app and u.alive and m is not None
+                            and m.status == "started" and u.name not in rel.in_scope):
+                        self._enter_scope(u, rel.id)
+                        rel = self.state.relations[rel.id]
+
     def _ensure_subordinates(self) -> None:
+        self._implicit_scopes()
         for rel in list(self.state.relations.values()):
             if rel.peer or rel.scope != "container" or not rel.alive:
                 continue

@@ -56,10 +56,25 @@ def _in_error(local: LocalState, remote: RemoteState) -> Optional[Op]:
     if remote.execs:
         return Op(kind="exec", hook="juju-exec", task_id=remote.execs[0])
     if remote.resolved == "no-retry":
-        return dataclasses.replace(local.error, skip=True)
+        return dataclasses.replace(_refresh(local.error, remote), skip=True)
     if remote.resolved == "retry" or remote.retry_due:
-        return local.error
+        return _refresh(local.error, remote)
     return None
+
+
+def _refresh(op: Op, remote: RemoteState) -> Op:
+    """A retried hook runs for the latest remote version (changes coalesce)."""
+    if op.hook == "config-changed":
+        return dataclasses.replace(op, version=remote.config_version)
+    if op.hook == "leader-settings-changed":
+        return dataclasses.replace(op, version=remote.leader_settings_version)
+    rr = remote.relations.get(op.relation_id) if op.relation_id is not None else None
+    if rr is not None and op.hook.endswith(("-relation-changed", "-relation-joined")):
+        if op.remote_unit and op.remote_unit in rr.members:
+            return dataclasses.replace(op, version=rr.members[op.remote_unit])
+        if not op.remote_unit and rr.app_version:
+            return dataclasses.replace(op, version=rr.app_version)
+    return op
 
 
 def _relation_created(local: LocalState, remote: RemoteState) -> Optional[Op]:
