@@ -53,7 +53,20 @@ class _Dumper(yaml.SafeDumper):
     """A safe dumper that writes tuples as lists, as goyaml does with slices."""
 
 
+def _represent_str(dumper, data):
+    # goyaml double-quotes a string that would read back as another type
+    # ("5432", "true", ""), and writes multi-line strings as literal blocks.
+    if "\n" in data:
+        style = "|"
+    elif dumper.resolve(yaml.ScalarNode, data, (True, False)) != "tag:yaml.org,2002:str":
+        style = '"'
+    else:
+        style = None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
 _Dumper.add_representer(tuple, _Dumper.represent_list)
+_Dumper.add_representer(str, _represent_str)
 
 
 def format_yaml(value) -> bytes:
