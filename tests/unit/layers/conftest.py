@@ -1,20 +1,8 @@
 """Fixtures for the common layer's unit tests: one place patches the hook env."""
 
 import os
-import sys
 
 import pytest
-
-TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
-for lib in (os.path.join(TOP, 'layers', 'stackyard', 'lib'),
-            os.path.join(TOP, 'tests', 'charms', 'stackyard-test', 'lib')):
-    if lib not in sys.path:
-        sys.path.insert(0, lib)
-
-# charmhelpers 1.2.1 needs the layer's compat fixes on Debian and Python 3.10+.
-from charms.layer.stackyard import compat  # noqa: E402
-
-compat.install()
 
 
 class HookEnv:
