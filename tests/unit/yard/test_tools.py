@@ -291,7 +291,7 @@ def test_relation_set_errors(kw, args, stdin, code, message):
     (["db"], b"db:3\ndb:7\n"),
     (["cluster", "--format=json"], b'["cluster:1"]\n'),
     (["nothing", "--format=json"], b"[]\n"),
-    (["nothing"], b"\n"),
+    (["nothing"], b""),
 ])
 def test_relation_ids(args, expected):
     assert ok(run(relation_ctx(), "relation-ids", *args)) == expected
@@ -708,7 +708,7 @@ def test_payload_tools_are_accepted_no_ops():
 def test_jujud_stub_reports_the_server_version():
     import os
     import subprocess
-    stub = os.path.join(os.path.dirname(server.__file__), "jujud")
+    stub = server.JUJUD_PATH
     out = subprocess.run([stub, "version"], capture_output=True, text=True, check=True).stdout
     assert out.startswith(server.JUJU_VERSION + "-ubuntu-")
     assert server.JUJU_VERSION.startswith("3.6.")

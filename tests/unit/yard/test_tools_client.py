@@ -16,7 +16,7 @@ from fake_context import FakeContext
 from yard.tools import server as tool_server
 from yard.tools.server import TOOL_NAMES, ToolServer
 
-CLIENT = os.path.join(os.path.dirname(tool_server.__file__), "client.py")
+CLIENT = tool_server.CLIENT_PATH
 CONTEXT_ID = "app-0-db-relation-changed-0123456789abcdef0123456789abcdef"
 
 
@@ -173,6 +173,20 @@ def test_controller_unreachable(env):
     result = tool({**env, "JUJU_AGENT_SOCKET_ADDRESS": "127.0.0.1:%d" % port}, "config-get")
     assert result.returncode == 1
     assert result.stderr.startswith(b"ERROR dial tcp 127.0.0.1:%d: " % port)
+
+
+def test_lookup_failure_is_an_unknown_context(ctx, tools_dir):
+    def lookup(context_id):
+        raise RuntimeError("database is locked")
+    srv = ToolServer(lookup, "127.0.0.1")
+    host, port = srv.start()
+    try:
+        env = {"PATH": "%s:/usr/bin:/bin" % tools_dir, "JUJU_CONTEXT_ID": CONTEXT_ID,
+               "JUJU_AGENT_SOCKET_ADDRESS": "%s:%d" % (host, port)}
+        result = tool(env, "config-get")
+    finally:
+        srv.stop()
+    assert result.returncode == 1 and b"unknown context id" in result.stderr
 
 
 def test_unix_socket(ctx, tools_dir, tmp_path):

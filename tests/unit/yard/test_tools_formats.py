@@ -16,7 +16,7 @@ from yard.tools.flags import (Flag, FlagSet, HelpRequested, UsageError, format_f
     (True, b"True\n"),
     (False, b"False\n"),
     (["a", "b"], b"a\nb\n"),
-    ([], b"\n"),
+    ([], b""),
     (8080, b"8080\n"),
     (1.5, b"1.5\n"),
     (2.0, b"2\n"),

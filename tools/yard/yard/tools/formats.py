@@ -6,9 +6,9 @@ These follow ``github.com/juju/cmd`` ``output.go``:
   escaped as Go does) plus a newline; ``null`` for a missing value.
 * ``yaml``: the YAML document with trailing newlines trimmed and one newline
   added; nothing at all for ``None``.
-* ``smart``: nothing for ``None`` or ``""``; strings verbatim plus a newline;
-  lists of strings one per line; booleans ``True``/``False``; everything else
-  as YAML.
+* ``smart``: nothing for ``None``, ``""`` or ``[]``; strings verbatim plus a
+  newline; lists of strings one per line; booleans ``True``/``False``;
+  everything else as YAML.
 """
 
 import json
@@ -90,7 +90,9 @@ def format_smart(value) -> bytes:
     if isinstance(value, bool):
         return b"True\n" if value else b"False\n"
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-        return encode("\n".join(value) + "\n")
+        # juju/cmd adds the newline only to non-empty output: [] prints nothing.
+        joined = "\n".join(value)
+        return encode(joined + "\n") if joined else b""
     return format_yaml(value)
 
 

@@ -61,6 +61,10 @@ JUJU_VERSION = "3.6.4"
 #: Every hook tool yard answers; the controller makes one symlink per name.
 TOOL_NAMES: tuple = tuple(sorted(commands.COMMANDS))
 
+#: The machine-side client (installed as ``jujuc``) and the ``jujud`` version stub.
+CLIENT_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "client.py")
+JUJUD_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jujud")
+
 PROTOCOL_VERSION = b"yard1"
 _MAX_MESSAGE = 256 * 1024 * 1024
 
@@ -331,7 +335,11 @@ class ToolServer:
             return ToolResult(1, b"", b"ERROR bad request: malformed message\n")
         context_id, tool, cwd = (os.fsdecode(f) for f in request[1:4])
         args = [os.fsdecode(a) for a in request[4:]]
-        ctx = self.lookup(context_id) if context_id else None
+        try:
+            ctx = self.lookup(context_id) if context_id else None
+        except Exception:  # a lookup bug must not leave the client hanging
+            log.exception("hook tool context lookup failed for %r", context_id)
+            ctx = None
         if ctx is None:
             return ToolResult(1, b"", encode('ERROR bad request: unknown context id "%s"\n'
                                              % context_id))
