@@ -706,7 +706,6 @@ def test_payload_tools_are_accepted_no_ops():
 
 
 def test_jujud_stub_reports_the_server_version():
-    import os
     import subprocess
     stub = server.JUJUD_PATH
     out = subprocess.run([stub, "version"], capture_output=True, text=True, check=True).stdout
