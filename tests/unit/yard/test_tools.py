@@ -399,7 +399,8 @@ def test_status_get():
     assert ok(run(ctx, "status-get")) == b"blocked\n"
     assert json.loads(ok(run(ctx, "status-get", "--format=json", "--include-data"))) == \
         {"status": "blocked", "message": "need db", "status-data": {}}
-    assert ok(run(ctx, "status-get", "message")) == b"need db\n"
+    assert json.loads(ok(run(ctx, "status-get", "--format=json"))) == {"status": "blocked"}
+    assert error(run(ctx, "status-get", "message"), 2) == 'unrecognized args: ["message"]'
     assert ok(run(ctx, "status-get", "--application")) == b"active\n"
     expected = {"application-status": {
         "status": "active", "message": "all good", "status-data": {},
@@ -407,6 +408,9 @@ def test_status_get():
                   "app/1": {"status": "waiting", "message": "", "status-data": {}}}}}
     assert json.loads(ok(run(ctx, "status-get", "--include-data", "--format=json",
                              "--application=true"))) == expected
+    assert json.loads(ok(run(ctx, "status-get", "--application", "--format=json"))) == {
+        "application-status": {"status": "active", "units": {"app/0": {"status": "blocked"},
+                                                             "app/1": {"status": "waiting"}}}}
     assert error(run(FakeContext(leader=False), "status-get", "--application"), 1) == \
         "finding workload status: this unit is not the leader"
 

@@ -331,13 +331,15 @@ def status_set(inv: Invocation) -> None:
 
 
 def _status_details(status: Dict[str, object], include_data: bool) -> Dict[str, object]:
-    details = {"status": status.get("status", ""), "message": status.get("message", "")}
+    # Juju's toDetails: only "status" unless --include-data.
+    details: Dict[str, object] = {"status": status.get("status", "")}
     if include_data:
+        details["message"] = status.get("message", "")
         details["status-data"] = dict(status.get("status-data") or {})
     return details
 
 
-@command("status-get", "print status information", "[--include-data] [--application] [<key>]",
+@command("status-get", "print status information", "[--include-data] [--application]",
          flags=(format_flag(), output_flag(),
                 Flag(("include-data",), "include_data", "print all status data",
                      boolean=True, default=False),
@@ -347,30 +349,25 @@ def _status_details(status: Dict[str, object], include_data: bool) -> Dict[str, 
          doc="By default, only the status value is printed.\n"
              "If the --include-data flag is passed, the associated data are printed also.")
 def status_get(inv: Invocation) -> None:
-    args = list(inv.args)
-    key = args.pop(0) if args else ""
-    check_empty(args)
+    check_empty(inv.args)
     include = bool(inv.opts["include_data"])
+    smart = (inv.opts.get("format") or "smart") == "smart"
     if inv.opts["application"]:
         raw = inv.ctx.status_get(True)
         app = dict(raw.get("application-status", raw))
-        if not include and not key:
+        if not include and smart:
             inv.out(app.get("status", ""))
             return
         details = _status_details(app, include)
         units = app.get("units") or {}
         details["units"] = {u: _status_details(s, include) for u, s in units.items()}
-        inv.out({"application-status": details} if not key else details.get(key))
+        inv.out({"application-status": details})
         return
     unit = inv.ctx.status_get(False)
-    if not include and not key:
+    if not include and smart:
         inv.out(unit.get("status", ""))
         return
-    details = _status_details(unit, True)
-    if key:
-        inv.out(details.get(key, details["status-data"].get(key)))
-        return
-    inv.out(details)
+    inv.out(_status_details(unit, include))
 
 
 @command("application-version-set", "specify which version of the application is deployed",
