@@ -283,8 +283,11 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
                         if t.unit == unit.name and t.status == "pending" and t.kind == "action")
         execs = tuple(t.id for t in sorted(self.state.tasks.values(), key=lambda t: t.id)
                       if t.unit == unit.name and t.status == "pending" and t.kind == "exec")
+        leader_unit = self.state.units.get(app.leader) if app.leader else None
+        pending = bool(leader_unit is not None and leader_unit.alive and
+                       leader_unit.local.error is None and not leader_unit.local.leader)
         return RemoteState(
-            unit=unit.name, alive=unit.alive, config_version=app.config_version,
+            unit=unit.name, alive=unit.alive, leader_pending=pending, config_version=app.config_version,
             charm_rev=app.charm_rev, leader=app.leader == unit.name,
             leader_settings_version=app.leader_settings_version, relations=rels,
             actions=actions, execs=execs,
@@ -1180,7 +1183,7 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
                 return f'machine "{mid}" failed to start: {m.message}', None
         for name in sorted(self.state.units):
             u = self.state.units[name]
-            if u.local.error is not None:
+            if u.local.error is not None and u.resolved is None:
                 return f'unit "{name}" is in error: hook failed: "{u.local.error.hook}"', None
         for mid, m in sorted(self.state.machines.items()):
             if m.status != "started":

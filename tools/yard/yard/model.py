@@ -64,6 +64,7 @@ class RemoteState:
     charm_rev: int = 1
     leader: bool = False
     leader_settings_version: int = 1
+    leader_pending: bool = False
     relations: Dict[int, RelRemote] = dataclasses.field(default_factory=dict)
     actions: Tuple[int, ...] = ()
     execs: Tuple[int, ...] = ()

@@ -27,7 +27,14 @@ def next_op(local: LocalState, remote: RemoteState) -> Optional[Op]:
         return _hook(local.queued, version=version)
     installed_alive = local.installed and remote.alive
     if installed_alive:
-        op = _relation_created(local, remote) or _leadership(local, remote)
+        op = _relation_created(local, remote)
+        if op:
+            return op
+        if remote.leader_pending and not remote.leader and local.leader_settings_version is None:
+            # A new minion waits for the leader's leader-elected (a slower agent in Juju
+            # would see the same), so setup runs one leader-settings-changed.
+            return _task(remote)
+        op = _leadership(local, remote)
         if op:
             return op
     if remote.actions:
@@ -47,6 +54,14 @@ def next_op(local: LocalState, remote: RemoteState) -> Optional[Op]:
         return op
     if local.started and remote.update_status_due:
         return _hook("update-status")
+    return None
+
+
+def _task(remote: RemoteState) -> Optional[Op]:
+    if remote.actions:
+        return Op(kind="action", task_id=remote.actions[0])
+    if remote.execs:
+        return Op(kind="exec", hook="juju-exec", task_id=remote.execs[0])
     return None
 
 
@@ -169,7 +184,8 @@ def commit(local: LocalState, op: Op) -> LocalState:
     """The local state after ``op`` succeeded (or was resolved with --no-retry)."""
     if op.kind in ("action", "exec"):
         return local
-    local = dataclasses.replace(local, error=None) if local.error == _unskip(op) else local
+    # in error only the failed hook (retried or skipped) can run, so success clears it
+    local = dataclasses.replace(local, error=None) if local.error is not None else local
     name = op.hook
     if op.relation_id is not None and "-relation-" in name:
         return _commit_relation(local, op, name.rsplit("-", 1)[1])
