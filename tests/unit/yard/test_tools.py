@@ -298,7 +298,7 @@ def test_relation_ids(args, expected):
 
 
 def test_relation_ids_needs_endpoint_outside_relation_hooks():
-    assert error(run(FakeContext(), "relation-ids"), 2) == "no endpoint name specified"
+    assert error(run(FakeContext(), "relation-ids"), 2) == "no relation name specified"
 
 
 @pytest.mark.parametrize("args,expected", [
@@ -648,7 +648,8 @@ def test_storage_tools():
     assert json.loads(ok(run(ctx, "storage-get", "--format=json", "-s", "data/0"))) == \
         {"kind": "filesystem", "location": "/srv/data"}
     assert ok(run(ctx, "storage-get", "-s", "logs/1", "location")) == b"/dev/sdb\n"
-    assert error(run(ctx, "storage-get", "-s", "data/0", "size"), 1) == 'invalid key "size"'
+    assert error(run(ctx, "storage-get", "-s", "data/0", "size"), 1) == \
+        'invalid storage attribute "size"'
     assert error(run(ctx, "storage-get"), 2) == "no storage instance specified"
     assert error(run(ctx, "storage-get", "-s", "bad"), 2) == \
         'invalid value "bad" for flag -s: invalid storage ID "bad"'
@@ -682,7 +683,8 @@ def test_state_tools():
     ok(run(ctx, "state-delete", "a"))
     assert json.loads(ok(run(ctx, "state-get", "--format=json"))) == \
         {"StoredStateData[_stored]": "{x: 1}"}
-    assert error(run(ctx, "state-delete"), 2) == "no key specified"
+    assert ok(run(ctx, "state-delete")) == b""
+    assert ok(run(ctx, "state-get", "--format=json", "missing")) == b'""\n'
     assert error(run(ctx, "state-set", "x"), 2) == 'expected "key=value", got "x"'
 
 

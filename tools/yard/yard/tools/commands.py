@@ -226,7 +226,7 @@ def relation_set(inv: Invocation) -> None:
     inv.ctx.relation_set(relation, settings, bool(inv.opts["app"]))
 
 
-@command("relation-ids", "list all relation ids for the given endpoint", "<name>",
+@command("relation-ids", "list all relation ids with the given relation name", "<name>",
          flags=(format_flag(), output_flag()),
          doc="Only relation ids for relations which are not broken are included.")
 def relation_ids(inv: Invocation) -> None:
@@ -236,7 +236,7 @@ def relation_ids(inv: Invocation) -> None:
     elif inv.ctx.relation_id:
         endpoint = inv.ctx.relation_endpoint(inv.ctx.relation_id)
     else:
-        raise UsageError("no endpoint name specified")
+        raise UsageError("no relation name specified")
     check_empty(args)
     inv.out(list(inv.ctx.relation_ids(endpoint)))
 
@@ -705,7 +705,7 @@ def storage_get(inv: Invocation) -> None:
         inv.out(values)
         return
     if key not in values:
-        raise ToolError("invalid key %s" % formats.go_quote(key))
+        raise ToolError("invalid storage attribute %s" % formats.go_quote(key))
     inv.out(values[key])
 
 
@@ -754,7 +754,7 @@ def state_get(inv: Invocation) -> None:
         return
     if key not in state and inv.opts["strict"]:
         raise ToolError("%s not found" % formats.go_quote(key))
-    inv.out(state.get(key))
+    inv.out(state.get(key, ""))
 
 
 @command("state-set", "set server-side-state values", "key=value [key=value ...]",
@@ -782,9 +782,10 @@ def state_set(inv: Invocation) -> None:
 @command("state-delete", "delete server-side-state key value pair", "<key>")
 def state_delete(inv: Invocation) -> None:
     if not inv.args:
-        raise UsageError("no key specified")
+        return  # Juju accepts a missing key and does nothing
     check_empty(inv.args[1:])
-    inv.ctx.state_delete(inv.args[0])
+    if inv.args[0]:
+        inv.ctx.state_delete(inv.args[0])
 
 
 # --- legacy and unsupported tools --------------------------------------------------------
