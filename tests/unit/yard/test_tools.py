@@ -637,6 +637,8 @@ def test_goal_state_defaults_to_yaml():
                 "relations": {"db": {"pg": {"status": "joined", "since": "x"}}}}
     assert yaml.safe_load(ok(run(ctx, "goal-state"))) == ctx.goal
     assert json.loads(ok(run(ctx, "goal-state", "--format=json"))) == ctx.goal
+    assert error(run(ctx, "goal-state", "--format=smart"), 2) == \
+        'invalid value "smart" for flag --format: unknown format "smart"'
 
 
 def test_storage_tools():

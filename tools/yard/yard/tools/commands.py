@@ -677,7 +677,7 @@ def opened_ports(inv: Invocation) -> None:
 # --- goal state, storage, resources ------------------------------------------------------
 
 @command("goal-state", "print the status of the charm's peers and related units", "",
-         flags=(format_flag("yaml"), output_flag()),
+         flags=(format_flag("yaml", ("json", "yaml")), output_flag()),
          doc="'goal-state' command will list the charm units and relations, specifying their\n"
              "status and their relations to other units in different charms.")
 def goal_state(inv: Invocation) -> None:

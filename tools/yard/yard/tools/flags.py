@@ -56,13 +56,13 @@ class Flag:
     shown_default: Optional[str] = None
 
 
-def format_flag(default: str = "smart") -> Flag:
+def format_flag(default: str = "smart", allowed: Sequence[str] = formats.FORMATS) -> Flag:
     """``--format``, as juju/cmd ``Output.AddFlags`` defines it."""
     def convert(_ctx, value):
-        if value not in formats.FORMATTERS:
+        if value not in allowed:
             raise ValueError("unknown format %s" % formats.go_quote(value))
         return value
-    return Flag(("format",), "format", "Specify output format (json|smart|yaml)",
+    return Flag(("format",), "format", "Specify output format (%s)" % "|".join(sorted(allowed)),
                 default=default, convert=convert)
 
 
