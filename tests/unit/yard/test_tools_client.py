@@ -119,6 +119,14 @@ def test_relation_set_reads_stdin_only_when_asked(env, ctx):
     assert ctx.relations[3].bags["app/0"]["k"] == "v"
 
 
+def test_tools_of_one_hook_in_a_pipeline(env, ctx):
+    # relation-set waits for stdin that config-get produces: both run at once.
+    result = subprocess.run(["/bin/sh", "-c", "config-get --format=yaml | relation-set --file -"],
+                            env=env, capture_output=True, timeout=30)
+    assert (result.returncode, result.stderr) == (0, b"")
+    assert ctx.relations[3].bags["app/0"] == {"port": "8080", "name": "web"}
+
+
 def test_relation_set_file_relative_to_cwd(env, ctx, tmp_path):
     (tmp_path / "settings.yaml").write_text("a: from-file\n")
     result = tool(env, "relation-set", "--file", "settings.yaml", cwd=tmp_path)

@@ -101,7 +101,8 @@ def connect():
     try:
         if network == "unix":
             sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-            sock.connect(address)
+            # "@name" is an abstract socket, as Juju's agents use.
+            sock.connect("\0" + address[1:] if address.startswith("@") else address)
         else:
             host, _, port = address.rpartition(":")
             host = host.strip("[]")

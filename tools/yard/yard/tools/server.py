@@ -44,7 +44,6 @@ import os
 import socket
 import socketserver
 import threading
-import weakref
 from typing import Callable, Dict, Optional
 
 from yard.context import HookContext, ToolError
@@ -281,6 +280,9 @@ class ToolServer:
 
     :param lookup: ``lookup(context_id)`` returns the running hook's
         :class:`HookContext`, or None for an unknown (or finished) one.
+
+    Each invocation is served in its own thread, so a context's methods may be
+    called concurrently when a hook runs tools in parallel (a pipeline, ``&``).
     """
 
     def __init__(self, lookup: Callable[[str], Optional[HookContext]], host: str,
@@ -290,8 +292,6 @@ class ToolServer:
         self.port = port
         self._server = None
         self._thread: Optional[threading.Thread] = None
-        self._locks: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-        self._locks_guard = threading.Lock()
 
     def start(self) -> tuple:
         """Serve in daemon threads; return the bound ``(host, port)`` (port 0 for Unix)."""
@@ -321,15 +321,6 @@ class ToolServer:
         if self.host.startswith("/") and os.path.exists(self.host):
             os.unlink(self.host)
 
-    def _lock_for(self, ctx: HookContext):
-        # Tools of one hook run one at a time (a hook may background them);
-        # different hooks' tools run in parallel.
-        try:
-            with self._locks_guard:
-                return self._locks.setdefault(ctx, threading.Lock())
-        except TypeError:  # unhashable or not weak-referenceable context
-            return threading.Lock()
-
     def _answer(self, handler: _Handler, request: list) -> ToolResult:
         if len(request) < 4 or request[0] != PROTOCOL_VERSION:
             return ToolResult(1, b"", b"ERROR bad request: malformed message\n")
@@ -343,5 +334,7 @@ class ToolServer:
         if ctx is None:
             return ToolResult(1, b"", encode('ERROR bad request: unknown context id "%s"\n'
                                              % context_id))
-        with self._lock_for(ctx):
-            return run_tool(ctx, tool, args, cwd=cwd, files=_RemoteFiles(handler, cwd))
+        # No per-context lock: a shell pipeline such as
+        # "config-get --format=yaml | relation-set --file -" runs two tools of one
+        # hook at once, and the second waits for the first's output.
+        return run_tool(ctx, tool, args, cwd=cwd, files=_RemoteFiles(handler, cwd))
