@@ -41,7 +41,6 @@ know gets ``ERROR bad request: unknown context id "..."`` and exit code 1.
 import dataclasses
 import logging
 import os
-import socket
 import socketserver
 import threading
 from typing import Callable, Dict, Optional
@@ -264,15 +263,23 @@ class _Handler(socketserver.StreamRequestHandler):
         self.send(fields)
 
 
+class _TCPHandler(_Handler):
+    disable_nagle_algorithm = True
+
+
 class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
     daemon_threads = True
     allow_reuse_address = True
-    answer: Callable[[_Handler, dict], ToolResult]
+    # Many units' hooks call tools at once; a short accept queue drops SYNs,
+    # which clients only retry after a second.
+    request_queue_size = 256
+    answer: Callable[[_Handler, list], ToolResult]
 
 
 class _UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
-    answer: Callable[[_Handler, dict], ToolResult]
+    request_queue_size = 256
+    answer: Callable[[_Handler, list], ToolResult]
 
 
 class ToolServer:
@@ -301,8 +308,7 @@ class ToolServer:
             server = _UnixServer(self.host, _Handler)
             address = (self.host, 0)
         else:
-            server = _Server((self.host, self.port), _Handler)
-            server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            server = _Server((self.host, self.port), _TCPHandler)
             address = server.server_address[:2]
         server.answer = self._answer
         self._server = server
