@@ -1,18 +1,11 @@
 """Unit tests of the LXD provider's pure parts: names, command lines, parsing."""
 
 import ipaddress
-import os
 import subprocess
-import sys
 
 import pytest
 
-try:
-    import yard  # noqa: F401  (installed, or put on the path by a conftest)
-except ImportError:  # running from a bare checkout
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "../../../tools/yard"))
-
-from yard.provider import base, lxd  # noqa: E402
+from yard.provider import base, lxd
 
 IFACE = ipaddress.IPv4Interface("10.157.83.1/24")
 

@@ -1,19 +1,12 @@
 """Unit tests of LXD host set-up, image building helpers and address allocation."""
 
 import ipaddress
-import os
 import subprocess
-import sys
 import threading
 
 import pytest
 
-try:
-    import yard  # noqa: F401  (installed, or put on the path by a conftest)
-except ImportError:  # running from a bare checkout
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "../../../tools/yard"))
-
-from yard.provider import addresses, image, lxd_setup  # noqa: E402
+from yard.provider import addresses, image, lxd_setup
 
 IFACE = ipaddress.IPv4Interface("10.157.83.1/24")
 
@@ -216,3 +209,29 @@ def test_image_ref_override(monkeypatch):
 def test_metadata_yaml():
     text = image.metadata_yaml(1700000000)
     assert "architecture: x86_64" in text and "creation_date: 1700000000" in text
+
+
+def test_storage_driver_prefers_btrfs_with_loop(monkeypatch):
+    monkeypatch.delenv("YARD_LXD_STORAGE", raising=False)
+    monkeypatch.setattr(lxd_setup.os.path, "exists", lambda p: p == "/dev/loop-control")
+    assert lxd_setup.storage_driver("nodev\tproc\n\tbtrfs\n\text4\n") == "btrfs"
+    assert lxd_setup.storage_driver("nodev\tproc\n\text4\n") == "dir"
+    monkeypatch.setattr(lxd_setup.os.path, "exists", lambda p: False)
+    assert lxd_setup.storage_driver("\tbtrfs\n") == "dir"
+
+
+def test_storage_driver_override(monkeypatch):
+    monkeypatch.setenv("YARD_LXD_STORAGE", "dir")
+    assert lxd_setup.storage_driver("\tbtrfs\n") == "dir"
+    monkeypatch.setenv("YARD_LXD_STORAGE", "zfs")
+    with pytest.raises(lxd_setup.SetupError, match="YARD_LXD_STORAGE"):
+        lxd_setup.storage_driver()
+
+
+def test_btrfs_pool_falls_back_to_dir(lxc):
+    calls, replies = lxc
+    replies[("lxc", "storage", "show")] = subprocess.CompletedProcess([], 1, b"", b"")
+    replies[("lxc", "storage", "create", "yard-btrfs")] = subprocess.CompletedProcess(
+        [], 1, b"", b"Error: no loop device")
+    assert lxd_setup.ensure_storage_pool("btrfs") == "yard"
+    assert calls[-1] == ["lxc", "storage", "create", "yard", "dir"]

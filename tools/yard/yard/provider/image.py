@@ -2,8 +2,8 @@
 
 The built image has the host's apt sources and the host's extra CA
 certificates (so HTTPS to the package registries verifies in machines as it
-does on the host), systemd-networkd enabled (yard writes each machine's static
-address before its first boot) and an empty machine-id (each machine makes
+does on the host), a oneshot unit that sets the static address yard writes
+into each machine before its first boot and an empty machine-id (each machine makes
 its own).  It is built once and kept in LXD under :data:`ALIAS`.
 """
 
@@ -27,6 +27,29 @@ INCLUDE = (
     "ca-certificates", "iproute2", "iputils-ping", "procps", "curl", "less",
     "netbase", "tar", "gzip",
 )
+NETWORK_UNIT = "yard-network.service"
+#: Read by NETWORK_UNIT; yard writes it into each machine before its first boot.
+NETWORK_ENV = "/etc/yard/network.env"
+NETWORK_UNIT_TEXT = """\
+[Unit]
+Description=yard static IPv4 address
+DefaultDependencies=no
+After=systemd-sysctl.service
+Before=network-pre.target network.target network-online.target
+Wants=network.target
+ConditionPathExists={env}
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+EnvironmentFile={env}
+ExecStart=/sbin/ip link set dev ${{DEVICE}} up
+ExecStart=/sbin/ip address replace ${{ADDRESS}} dev ${{DEVICE}}
+ExecStart=/sbin/ip route replace default via ${{GATEWAY}} dev ${{DEVICE}}
+
+[Install]
+WantedBy=multi-user.target network-online.target
+""".format(env=NETWORK_ENV)
 PEM_RE = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
 HOST_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 EXTRA_CA_DIR = "usr/local/share/ca-certificates"
@@ -182,10 +205,16 @@ def _configure_rootfs(rootfs: str) -> None:
     _copy_apt_sources(rootfs)
     count = _copy_ca_certs(rootfs)
     log.info("copied %d host CA certificates into the image", count)
-    _chroot(rootfs, "systemctl", "enable", "systemd-networkd")
+    # networkd leaves eth0 "pending" in these containers (no udev to initialise
+    # links), so a oneshot unit sets the static address yard writes per machine.
+    unit = os.path.join(rootfs, "etc/systemd/system", NETWORK_UNIT)
+    with open(unit, "w") as f:
+        f.write(NETWORK_UNIT_TEXT)
+    _chroot(rootfs, "systemctl", "enable", NETWORK_UNIT)
     # Units that only wait or fail inside a container.
     _chroot(rootfs, "systemctl", "mask", "systemd-networkd-wait-online.service",
-            "systemd-timesyncd.service", "getty@tty1.service")
+            "systemd-timesyncd.service", "getty@tty1.service",
+            "systemd-binfmt.service", "proc-sys-fs-binfmt_misc.automount")
     with open(os.path.join(rootfs, "etc/machine-id"), "w"):
         pass
     for leftover in ("etc/hostname", "var/lib/dbus/machine-id"):

@@ -3,7 +3,7 @@
 Instances are named ``yard-<model>-<machine id>`` and carry ``user.yard.model``,
 ``user.yard.machine-id`` and ``user.yard.address`` so that :meth:`list_machines`
 finds them again after a restart.  Each machine gets a static address on the
-yard bridge, written into it (systemd-networkd) before its first boot.
+yard bridge, written into it before its first boot (see ``image.NETWORK_UNIT``).
 """
 
 import ipaddress
@@ -39,14 +39,20 @@ KILL_AFTER = 5
 READY_SCRIPT = r"""
 import socket, subprocess, sys, time
 host, port, deadline = sys.argv[1], int(sys.argv[2]), time.time() + float(sys.argv[3])
-try:
-    state = subprocess.run(["systemctl", "is-system-running", "--wait"],
-                           stdout=subprocess.PIPE, universal_newlines=True,
-                           timeout=float(sys.argv[3])).stdout.strip()
-except subprocess.TimeoutExpired:
-    state = "timeout"
-if state not in ("running", "degraded"):
-    print("systemd is " + state); sys.exit(3)
+while True:
+    # Until PID 1 has its bus up, systemctl fails at once with no state.
+    try:
+        state = subprocess.run(["systemctl", "is-system-running", "--wait"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               universal_newlines=True,
+                               timeout=max(1, deadline - time.time())).stdout.strip()
+    except subprocess.TimeoutExpired:
+        state = "still starting"
+    if state in ("running", "degraded"):
+        break
+    if time.time() > deadline:
+        print("systemd is " + state); sys.exit(3)
+    time.sleep(0.05)
 while True:
     try:
         socket.create_connection((host, port), timeout=1).close()
@@ -92,6 +98,12 @@ def network_unit(address: str, iface: ipaddress.IPv4Interface) -> str:
         "LinkLocalAddressing=no\n"
         "IPv6AcceptRA=no\n"
     ).format(address=address, prefix=iface.network.prefixlen, gateway=iface.ip)
+
+
+def network_env(address: str, iface: ipaddress.IPv4Interface) -> str:
+    """The settings image.NETWORK_UNIT applies at boot (our Debian image)."""
+    return "DEVICE=eth0\nADDRESS={}/{}\nGATEWAY={}\n".format(
+        address, iface.network.prefixlen, iface.ip)
 
 
 def hosts_file(name: str, address: str) -> str:
@@ -162,6 +174,8 @@ class LXDProvider(base.Provider):
             in_use=self._instance_addresses)
         self._ready_lock = threading.Lock()
         self._ready = False
+        #: The storage pool of machines' root disks (set by ensure_ready).
+        self.pool: Optional[str] = None
         #: Seconds the last ensure_ready took per step (for reports and benchmarks).
         self.timings: Dict[str, float] = {}
 
@@ -174,7 +188,7 @@ class LXDProvider(base.Provider):
                 return
             try:
                 started = time.monotonic()
-                lxd_setup.ensure_host(self.home)
+                self.pool = lxd_setup.ensure_host(self.home)
                 self.timings["host"] = time.monotonic() - started
                 built = image.ensure_image(os.path.join(self.home, "lxd", "build"))
                 if built is not None:
@@ -208,22 +222,25 @@ class LXDProvider(base.Provider):
 
     def _launch(self, name: str, machine_id: str, address: str) -> None:
         ref = image.image_ref()
-        self._lxc(["init", ref, name, "--profile", lxd_setup.PROFILE,
+        pool = self.pool or lxd_setup.storage_pool()
+        self._lxc(["init", ref, name, "--profile", lxd_setup.PROFILE, "--storage", pool,
                    "-c", "user.yard.model={}".format(self.model),
                    "-c", "user.yard.machine-id={}".format(machine_id),
                    "-c", "user.yard.address={}".format(address)], timeout=600)
-        files = {"/etc/systemd/network/00-yard.network": network_unit(address, self.iface),
-                 "/etc/hosts": hosts_file(name, address)}
+        files = {"/etc/hosts": hosts_file(name, address)}
         if ref == image.ALIAS:
-            # Our image has no resolver of its own; Ubuntu's resolved reads DNS= above.
+            files[image.NETWORK_ENV] = network_env(address, self.iface)
             files["/etc/resolv.conf"] = "nameserver {}\n".format(self.iface.ip)
+        else:
+            # Other images (Ubuntu) have udev, networkd and resolved: DNS= works there.
+            files["/etc/systemd/network/00-yard.network"] = network_unit(address, self.iface)
         with tempfile.TemporaryDirectory(prefix="yard-net-") as tmp:
             for index, (remote, content) in enumerate(sorted(files.items())):
                 local = os.path.join(tmp, str(index))
                 with open(local, "w") as f:
                     f.write(content)
                 os.chmod(local, 0o644)
-                self._lxc(["file", "push", "--uid", "0", "--gid", "0", "--mode", "0644",
+                self._lxc(["file", "push", "-p", "--uid", "0", "--gid", "0", "--mode", "0644",
                            local, name + remote])
         self._lxc(["start", name], timeout=120)
 

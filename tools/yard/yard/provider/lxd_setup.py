@@ -20,10 +20,15 @@ log = logging.getLogger(__name__)
 #: apparmor and lxd-agent (VMs) are not needed for containers.
 PACKAGES = (
     "lxd", "lxd-client", "lxcfs", "iptables", "debootstrap", "dnsmasq-base",
-    "uidmap", "squashfs-tools", "xz-utils", "rsync", "attr", "acl",
+    "uidmap", "squashfs-tools", "xz-utils", "rsync", "attr", "acl", "btrfs-progs",
 )
 
-STORAGE_POOL = "yard"
+#: Storage pools by driver.  btrfs (on a sparse loop file LXD makes) unpacks
+#: the image once and snapshots it per machine: ~0.5 s instead of ~15 s for
+#: ``dir``, which unpacks the whole image for every machine.
+STORAGE_POOLS = {"btrfs": "yard-btrfs", "dir": "yard"}
+BTRFS_SIZE = "30GiB"
+STORAGE_POOL = STORAGE_POOLS["dir"]
 NETWORK = "yardbr0"
 PROFILE = "yard"
 #: The bridge's address and prefix; machines get static addresses inside it.
@@ -156,10 +161,48 @@ def _exists(kind: str, name: str) -> bool:
     return run(["lxc", kind, "show", name], check=False, timeout=60).returncode == 0
 
 
-def ensure_storage_pool(name: str = STORAGE_POOL) -> None:
-    """A ``dir`` storage pool: works on any host file system."""
-    if not _exists("storage", name):
-        run(["lxc", "storage", "create", name, "dir"])
+def storage_driver(filesystems: Optional[str] = None) -> str:
+    """``YARD_LXD_STORAGE``, else btrfs if the kernel and a loop device allow it, else dir."""
+    wanted = os.environ.get("YARD_LXD_STORAGE")
+    if wanted:
+        if wanted not in STORAGE_POOLS:
+            raise SetupError("YARD_LXD_STORAGE must be one of {}".format(
+                ", ".join(sorted(STORAGE_POOLS))))
+        return wanted
+    if filesystems is None:
+        try:
+            with open("/proc/filesystems") as f:
+                filesystems = f.read()
+        except OSError:
+            filesystems = ""
+    btrfs = "btrfs" in filesystems.split()
+    return "btrfs" if btrfs and os.path.exists("/dev/loop-control") else "dir"
+
+
+def storage_pool() -> str:
+    """The name of the pool machines' root disks go to."""
+    return STORAGE_POOLS[storage_driver()]
+
+
+def ensure_storage_pool(driver: Optional[str] = None) -> str:
+    """The storage pool for ``driver`` (default :func:`storage_driver`); returns its name.
+
+    A btrfs pool that cannot be made (no loop device after all) falls back to dir.
+    """
+    driver = driver or storage_driver()
+    name = STORAGE_POOLS[driver]
+    if _exists("storage", name):
+        return name
+    if driver == "btrfs":
+        proc = run(["lxc", "storage", "create", name, "btrfs", "size=" + BTRFS_SIZE],
+                   check=False)
+        if proc.returncode == 0:
+            return name
+        log.warning("cannot make a btrfs pool, using dir: %s",
+                    proc.stderr.decode(errors="replace").strip())
+        return ensure_storage_pool("dir")
+    run(["lxc", "storage", "create", name, "dir"])
+    return name
 
 
 def ensure_network(name: str = NETWORK,
@@ -204,11 +247,17 @@ def ensure_forwarding() -> None:
         log.warning("cannot enable IPv4 forwarding: %s", exc)
 
 
-def ensure_host(home: str) -> None:
-    """Everything on the host side, in order; idempotent."""
+def ensure_host(home: str) -> str:
+    """Everything on the host side, in order; idempotent.
+
+    :returns: the storage pool for machines' root disks.
+    """
     ensure_packages()
     ensure_daemon(os.path.join(home, "lxd", "lxd.log"))
-    ensure_storage_pool()
+    # The profile's root disk is only a default: machines name their pool.
+    ensure_storage_pool("dir")
+    pool = ensure_storage_pool()
     ensure_network()
     ensure_forwarding()
     ensure_profile()
+    return pool
