@@ -378,7 +378,7 @@ def test_status_set(args, unit, app):
 
 
 @pytest.mark.parametrize("args,leader,code,message", [
-    ([], True, 2, "invalid args, require <status> [message] [data]"),
+    ([], True, 2, "invalid args, require <status> [message]"),
     (["error", "x"], True, 2,
      'invalid status "error", expected one of [maintenance blocked waiting active]'),
     (["unknown"], True, 2,

@@ -320,7 +320,7 @@ _SETTABLE = ("maintenance", "blocked", "waiting", "active")
              'status and message are the same as what\'s already set.')
 def status_set(inv: Invocation) -> None:
     if not inv.args:
-        raise UsageError("invalid args, require <status> [message] [data]")
+        raise UsageError("invalid args, require <status> [message]")
     state = inv.args[0]
     if state not in _SETTABLE:
         raise UsageError("invalid status %s, expected one of [%s]"
