@@ -241,3 +241,17 @@ def test_client_latency(env):
     print("config-get round trip: median %.1f ms, min %.1f ms" % (median, min(times) * 1000))
     # Generous bound: shared CI machines are noisy; the target is checked by hand.
     assert median < 150
+
+
+def test_client_is_small_stdlib_python_39():
+    import ast
+    with open(CLIENT) as handle:
+        source = handle.read()
+    assert source.startswith("#!/usr/bin/python3 -SE\n")
+    tree = ast.parse(source, feature_version=(3, 9))
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    # Only modules built into the interpreter: no json/socket/base64 start-up cost.
+    assert imported <= {"sys", "_socket", "posix"}
+    assert os.access(CLIENT, os.X_OK)
