@@ -53,7 +53,7 @@ class Store:
         """Hook runs in order, optionally of one unit or application."""
         with self._lock:
             rows = self._db.execute("SELECT id, unit, hook, start, duration, code, skipped "
-                                    "FROM hooks ORDER BY id").fetchall()
+                                    "FROM hooks ORDER BY start, id").fetchall()
         out = []
         for i, u, h, s, d, c, sk in rows:
             if unit and u != unit and u.split("/")[0] != unit:
