@@ -62,7 +62,7 @@ def test_units_active_with_ports_and_version(model):
         assert unit["juju-status"]["current"] == "idle"
         assert unit["public-address"]
         assert "8080/tcp" in unit.get("open-ports", []), unit
-        assert unit["machine"] in status["machines"]
+        assert status["machines"][unit["machine"]]["dns-name"] == unit["public-address"]
     assert app.get("version") == "1"
 
 
@@ -113,6 +113,19 @@ def test_peer_relation_data_in_unit_and_app_bags(model):
             assert bag["data"]["private-address"], (unit, peer, bag)
 
 
+def test_app_level_changed_only_on_minions(model):
+    leader, others = minions(model)
+    for unit in [leader] + others:
+        app_changed = [r for r in model.hook_log(unit, APP)
+                       if r["hook"] == "cluster-relation-changed" and not r["remote-unit"]]
+        if unit == leader:
+            # The leader never hears of its own app-bag writes.
+            assert app_changed == [], app_changed
+        else:
+            assert app_changed and {r["remote-app"] for r in app_changed} == {APP}
+            assert app_changed[-1]["remote-greeting"] == "hello"
+
+
 def test_changed_hook_saw_remote_unit_bag(model):
     leader, others = minions(model)
     for unit in others:
@@ -150,7 +163,7 @@ def test_action_returns_results(model):
     leader, others = minions(model)
     result, task = model.run_action(APP + "/leader", "echo", "message=hi", "count=3")
     assert task["status"] == "completed", result.report()
-    assert task["unit"] == leader
+    assert task["unit"] == leader and task["id"], task
     assert task["results"]["echo"] == "hi hi hi"
     assert task["results"]["count"] == "3"
     assert task["results"]["return-code"] == 0
@@ -193,7 +206,7 @@ def test_failed_hook_rolls_back_then_resolved(model):
     model("model-config", "automatically-retry-hooks=false")
     leader, others = minions(model)
     units = [leader] + others
-    model("config", APP, "greeting=rolled-back", "fail-config-changed=true")
+    model("config", APP, "greeting=rolled-back", "port=9090", "fail-config-changed=true")
     result = model.wait(timeout=300, check=False)
     assert result.returncode != 0, result.report()
     assert APP + "/" in result.output, result.report()
@@ -206,9 +219,13 @@ def test_failed_hook_rolls_back_then_resolved(model):
         assert info["application-data"]["greeting"] == "hello", info
         for peer, bag in info["related-units"].items():
             assert bag["data"]["greeting"] == "hello", (unit, peer, bag)
+    for unit, state in model.units(APP).items():
+        assert state.get("open-ports") == ["8080/tcp"], (unit, state)  # not 9090: rolled back
     failed = [r for r in model.json("hooks")
               if r["hook"] == "config-changed" and r["exit-code"] != 0]
     assert {r["unit"] for r in failed} >= set(units)
+    log = model("debug-log", "--replay", "--no-tail", timeout=60).stdout
+    assert "fail-config-changed is true: failing after writing relation data" in log
 
     # Actions still run on a unit in error.
     result, task = model.run_action(others[0], "echo", "message=still-here")
@@ -219,8 +236,10 @@ def test_failed_hook_rolls_back_then_resolved(model):
         model("resolved", unit)
     model.wait()
     for unit in units:
-        status = model.units(APP)[unit]["workload-status"]
+        state = model.units(APP)[unit]
+        status = state["workload-status"]
         assert (status["current"], status["message"]) == ("active", "greeting: rolled-back")
+        assert state.get("open-ports") == ["9090/tcp"], state
         info = model.relation_info(unit, "cluster")
         assert info["application-data"]["greeting"] == "rolled-back"
         for peer, bag in info["related-units"].items():
@@ -246,6 +265,29 @@ def test_resolved_no_retry_skips_the_hook(model):
     for unit in units:
         for bag in model.relation_info(unit, "cluster")["related-units"].values():
             assert bag["data"]["greeting"] == "hello"
+
+
+def test_injected_hook_failure(model):
+    leader, others = minions(model)
+    victim = others[0]
+    seen = {u: len(model.hook_log(u, APP)) for u in [leader] + others}
+    model("fail-hook", victim, "config-changed")
+    model("config", APP, "greeting=injected")
+    model.until(lambda: model.units(APP)[victim]["workload-status"]["current"] == "error",
+                message="%s in error" % victim)
+    assert model.units(APP)[victim]["workload-status"]["message"] == \
+        'hook failed: "config-changed"'
+    # yard failed the hook without running the charm's config-changed there.
+    assert "config-changed" not in hooks(model.hook_log(victim, APP)[seen[victim]:])
+    for unit in [leader] + others[1:]:
+        model.until(lambda: model.units(APP)[unit]["workload-status"].get("message")
+                    == "greeting: injected", message="%s reconfigured" % unit)
+    model("resolved", victim)
+    model.wait()
+    ran = [r for r in model.hook_log(victim, APP)[seen[victim]:] if r["hook"] == "config-changed"]
+    assert [r["greeting"] for r in ran] == ["injected"]
+    model("config", APP, "greeting=hello", "port=8080")
+    model.wait()
 
 
 def test_upgrade_charm_then_config_changed(model, build_dir, tmp_path):
