@@ -135,7 +135,18 @@ def _app(name: str, spec: dict, machines: List[str]) -> BundleApp:
     options = spec.get("options") or {}
     if not isinstance(options, dict):
         raise BundleError(f'application "{name}": options must be a mapping')
-    to = spec.get("to") or []
+    to = _placements(name, spec.get("to") or [], machines)
+    try:
+        meta = charmlib.load_charm(charm)
+        opts = {k: charmlib.coerce_option(meta, k, v) for k, v in options.items()}
+    except charmlib.CharmError as e:
+        raise BundleError(f'application "{name}": {e}') from None
+    if meta.subordinate and num not in (0, None):
+        num = 0
+    return BundleApp(name=name, charm=charm, num_units=num, options=opts, to=to)
+
+
+def _placements(name: str, to, machines: List[str]) -> Tuple[str, ...]:
     if isinstance(to, (str, int)):
         to = [to]
     to = tuple(str(t) for t in to)
@@ -146,14 +157,7 @@ def _app(name: str, spec: dict, machines: List[str]) -> BundleApp:
         if m and m.group(1) not in machines:
             raise BundleError(f'placement "{t}" in application "{name}" refers to '
                               f'machine "{m.group(1)}" not defined in this bundle')
-    try:
-        meta = charmlib.load_charm(charm)
-        opts = {k: charmlib.coerce_option(meta, k, v) for k, v in options.items()}
-    except charmlib.CharmError as e:
-        raise BundleError(f'application "{name}": {e}') from None
-    if meta.subordinate and num not in (0, None):
-        num = 0
-    return BundleApp(name=name, charm=charm, num_units=num, options=opts, to=to)
+    return to
 
 
 def _relations(relations: list, apps: dict) -> List[Tuple[str, str]]:

@@ -129,28 +129,30 @@ def coerce_option(charm: Charm, key: str, value: object) -> object:
     if typ in ("string", "secret"):
         return value if isinstance(value, str) else _yaml_str(value)
     if isinstance(value, str):
-        try:
-            if typ == "int":
-                return int(value)
-            if typ == "float":
-                return float(value)
-            if typ == "boolean":
-                low = value.lower()
-                if low in ("true", "yes", "on", "1"):
-                    return True
-                if low in ("false", "no", "off", "0"):
-                    return False
-                raise ValueError(value)
-        except ValueError:
-            raise CharmError(f'option "{key}" expected {typ}, got "{value}"') from None
+        return _from_string(key, typ, value)
     want = _OPTION_TYPES.get(typ, str)
     if want is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
-    if isinstance(value, bool) and want is not bool:
-        raise CharmError(f'option "{key}" expected {typ}, got {value!r}')
-    if not isinstance(value, want):
+    if not isinstance(value, want) or (isinstance(value, bool) and want is not bool):
         raise CharmError(f'option "{key}" expected {typ}, got {value!r}')
     return value
+
+
+_BOOLS = {"true": True, "yes": True, "on": True, "1": True,
+          "false": False, "no": False, "off": False, "0": False}
+
+
+def _from_string(key: str, typ: str, value: str) -> object:
+    try:
+        if typ == "int":
+            return int(value)
+        if typ == "float":
+            return float(value)
+        if typ == "boolean":
+            return _BOOLS[value.lower()]
+    except (ValueError, KeyError):
+        pass
+    raise CharmError(f'option "{key}" expected {typ}, got "{value}"')
 
 
 def _yaml_str(value: object) -> str:

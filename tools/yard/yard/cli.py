@@ -162,40 +162,60 @@ def format_status(st: dict, relations: bool = False) -> str:
                    st["controller"]["timestamp"]]])
     if m.get("model-status", {}).get("message"):
         out += f"Model status: {m['model-status']['message']}\n"
-    apps = st["applications"]
-    if apps:
-        rows = [["App", "Version", "Status", "Scale", "Charm", "Channel", "Rev", "Exposed",
-                 "Message"]]
-        for name, app in apps.items():
-            s = app["application-status"]
-            scale = str(app.get("scale", "")) if "units" in app else ""
-            rows.append([name, app.get("version", ""), s["current"], scale, app["charm-name"],
-                         "", str(app["charm-rev"]), "no", s.get("message", "")])
-        out += "\n" + _table(rows)
-        rows = [["Unit", "Workload", "Agent", "Machine", "Public address", "Ports", "Message"]]
-        for name, app in apps.items():
-            for uname, u in (app.get("units") or {}).items():
-                rows.append(_unit_row(uname, u, u["machine"]))
-                for sname, s in (u.get("subordinates") or {}).items():
-                    rows.append(_unit_row("  " + sname, s, ""))
-        if len(rows) > 1:
-            out += "\n" + _table(rows)
-    if st["machines"]:
-        rows = [["Machine", "State", "Address", "Inst id", "Base", "AZ", "Message"]]
-        for mid, mach in st["machines"].items():
-            rows.append([mid, mach["juju-status"]["current"], mach["dns-name"],
-                         mach["instance-id"], "ubuntu@22.04", "",
-                         mach["machine-status"].get("message", "")])
-        out += "\n" + _table(rows)
-    if relations and st.get("relations"):
-        rows = [["Integration provider", "Requirer", "Interface", "Type", "Message"]]
-        for r in st["relations"]:
-            rows.append([r["provider"], r["requirer"], r["interface"], r["type"],
-                         "" if r["status"] == "joined" else r["status"]])
-        out += "\n" + _table(rows)
-    if not apps and not st["machines"]:
+    sections = [_apps_table(st["applications"]), _units_table(st["applications"]),
+                _machines_table(st["machines"])]
+    if relations:
+        sections.append(_relations_table(st.get("relations") or []))
+    for text in sections:
+        if text:
+            out += "\n" + text
+    if not st["applications"] and not st["machines"]:
         out += "\nModel \"%s\" is empty.\n" % m["name"]
     return out
+
+
+def _apps_table(apps: dict) -> str:
+    if not apps:
+        return ""
+    rows = [["App", "Version", "Status", "Scale", "Charm", "Channel", "Rev", "Exposed",
+             "Message"]]
+    for name, app in apps.items():
+        s = app["application-status"]
+        scale = str(app.get("scale", "")) if "units" in app else ""
+        rows.append([name, app.get("version", ""), s["current"], scale, app["charm-name"],
+                     "", str(app["charm-rev"]), "no", s.get("message", "")])
+    return _table(rows)
+
+
+def _units_table(apps: dict) -> str:
+    rows = [["Unit", "Workload", "Agent", "Machine", "Public address", "Ports", "Message"]]
+    for app in apps.values():
+        for uname, u in (app.get("units") or {}).items():
+            rows.append(_unit_row(uname, u, u["machine"]))
+            for sname, sub in (u.get("subordinates") or {}).items():
+                rows.append(_unit_row("  " + sname, sub, ""))
+    return _table(rows) if len(rows) > 1 else ""
+
+
+def _machines_table(machines: dict) -> str:
+    if not machines:
+        return ""
+    rows = [["Machine", "State", "Address", "Inst id", "Base", "AZ", "Message"]]
+    for mid, mach in machines.items():
+        rows.append([mid, mach["juju-status"]["current"], mach["dns-name"],
+                     mach["instance-id"], "ubuntu@22.04", "",
+                     mach["machine-status"].get("message", "")])
+    return _table(rows)
+
+
+def _relations_table(relations: list) -> str:
+    if not relations:
+        return ""
+    rows = [["Integration provider", "Requirer", "Interface", "Type", "Message"]]
+    for r in relations:
+        rows.append([r["provider"], r["requirer"], r["interface"], r["type"],
+                     "" if r["status"] == "joined" else r["status"]])
+    return _table(rows)
 
 
 def _unit_row(name: str, u: dict, machine: str) -> List[str]:
@@ -548,8 +568,8 @@ def _add_wait(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:  # noqa: C901 - one block per verb
     """The argparse tree of every verb."""
-    p = argparse.ArgumentParser(prog="yard", description="Deploy charm bundles on one "
-                                "machine with Juju's semantics, on LXD containers.")
+    p = _Parser(prog="yard", description="Deploy charm bundles on one machine with Juju's "
+                "semantics, on LXD containers.")
     p.add_argument("-m", "--model", default=None, help="model (default: $YARD_MODEL or "
                    "\"default\")")
     sub = p.add_subparsers(dest="verb", metavar="COMMAND")
@@ -690,6 +710,28 @@ def _duration(v: str) -> float:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with juju's error style: ``ERROR <text>`` and exit 2."""
+
+    def error(self, message):
+        self.exit(2, f"ERROR {message}\n")
+
+
+def _target_model(a) -> str:
+    if getattr(a, "model_name", None):
+        return a.model_name
+    return getattr(a, "model", None) or os.environ.get("YARD_MODEL") or DEFAULT_MODEL
+
+
+def _run(client: Client, a) -> int:
+    if getattr(a, "watch", None):
+        while True:
+            sys.stdout.write("\x1b[H\x1b[2J")
+            a.fn(client, a)
+            time.sleep(a.watch)
+    return a.fn(client, a)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point of the ``yard`` console script."""
     parser = build_parser()
@@ -701,24 +743,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not getattr(a, "verb", None):
         parser.print_help()
         return 0
-    model = getattr(a, "model", None) or os.environ.get("YARD_MODEL") or DEFAULT_MODEL
-    if getattr(a, "model_name", None):
-        model = a.model_name
     if a.verb == "exec" and a.command and a.command[0] == "--":
         a.command = a.command[1:]
-    client = Client(model)
     try:
-        if getattr(a, "watch", None):
-            while True:
-                sys.stdout.write("\x1b[H\x1b[2J")
-                a.fn(client, a)
-                time.sleep(a.watch)
-        return a.fn(client, a)
-    except CLIError as e:
-        print(f"ERROR {e}", file=sys.stderr)
-        return 1
+        return _run(Client(_target_model(a)), a)
     except KeyboardInterrupt:
         return 130
-    except (OSError, yaml.YAMLError) as e:
+    except (CLIError, OSError, yaml.YAMLError) as e:
         print(f"ERROR {e}", file=sys.stderr)
         return 1

@@ -287,8 +287,9 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
         pending = bool(leader_unit is not None and leader_unit.alive and
                        leader_unit.local.error is None and not leader_unit.local.leader)
         return RemoteState(
-            unit=unit.name, alive=unit.alive, leader_pending=pending, config_version=app.config_version,
-            charm_rev=app.charm_rev, leader=app.leader == unit.name,
+            unit=unit.name, alive=unit.alive, leader_pending=pending,
+            config_version=app.config_version, charm_rev=app.charm_rev,
+            leader=app.leader == unit.name,
             leader_settings_version=app.leader_settings_version, relations=rels,
             actions=actions, execs=execs,
             update_status_due=now - unit.last_update_status >= interval,
@@ -745,17 +746,20 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
         return u
 
     def _placement(self, to: Optional[str], bundle_machines: Dict[str, str]) -> Optional[str]:
+        """The machine for a ``--to``/``to:`` directive (None: a new machine).
+
+        ``lxd:N`` is a new container, as in Juju (every yard machine is one); ``N`` is
+        machine N (of the bundle when deploying one); ``app/N`` or ``app`` co-locates.
+        """
         if to is None or to in ("", "new") or re.match(r"^(lxd|lxc)(:\d+)?$", to):
-            if to and re.match(r"^(lxd|lxc):(\d+)$", to):
-                bm = to.split(":")[1]
-                if bundle_machines is not None and bm not in bundle_machines:
-                    raise UserError(f'machine "{bm}" not found')
-                if bundle_machines is None and bm not in self.state.machines:
-                    raise UserError(f'machine "{bm}" not found')
+            host = to.split(":")[1] if to and ":" in to else None
+            known = bundle_machines if bundle_machines is not None else self.state.machines
+            if host is not None and host not in known:
+                raise UserError(f'machine "{host}" not found')
             return None
         if to.isdigit():
             if bundle_machines is not None:
-                if to not in bundle_machines:
+                if bundle_machines.get(to) is None:
                     bundle_machines[to] = self._add_machine()
                 return bundle_machines[to]
             if to not in self.state.machines:
@@ -812,21 +816,8 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
                 raise UserError(str(e)) from None
 
     def _deploy_bundle(self, path: str, overlays: List[str]) -> dict:
-        try:
-            b = bundlelib.parse(path, overlays)
-        except bundlelib.BundleError as e:
-            raise UserError(str(e)) from None
-        for app in b.applications:
-            if app.name in self.state.applications:
-                raise UserError(f'cannot deploy bundle: application "{app.name}" already exists')
-        for a, c in b.relations:
-            try:
-                self._resolve_relation(a, c, {x.name: x.charm for x in b.applications})
-            except UserError as e:
-                raise UserError(f"cannot deploy bundle: {e}") from None
+        b = self._check_bundle(path, overlays)
         bundle_machines = {m: None for m in b.machines}
-        for m in list(bundle_machines):
-            bundle_machines[m] = self._add_machine()
         lines = []
         for app in b.applications:
             self._deploy_app(app.name, app.charm, app.num_units, app.options, app.to,
@@ -839,6 +830,21 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
         return {"message": "Executing changes:\n" + "\n".join(lines)
                 + "\nDeploy of bundle completed."}
 
+    def _check_bundle(self, path: str, overlays: List[str]) -> bundlelib.Bundle:
+        try:
+            b = bundlelib.parse(path, overlays)
+        except bundlelib.BundleError as e:
+            raise UserError(str(e)) from None
+        for app in b.applications:
+            if app.name in self.state.applications:
+                raise UserError(f'cannot deploy bundle: application "{app.name}" already exists')
+        for a, c in b.relations:
+            try:
+                self._resolve_relation(a, c, {x.name: x.charm for x in b.applications})
+            except UserError as e:
+                raise UserError(f"cannot deploy bundle: {e}") from None
+        return b
+
     # relations
     def _endpoints_of(self, app: str, charm_paths=None) -> List[charmlib.Endpoint]:
         if charm_paths and app in charm_paths:
@@ -847,6 +853,7 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
         return list(self.charm_of(app).endpoints)
 
     def _resolve_relation(self, a: str, b: str, charm_paths=None) -> Tuple[RelEnd, RelEnd, str]:
+        """Juju's endpoint matching for ``relate a[:ep] b[:ep]``: (end a, end b, scope)."""
         def split(s):
             app, _, ep = s.partition(":")
             if charm_paths is None or app not in charm_paths:
@@ -858,25 +865,15 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
         for app, ep, eps in ((app_a, ep_a, eps_a), (app_b, ep_b, eps_b)):
             if ep and not any(e.name == ep for e in eps):
                 raise UserError(f'application "{app}" has no "{ep}" relation')
-        pairs = []
-        for x in eps_a:
-            for y in eps_b:
-                if (ep_a and x.name != ep_a) or (ep_b and y.name != ep_b):
-                    continue
-                if x.interface != y.interface or {x.role, y.role} != {"provides", "requires"}:
-                    continue
-                if not ep_a and not ep_b and x.implicit and y.implicit:
-                    continue
-                pairs.append((x, y))
+        pairs = [(x, y) for x in eps_a for y in eps_b if _relates(x, y, ep_a, ep_b)]
         if not pairs:
             raise UserError("no relations found")
         if len(pairs) > 1:
             explicit = [(x, y) for x, y in pairs if not x.implicit and not y.implicit]
-            if len(explicit) == 1:
-                pairs = explicit
-            else:
+            if len(explicit) != 1:
                 opts = "; ".join(f'"{app_a}:{x.name} {app_b}:{y.name}"' for x, y in pairs)
                 raise UserError(f'ambiguous relation: "{a} {b}" could refer to {opts}')
+            pairs = explicit
         x, y = pairs[0]
         scope = "container" if "container" in (x.scope, y.scope) else "global"
         return (RelEnd(app_a, x.name, x.role, x.interface),
@@ -998,43 +995,48 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
             a = self._app(app)
             charm = self.charm_of(app)
             if values or reset:
-                cfg = dict(a.config)
-                for k in reset or []:
-                    if k not in charm.options:
-                        raise UserError(f'unknown option "{k}"')
-                    cfg.pop(k, None)
-                for k, v in (values or {}).items():
-                    try:
-                        cfg[k] = charmlib.coerce_option(charm, k, v)
-                    except charmlib.CharmError as e:
-                        raise UserError(str(e)) from None
-                before = self.app_config(app)
-                self.update_app(app, config=cfg)
-                if self.app_config(app) != before:
-                    self.update_app(app, config_version=a.config_version + 1)
+                self._config_set(a, charm, values or {}, reset or [])
                 return {}
-            effective = self.app_config(app)
             if key is not None:
                 if key not in charm.options:
                     raise UserError(f'key "{key}" not found in "{app}" application config '
                                     'or charm settings.')
-                return {"value": effective[key]}
-            settings = {}
-            for k, spec in sorted(charm.options.items()):
-                entry = {"description": spec.get("description", ""),
-                         "source": "user" if k in a.config else "default",
-                         "type": spec.get("type", "string")}
-                if "default" in spec:
-                    entry["default"] = spec["default"]
-                if effective[k] is not None:
-                    entry["value"] = effective[k]
-                settings[k] = entry
-            return {"application": app, "charm": charm.name, "settings": settings,
-                    "application-config": {"trust": {"default": False,
-                                                     "description": "Does this application "
-                                                     "have access to trusted credentials",
-                                                     "source": "default", "type": "bool",
-                                                     "value": False}}}
+                return {"value": self.app_config(app)[key]}
+            return self._config_show(a, charm)
+
+    def _config_set(self, a: Application, charm: charmlib.Charm, values: dict,
+                    reset: List[str]) -> None:
+        cfg = dict(a.config)
+        for k in reset:
+            if k not in charm.options:
+                raise UserError(f'unknown option "{k}"')
+            cfg.pop(k, None)
+        for k, v in values.items():
+            try:
+                cfg[k] = charmlib.coerce_option(charm, k, v)
+            except charmlib.CharmError as e:
+                raise UserError(str(e)) from None
+        before = self.app_config(a.name)
+        self.update_app(a.name, config=cfg)
+        if self.app_config(a.name) != before:  # no change, no config-changed
+            self.update_app(a.name, config_version=a.config_version + 1)
+
+    def _config_show(self, a: Application, charm: charmlib.Charm) -> dict:
+        effective = self.app_config(a.name)
+        settings = {}
+        for k, spec in sorted(charm.options.items()):
+            entry = {"description": spec.get("description", ""),
+                     "source": "user" if k in a.config else "default",
+                     "type": spec.get("type", "string")}
+            if "default" in spec:
+                entry["default"] = spec["default"]
+            if effective[k] is not None:
+                entry["value"] = effective[k]
+            settings[k] = entry
+        trust = {"default": False, "description": "Does this application have access to "
+                 "trusted credentials", "source": "default", "type": "bool", "value": False}
+        return {"application": a.name, "charm": charm.name, "settings": settings,
+                "application-config": {"trust": trust}}
 
     def cmd_model_config(self, key: Optional[str] = None, values: Optional[dict] = None) -> dict:
         """Get or set model config."""
@@ -1178,31 +1180,40 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
             return f"provider: {self.ready_error}", None
         if not self.ready:
             return None, "provider is getting ready"
+        err = self._first_error()
+        if err:
+            return err, None
+        return None, self._first_pending()
+
+    def _first_error(self) -> Optional[str]:
         for mid, m in sorted(self.state.machines.items()):
             if m.status == "error":
-                return f'machine "{mid}" failed to start: {m.message}', None
+                return f'machine "{mid}" failed to start: {m.message}'
         for name in sorted(self.state.units):
             u = self.state.units[name]
             if u.local.error is not None and u.resolved is None:
-                return f'unit "{name}" is in error: hook failed: "{u.local.error.hook}"', None
+                return f'unit "{name}" is in error: hook failed: "{u.local.error.hook}"'
+        return None
+
+    def _first_pending(self) -> Optional[str]:
         for mid, m in sorted(self.state.machines.items()):
             if m.status != "started":
-                return None, f'machine "{mid}" is {m.status}'
+                return f'machine "{mid}" is {m.status}'
         for name in sorted(self.state.units):
             u = self.state.units[name]
             if name in self.busy_units:
-                return None, f'unit "{name}" is executing'
+                return f'unit "{name}" is executing'
             remote = dataclasses.replace(self.remote_state(u), update_status_due=False)
             op = resolver.next_op(u.local, remote)
             if op is not None:
-                return None, f'unit "{name}" has {op.hook or op.kind} pending'
+                return f'unit "{name}" has {op.hook or op.kind} pending'
         for t in self.state.tasks.values():
             if t.status in ("pending", "running"):
-                return None, f"task {t.id} is {t.status}"
+                return f"task {t.id} is {t.status}"
         for rel in self.state.relations.values():
             if not rel.alive:
-                return None, f'relation "{rel.key()}" is dying'
-        return None, None
+                return f'relation "{rel.key()}" is dying'
+        return None
 
     def cmd_wait(self, timeout: float = 600.0) -> dict:
         """Block until settled; raises with the unit in error or on timeout."""
@@ -1286,8 +1297,8 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
             d["open-ports"] = [port_text(p) for p in u.ports]
         if not u.alive:
             d["life"] = "dying"
-        subs = {s.name: self._unit_json(s) for s in sorted(self.state.units.values(),
-                                                          key=lambda x: x.name)
+        subs = {s.name: self._unit_json(s)
+                for s in sorted(self.state.units.values(), key=lambda x: x.name)
                 if s.principal == u.name}
         for s in subs.values():
             s.pop("machine", None)
@@ -1334,8 +1345,7 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
                 entry["scale"] = len(units)
             apps[name] = entry
         rels = [{"id": r.id, "key": r.key(), "interface": r.ends[0].interface,
-                 "type": "peer" if r.peer else ("subordinate" if r.scope == "container"
-                                                 else "regular"),
+                 "type": _relation_type(r),
                  "provider": next((f"{e.app}:{e.endpoint}" for e in r.ends
                                    if e.role in ("provides", "peers")), ""),
                  "requirer": next((f"{e.app}:{e.endpoint}" for e in r.ends
@@ -1451,6 +1461,21 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
         for mid in mids:
             self._destroy_machine(mid)
         return {"destroyed": mids}
+
+
+def _relates(x: charmlib.Endpoint, y: charmlib.Endpoint, want_x, want_y) -> bool:
+    """Whether endpoints x and y can form the relation the user asked for."""
+    if (want_x and x.name != want_x) or (want_y and y.name != want_y):
+        return False
+    if x.interface != y.interface or {x.role, y.role} != {"provides", "requires"}:
+        return False
+    return bool(want_x or want_y or not (x.implicit and y.implicit))
+
+
+def _relation_type(r: Relation) -> str:
+    if r.peer:
+        return "peer"
+    return "subordinate" if r.scope == "container" else "regular"
 
 
 def _ts(t: float) -> str:

@@ -16,6 +16,9 @@ def _hook(name: str, **kw) -> Op:
     return Op(kind="hook", hook=name, **kw)
 
 
+_WAIT = Op(kind="wait")
+
+
 def next_op(local: LocalState, remote: RemoteState) -> Optional[Op]:
     """The single next operation for a unit, or None when it is idle."""
     if local.removed:
@@ -25,22 +28,27 @@ def next_op(local: LocalState, remote: RemoteState) -> Optional[Op]:
     if local.queued:  # Juju's "queued" step: nothing pre-empts the follow-up hook
         version = remote.config_version if local.queued == "config-changed" else None
         return _hook(local.queued, version=version)
-    installed_alive = local.installed and remote.alive
-    if installed_alive:
-        op = _relation_created(local, remote)
-        if op:
-            return op
-        if remote.leader_pending and not remote.leader and local.leader_settings_version is None:
-            # A new minion waits for the leader's leader-elected (a slower agent in Juju
-            # would see the same), so setup runs one leader-settings-changed.
-            return _task(remote)
-        op = _leadership(local, remote)
-        if op:
-            return op
-    if remote.actions:
-        return Op(kind="action", task_id=remote.actions[0])
-    if remote.execs:
-        return Op(kind="exec", hook="juju-exec", task_id=remote.execs[0])
+    op = _created_or_leadership(local, remote) or _task(remote)
+    if op is _WAIT:
+        return None
+    return op or _main(local, remote)
+
+
+def _created_or_leadership(local: LocalState, remote: RemoteState) -> Optional[Op]:
+    if not (local.installed and remote.alive):
+        return None
+    op = _relation_created(local, remote)
+    if op:
+        return op
+    if remote.leader_pending and not remote.leader and local.leader_settings_version is None:
+        # A new minion waits for the leader's leader-elected (a slower agent in Juju
+        # would see the same), so setup runs one leader-settings-changed.
+        return _task(remote) or _WAIT
+    return _leadership(local, remote)
+
+
+def _main(local: LocalState, remote: RemoteState) -> Optional[Op]:
+    """Step 11 of section 2.1: teardown, install, upgrade, config, relations, update-status."""
     if not remote.alive:
         return _teardown(local, remote)
     if not local.installed:
@@ -144,6 +152,10 @@ def _one_relation(rid, rl, rr, unit) -> Optional[Op]:
         return _rel_hook("broken", rid, rl)
     if rr.app_version and rr.app_version != rl.app_version:
         return _rel_hook("changed", rid, rl, version=rr.app_version)
+    return _joins_and_changes(rid, rl, members)
+
+
+def _joins_and_changes(rid, rl, members) -> Optional[Op]:
     for u in sorted(members):
         if u not in rl.members:
             return _rel_hook("joined", rid, rl, remote_unit=u, version=members[u])
