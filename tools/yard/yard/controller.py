@@ -7,6 +7,7 @@ one at a time per machine, in parallel across machines.
 """
 
 import dataclasses
+import fcntl
 import importlib
 import json
 import os
@@ -245,7 +246,7 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
         other = rel.other_end(unit.app).app
         if not self.state.applications[unit.app].subordinate:
             return True
-        return any(u.app == other and u.machine == unit.machine
+        return any(u.app == other and _container(u) == _container(unit)
                    for u in self.state.units.values())
 
     def _members(self, unit: Unit, rel: Relation) -> Dict[str, int]:
@@ -255,8 +256,8 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
             u = self.state.units.get(name)
             if u is None or not u.alive or name == unit.name or u.app != other:
                 continue
-            if rel.scope == "container" and not rel.peer and u.machine != unit.machine:
-                continue
+            if rel.scope == "container" and not rel.peer and _container(u) != _container(unit):
+                continue  # Juju scopes container relations by principal unit
             out[name] = self.state.bags.get(bag_key(rel.id, name), Bag()).version
         return out
 
@@ -1463,6 +1464,11 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
         return {"destroyed": mids}
 
 
+def _container(u: Unit) -> str:
+    """The principal unit whose container ``u`` lives in (itself for a principal)."""
+    return u.principal or u.name
+
+
 def _relates(x: charmlib.Endpoint, y: charmlib.Endpoint, want_x, want_y) -> bool:
     """Whether endpoints x and y can form the relation the user asked for."""
     if (want_x and x.name != want_x) or (want_y and y.name != want_y):
@@ -1530,6 +1536,12 @@ class _Server(socketserver.ThreadingUnixStreamServer):
 
 def serve(home: str, model: str) -> None:
     """Run the controller of ``model`` until asked to stop (the daemon's main)."""
+    os.makedirs(os.path.join(home, model), exist_ok=True)
+    lock = open(os.path.join(home, model, "controller.lock"), "w")
+    try:  # one controller per model: a second one started in a race just leaves
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return
     ctl = Controller(home, model)
     sock = os.path.join(ctl.dir, "controller.sock")
     if os.path.exists(sock):
