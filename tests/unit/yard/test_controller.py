@@ -283,3 +283,36 @@ def test_unknown_things_read_like_juju(h):
         h.call("relate", a="tiny:other", b="other:db")
     with pytest.raises(UserError, match="ambiguous relation"):
         h.call("relate", a="tiny", b="other")
+
+
+def test_controller_restart_reruns_config_changed(tmp_path):
+    h = Harness(tmp_path)
+    h.call("deploy", path=TINY, num_units=2)
+    h.wait()
+    h.stop()
+    seen = {u: len(h.hooks(u)) for u in ("tiny/0", "tiny/1")}
+    h2 = Harness(tmp_path)
+    try:
+        h2.wait()
+        assert h2.hooks("tiny/0")[seen["tiny/0"]:] == ["config-changed"]
+        assert h2.hooks("tiny/1")[seen["tiny/1"]:] == ["leader-settings-changed",
+                                                        "config-changed"]
+        assert h2.status()["applications"]["tiny"]["units"]["tiny/0"]["leader"] is True
+    finally:
+        h2.stop()
+
+
+def test_bundle_deployed_again_applies_the_difference(h, tmp_path):
+    bundle = tmp_path / "b.yaml"
+    bundle.write_text(f"applications:\n  tiny:\n    charm: {TINY}\n    num_units: 1\n")
+    h.call("deploy", path=str(bundle))
+    h.wait()
+    bundle.write_text(f"applications:\n  tiny:\n    charm: {TINY}\n    num_units: 2\n"
+                      "    options: {greeting: again}\n")
+    res = h.call("deploy", path=str(bundle))
+    assert "- set application options for tiny" in res["message"]
+    assert "- add unit tiny/1" in res["message"]
+    h.wait()
+    units = h.status()["applications"]["tiny"]["units"]
+    assert {u["workload-status"]["message"] for u in units.values()} == {"greeting: again"}
+    assert "- no changes" in h.call("deploy", path=str(bundle))["message"]

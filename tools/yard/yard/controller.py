@@ -81,6 +81,8 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
             state = ModelState(name=model, uuid=str(uuid.uuid4()),
                                provider=os.environ.get("YARD_PROVIDER", "lxd"),
                                config=dict(DEFAULT_CONFIG))
+        else:
+            state = _restarted(state)
         self.state = state
         self.lock = threading.RLock()
         self.cond = threading.Condition(self.lock)
@@ -592,7 +594,9 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
     # ----------------------------------------------------------- machines
     def _provision(self, mid: str) -> None:
         try:
-            info = self.provider.create_machine(mid)
+            existing = [m for m in self.provider.list_machines() if m.machine_id == mid]
+            # a machine made before a controller restart is adopted, not made again
+            info = existing[0] if existing else self.provider.create_machine(mid)
             runner.install_jujud(self.provider, mid, self.jujud)
             with self.cond:
                 self._update_machine(mid, instance=info.instance, address=info.address,
@@ -821,15 +825,36 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
         bundle_machines = {m: None for m in b.machines}
         lines = []
         for app in b.applications:
+            if app.name in self.state.applications:
+                lines += self._update_from_bundle(app)
+                continue
             self._deploy_app(app.name, app.charm, app.num_units, app.options, app.to,
                              bundle_machines)
             lines.append(f"- deploy application {app.name} from {app.charm}")
         for a, c in b.relations:
-            self.cmd_relate(a, c)
+            try:
+                self.cmd_relate(a, c)
+            except UserError:  # already related: deploying a bundle again is a no-op
+                continue
             lines.append(f"- add relation {a} - {c}")
+        if not lines:
+            lines.append("- no changes")
         self.cond.notify_all()
         return {"message": "Executing changes:\n" + "\n".join(lines)
                 + "\nDeploy of bundle completed."}
+
+    def _update_from_bundle(self, app: bundlelib.BundleApp) -> List[str]:
+        """Juju's bundle diff for an application that exists: options and scale."""
+        a = self.state.applications[app.name]
+        lines = []
+        if any(a.config.get(k) != v for k, v in app.options.items()):
+            self._config_set(a, self.charm_of(app.name), app.options, [])
+            lines.append(f"- set application options for {app.name}")
+        units = [u for u in self.state.units.values() if u.app == app.name and u.alive]
+        if not a.subordinate:
+            for _ in range(app.num_units - len(units)):
+                lines.append(f"- add unit {self._add_unit(app.name)}")
+        return lines
 
     def _check_bundle(self, path: str, overlays: List[str]) -> bundlelib.Bundle:
         try:
@@ -837,8 +862,10 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
         except bundlelib.BundleError as e:
             raise UserError(str(e)) from None
         for app in b.applications:
-            if app.name in self.state.applications:
-                raise UserError(f'cannot deploy bundle: application "{app.name}" already exists')
+            have = self.state.applications.get(app.name)
+            if have is not None and have.charm_name != charmlib.load_charm(app.charm).name:
+                raise UserError(f'cannot deploy bundle: application "{app.name}" exists with '
+                                f'charm "{have.charm_name}"')
         for a, c in b.relations:
             try:
                 self._resolve_relation(a, c, {x.name: x.charm for x in b.applications})
@@ -1462,6 +1489,29 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
         for mid in mids:
             self._destroy_machine(mid)
         return {"destroyed": mids}
+
+
+def _restarted(state: ModelState) -> ModelState:
+    """The state as unit agents see it after a controller (agent) restart.
+
+    Juju runs ``config-changed`` after an agent restart and minions see
+    ``leader-settings-changed`` (their versions live in memory, 2.7/2.8); a hook
+    or task that was running when the controller stopped did not finish.
+    """
+    now = time.time()
+    units = {}
+    for name, u in state.units.items():
+        local = u.local
+        if local.installed and not local.queued and local.error is None:
+            local = dataclasses.replace(local, config_version=None)
+            if not local.leader:
+                local = dataclasses.replace(local, leader_settings_version=None)
+        agent = StatusValue("idle", "", now) if u.agent.current == "executing" else u.agent
+        units[name] = dataclasses.replace(u, local=local, agent=agent)
+    tasks = {k: (dataclasses.replace(t, status="failed", message="task aborted: the "
+                                     "controller restarted", completed=now)
+                 if t.status == "running" else t) for k, t in state.tasks.items()}
+    return dataclasses.replace(state, units=units, tasks=tasks)
 
 
 def _container(u: Unit) -> str:
