@@ -295,8 +295,8 @@ def test_controller_restart_reruns_config_changed(tmp_path):
     try:
         h2.wait()
         assert h2.hooks("tiny/0")[seen["tiny/0"]:] == ["config-changed"]
-        assert h2.hooks("tiny/1")[seen["tiny/1"]:] == ["leader-settings-changed",
-                                                        "config-changed"]
+        expected = ["leader-settings-changed", "config-changed"]
+        assert h2.hooks("tiny/1")[seen["tiny/1"]:] == expected
         assert h2.status()["applications"]["tiny"]["units"]["tiny/0"]["leader"] is True
     finally:
         h2.stop()
