@@ -4,7 +4,10 @@
    ``charmhelpers.core.services.base`` still imports ``collections.Iterable``,
    so the services framework cannot even be imported on 22.04/24.04 without
    the alias put back.
-2. charmhelpers picks its host implementation from ``/etc/os-release`` and only
+2. ``lsb_release()`` reads Ubuntu's ``/etc/lsb-release`` only, and every
+   ``service_*`` helper calls it; where that file is missing the same fields
+   are derived from ``/etc/os-release``.
+3. charmhelpers picks its host implementation from ``/etc/os-release`` and only
 accepts names it knows; its Debian test compares case-sensitively, so it
 rejects "Debian GNU/Linux".  Debian and Ubuntu share every code path
 charmhelpers uses (apt, systemd), so a Debian-family system gets the
@@ -15,6 +18,7 @@ imported.
 import collections
 import collections.abc
 import os
+import sys
 
 import charmhelpers.osplatform as osplatform
 
@@ -47,8 +51,32 @@ def get_platform():
         raise
 
 
+def lsb_release_from_os_release(release=None):
+    """``lsb_release()``'s mapping built from os-release (DISTRIB_* keys)."""
+    release = _os_release() if release is None else release
+    return {'DISTRIB_ID': release.get('NAME', '').split()[0] if release.get('NAME') else '',
+            'DISTRIB_RELEASE': release.get('VERSION_ID', ''),
+            'DISTRIB_CODENAME': release.get('VERSION_CODENAME', ''),
+            'DISTRIB_DESCRIPTION': release.get('PRETTY_NAME', '')}
+
+
+def _wrap_lsb_release(original):
+    def lsb_release():
+        if os.path.exists('/etc/lsb-release'):
+            return original()
+        return lsb_release_from_os_release()
+    lsb_release.stackyard_compat = True
+    return lsb_release
+
+
 def install():
-    """Apply both fixes (idempotent); call before importing charmhelpers.core.*."""
+    """Apply the fixes (idempotent); call before importing charmhelpers.core.*."""
     if not hasattr(collections, 'Iterable'):
         collections.Iterable = collections.abc.Iterable
     osplatform.get_platform = get_platform
+    from charmhelpers.core.host_factory import ubuntu
+    if not getattr(ubuntu.lsb_release, 'stackyard_compat', False):
+        ubuntu.lsb_release = _wrap_lsb_release(ubuntu.lsb_release)
+    host = sys.modules.get('charmhelpers.core.host')
+    if host is not None:
+        host.lsb_release = ubuntu.lsb_release
