@@ -15,7 +15,9 @@ def clean_registry(monkeypatch):
 
 @pytest.mark.parametrize('results, expected', [
     ([], ('active', 'Ready')),
-    ([None, ('active', 'fine')], ('active', 'Ready')),
+    ([None, ('active', '')], ('active', 'Ready')),
+    ([None, ('active', '3/3 targets answer')], ('active', '3/3 targets answer')),
+    ([('waiting', 'w'), ('active', 'fine')], ('waiting', 'w')),
     ([('maintenance', 'm'), ('waiting', 'w')], ('waiting', 'w')),
     ([('waiting', 'w'), ('blocked', 'b'), ('maintenance', 'm')], ('blocked', 'b')),
     ([('blocked', 'port 0 is bad'), ('blocked', 'vip missing')],

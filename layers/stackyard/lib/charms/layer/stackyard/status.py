@@ -4,7 +4,8 @@ Charms register checks; each returns ``None`` when it has nothing to say, or a
 ``(state, message)`` pair (or a list of pairs).  The worst state wins, in the
 order blocked > waiting > maintenance > active; messages of that state are
 joined with "; ".  With no complaints the unit is active with the charm's
-ready message.  ``status-set`` runs only when the result changed, so an idle
+ready message -- unless checks returned active with messages of their
+own, which are shown instead.  ``status-set`` runs only when the result changed, so an idle
 hook costs no hook-tool call here.
 """
 
@@ -71,6 +72,12 @@ def evaluate(checks=None):
             if f[0] == top and f[2] not in messages:
                 messages.append(f[2])
         return state, '; '.join(messages)
+    active = []
+    for f in found:
+        if f[2] and f[2] not in active:
+            active.append(f[2])
+    if active:
+        return ACTIVE, '; '.join(active)
     message = _ready['message']
     return ACTIVE, message() if callable(message) else message
 
