@@ -1,14 +1,16 @@
-"""Handlers every Stackyard charm gets: packages, services, stop."""
+"""Handlers every Stackyard charm gets: packages, services, upgrades, stop."""
 
 from charmhelpers import fetch
-from charmhelpers.core import hookenv
+from charmhelpers.core import hookenv, unitdata
 from charms.reactive import hook, set_flag, when, when_not
 
 import charms.layer
-from charms.layer.stackyard import services, status
+from charms.layer.stackyard import migrations, operations, options, services, status
 
-# update-status runs every few minutes on every unit: it only assesses status.
+# update-status runs every few minutes on every unit: it re-renders only when
+# the effective config changed (an expired unit override).
 IDLE_HOOKS = ('update-status', 'stop')
+APPLIED_KEY = 'stackyard.options.applied'
 
 
 @when_not('stackyard.packages.installed')
@@ -24,8 +26,25 @@ def install_packages():
 @when('stackyard.packages.installed')
 @when_not('stackyard.services.paused')
 def reconfigure_services():
-    if hookenv.hook_name() not in IDLE_HOOKS:
-        services.reconfigure()
+    effective = options.current()
+    if not effective.valid:
+        return
+    kv = unitdata.kv()
+    digest = options.digest(effective.values)
+    if hookenv.hook_name() in IDLE_HOOKS and kv.get(APPLIED_KEY) == digest:
+        return
+    services.reconfigure()
+    kv.set(APPLIED_KEY, digest)
+
+
+@hook('install')
+def record_state_version():
+    migrations.mark_current()
+
+
+@hook('upgrade-charm')
+def run_migrations():
+    migrations.run_pending()
 
 
 @hook('stop')
@@ -34,3 +53,4 @@ def stop_services():
 
 
 status.check(services.service_check)
+status.check(operations.status_checks)

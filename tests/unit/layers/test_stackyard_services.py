@@ -4,10 +4,10 @@ import os
 import stat
 
 import pytest
-from charmhelpers.core import host
+from charmhelpers.core import hookenv, host
 from charmhelpers.core.services import base
 
-from charms.layer.stackyard import services
+from charms.layer.stackyard import options, restart, services
 
 
 class Workload:
@@ -38,13 +38,14 @@ def workload(hook_env, monkeypatch, tmp_path):
     monkeypatch.setattr(host, 'service_stop', w.stop)
     monkeypatch.setattr(host, 'service_running', lambda name: w.running)
     monkeypatch.setattr(base, 'manage_ports', lambda *a: None)
-    monkeypatch.setattr(services, '_changed', {})
+    monkeypatch.setattr(hookenv, 'relation_ids', lambda *a: [])  # no peers: no leader needed
+    new_hook(monkeypatch)
     templates = os.path.join(hook_env.charm_dir, 'templates')
     os.makedirs(templates)
     with open(os.path.join(templates, 'app.conf.j2'), 'w') as f:
         f.write('port={{ port }}\nmessage={{ message }}\n')
     target = str(tmp_path / 'etc' / 'app.conf')
-    hook_env.config.update(port=8080, message='hi')
+    hook_env.config.update(port=8080, message='hi', **{'restart-batch-size': 1})
 
     @services.declare
     def definitions():
@@ -57,7 +58,14 @@ def workload(hook_env, monkeypatch, tmp_path):
 
 
 def new_hook(monkeypatch):
+    """A new hook process: nothing changed yet, effective config not evaluated."""
     monkeypatch.setattr(services, '_changed', {})
+    monkeypatch.setattr(options, '_current', {'effective': None})
+
+
+def end_of_hook(workload, hook_env):
+    """What the layer does after the handlers: coordinate requested restarts."""
+    restart.coordinate(hook_env.config, {}, restart=workload.restart)
 
 
 def test_renders_with_owner_group_and_mode(workload):
@@ -71,14 +79,34 @@ def test_renders_with_owner_group_and_mode(workload):
 
 def test_restarts_only_when_rendered_files_change(workload, hook_env, monkeypatch):
     services.reconfigure()
-    assert workload.calls == [('restart', 'app')]
+    end_of_hook(workload, hook_env)
+    assert workload.calls == [('start', 'app')], 'a new service is started, not restarted'
     new_hook(monkeypatch)
     services.reconfigure()
-    assert workload.calls == [('restart', 'app')], 'unchanged files must not restart'
+    end_of_hook(workload, hook_env)
+    assert workload.calls == [('start', 'app')], 'unchanged files must not restart'
     new_hook(monkeypatch)
     hook_env.config['message'] = 'changed'
     services.reconfigure()
-    assert workload.calls == [('restart', 'app'), ('restart', 'app')]
+    end_of_hook(workload, hook_env)
+    assert workload.calls == [('start', 'app'), ('restart', 'app')]
+    assert restart.history_ids() == ['test/0#1']
+
+
+def test_deferred_when_auto_restarts_are_off(workload, hook_env, monkeypatch):
+    services.reconfigure()
+    hook_env.config.update({'enable-auto-restarts': False, 'message': 'changed'})
+    new_hook(monkeypatch)
+    services.reconfigure()
+    end_of_hook(workload, hook_env)
+    assert workload.calls == [('start', 'app')]
+    assert list(restart.deferred()) == ['app']
+    assert restart.status_check(hook_env.config) == [
+        ('active', 'Services queued for restart: app')]
+    restart.apply_deferred(hook_env.config)
+    end_of_hook(workload, hook_env)
+    assert workload.calls == [('start', 'app'), ('restart', 'app')]
+    assert restart.deferred() == {}
 
 
 def test_starts_a_stopped_service_without_restart(workload, monkeypatch):

@@ -3,6 +3,7 @@
 
 import http.server
 import json
+import os
 import socket
 import sys
 import time
@@ -22,7 +23,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                            'unit': self.config.get('unit', ''),
                            'host': socket.gethostname(),
                            'version': VERSION,
-                           'started': STARTED}).encode()
+                           'started': STARTED,
+                           'debug': bool(self.config.get('debug'))}).encode()
         self.send_response(200)
         self.send_header('Content-Type', 'application/json')
         self.send_header('Content-Length', str(len(body)))
@@ -39,6 +41,12 @@ def main(argv):
         return 0
     with open(CONFIG) as f:
         Handler.config = json.load(f)
+    log = Handler.config.get('starts_log')
+    if log:
+        # One line per start, so restart times can be read on the machine.
+        os.makedirs(os.path.dirname(log), exist_ok=True)
+        with open(log, 'a') as f:
+            f.write('{:.3f} {}\n'.format(STARTED, Handler.config.get('unit', '')))
     server = http.server.ThreadingHTTPServer(('0.0.0.0', int(Handler.config['port'])), Handler)
     server.serve_forever()
     return 0

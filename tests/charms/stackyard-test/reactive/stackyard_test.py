@@ -3,15 +3,14 @@
 from charmhelpers.core import hookenv
 from charms.reactive import endpoint_from_flag, when
 
-from charms.layer.stackyard import status
+from charms.layer.stackyard import options, status
 from charms.layer.stackyard_test import services
 
-status.check(services.config_check)
 status.version_source(services.version)
-status.ready_message(lambda: 'Serving on port {}'.format(hookenv.config().get('port')))
+status.ready_message(lambda: 'Serving on port {}'.format(options.config().get('port')))
 
 
 @when('website.connected')
 def publish_website():
     website = endpoint_from_flag('website.connected')
-    website.publish(hookenv.unit_private_ip(), hookenv.config().get('port'))
+    website.publish(hookenv.unit_private_ip(), options.config().get('port'))

@@ -9,7 +9,7 @@ compat.install()
 from charmhelpers.core import hookenv, unitdata  # noqa: E402  after compat.install()
 from charms import reactive  # noqa: E402
 
-from charms.layer.stackyard import config_flags, hookstats, status  # noqa: E402
+from charms.layer.stackyard import config_flags, hookstats, operations, status  # noqa: E402
 
 
 def main():
@@ -17,10 +17,12 @@ def main():
     name = hookstats.current_name()
     started, t0 = time.time(), time.monotonic()
     hookenv.atstart(config_flags.set_flags)
-    # atexit callbacks run last-registered first: status is assessed after the
-    # charm's own callbacks, and the config flags are cleared after that.
+    # atexit callbacks run last-registered first: restarts are coordinated
+    # after the charm's own callbacks, then status is assessed, then the
+    # config flags are cleared.
     hookenv.atexit(config_flags.clear_flags)
     hookenv.atexit(status.assess_status)
+    hookenv.atexit(operations.end_of_hook)
     try:
         reactive.main()
     except SystemExit as e:

@@ -98,8 +98,60 @@ def parse_expiry(value):
     return stamp.timestamp()
 
 
+def _load_overrides(text):
+    """``(mapping, problem)`` from the option's YAML text."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, 'problem_mark', None)
+        where = ' at line {}'.format(mark.line + 1) if mark else ''
+        return None, 'unit-overrides is not valid YAML{}'.format(where)
+    if data is None:
+        return {}, None
+    if not isinstance(data, dict):
+        return None, 'unit-overrides must map unit names to options'
+    return data, None
+
+
+def _entry_problems(name, entry, types, allowed):
+    """Problems of one unit's entry that apply whichever unit reads it."""
+    if not isinstance(entry, dict):
+        return ['unit-overrides: {} must map options to values'.format(name)]
+    problems = []
+    for option in entry:
+        if option == EXPIRES:
+            continue
+        if option not in types:
+            problems.append('unit-overrides: {} sets unknown option {}'.format(name, option))
+        elif option not in allowed:
+            problems.append('unit-overrides: {} may not be overridden per unit '
+                            '(overridable: {})'.format(option,
+                                                       ', '.join(sorted(allowed)) or 'none'))
+    return problems
+
+
+def _own_entry(unit, entry, types):
+    """``(overrides, expires_at, problems)`` of this unit's own entry."""
+    problems = []
+    expires_at = None
+    if EXPIRES in entry:
+        try:
+            expires_at = parse_expiry(entry[EXPIRES])
+        except ValueError as e:
+            problems.append('unit-overrides: {}: {}'.format(unit, e))
+    overrides = {k: v for k, v in entry.items() if k != EXPIRES}
+    for option, value in sorted(overrides.items()):
+        problem = _type_problem(types[option], value) if option in types else None
+        if problem:
+            problems.append('unit-overrides: {} {}'.format(option, problem))
+    return overrides, expires_at, problems
+
+
 def parse_overrides(text, unit, types, allowed, now):
     """This unit's overrides from the ``unit-overrides`` text.
+
+    Entries of other units are checked too (unknown or non-overridable
+    options), so every unit reports the same mistake.
 
     :param text: the option's value (YAML)
     :param unit: this unit's name
@@ -111,43 +163,15 @@ def parse_overrides(text, unit, types, allowed, now):
     """
     if not text or not text.strip():
         return {}, None, []
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, 'problem_mark', None)
-        where = ' at line {}'.format(mark.line + 1) if mark else ''
-        return {}, None, ['unit-overrides is not valid YAML{}'.format(where)]
-    if data is None:
-        return {}, None, []
-    if not isinstance(data, dict):
-        return {}, None, ['unit-overrides must map unit names to options']
+    data, problem = _load_overrides(text)
+    if problem:
+        return {}, None, [problem]
     problems = []
     for name, entry in data.items():
-        if not isinstance(entry, dict):
-            problems.append('unit-overrides: {} must map options to values'.format(name))
-            continue
-        for option in entry:
-            if option == EXPIRES:
-                continue
-            if option not in types:
-                problems.append('unit-overrides: {} sets unknown option {}'.format(name, option))
-            elif option not in allowed:
-                problems.append('unit-overrides: {} may not be overridden per unit '
-                                '(overridable: {})'.format(option,
-                                                           ', '.join(sorted(allowed)) or 'none'))
+        problems += _entry_problems(name, entry, types, allowed)
     mine = data.get(unit) if isinstance(data.get(unit), dict) else {}
-    expires_at = None
-    if EXPIRES in mine:
-        try:
-            expires_at = parse_expiry(mine[EXPIRES])
-        except ValueError as e:
-            problems.append('unit-overrides: {}: {}'.format(unit, e))
-    overrides = {k: v for k, v in mine.items() if k != EXPIRES}
-    for option, value in sorted(overrides.items()):
-        if option in types:
-            problem = _type_problem(types[option], value)
-            if problem:
-                problems.append('unit-overrides: {} {}'.format(option, problem))
+    overrides, expires_at, own = _own_entry(unit, mine, types)
+    problems += own
     if problems:
         return {}, None, problems
     if expires_at is not None and expires_at <= now:

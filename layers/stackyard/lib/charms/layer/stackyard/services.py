@@ -158,14 +158,24 @@ def _file_matches(path, content, owner, group, perms):
 
 
 def restart_if_changed(service_name):
-    """Start callback: restart when files changed, start when not running."""
-    if _changed.get(service_name):
-        hookenv.log('Restarting {}: changed {}'.format(
-            service_name, ', '.join(changed_files(service_name))), level=hookenv.INFO)
-        host.service_restart(service_name)
-    elif not host.service_running(service_name):
+    """Start callback: start a stopped service; ask for a restart when files changed.
+
+    A running service is never restarted here: the restart is requested from
+    the restart coordinator (batched, health-gated, or deferred), which acts
+    at the end of the hook.
+    """
+    from charms.layer.stackyard import options, restart
+    if not host.service_running(service_name):
         hookenv.log('Starting {}: not running'.format(service_name), level=hookenv.INFO)
         host.service_start(service_name)
+    elif _changed.get(service_name):
+        restart.request([service_name], 'changed {}'.format(
+            ', '.join(changed_files(service_name))), options.config())
+
+
+def health_checks():
+    """``{service: [checks]}`` from the definitions' ``health`` keys."""
+    return {s['service']: list(s.get('health') or []) for s in definitions()}
 
 
 def stop_service(service_name):
@@ -176,6 +186,9 @@ def stop_service(service_name):
 
 def service_check():
     """Status check: waiting on missing data, blocked on a stopped service."""
+    from charms.reactive import is_flag_set
+    if is_flag_set('stackyard.services.paused'):
+        return []
     results = []
     mgr = manager()
     for name in mgr.services:

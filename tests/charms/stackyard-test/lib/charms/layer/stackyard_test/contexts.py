@@ -2,13 +2,24 @@
 
 from charmhelpers.core import hookenv
 
+from charms.layer.stackyard import options
 from charms.layer.stackyard_test import paths
+
+options.overridable('debug')
 
 
 def port_problem(value):
     """Why ``value`` is not a usable TCP port, or None."""
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
         return 'port {!r} is not a TCP port (1-65535)'.format(value)
+    return None
+
+
+@options.rule('port')
+def port_reason(value):
+    """Validator: why ``value`` is not a TCP port, for "Invalid config: port: ..."."""
+    if port_problem(value):
+        return 'must be a TCP port (1-65535), not {!r}'.format(value)
     return None
 
 
@@ -19,7 +30,8 @@ class ServiceContext(dict):
 
     def __init__(self):
         super().__init__()
-        config = hookenv.config()
+        config = options.config()
         if port_problem(config.get('port')) is None:
             self.update(port=config['port'], message=config.get('message') or '',
-                        unit=hookenv.local_unit(), server=paths.SERVER)
+                        debug=bool(config.get('debug')), unit=hookenv.local_unit(),
+                        server=paths.SERVER, starts_log=paths.STARTS_LOG)

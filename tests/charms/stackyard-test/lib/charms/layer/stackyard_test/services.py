@@ -2,8 +2,7 @@
 
 import subprocess
 
-from charmhelpers.core import hookenv
-
+from charms.layer.stackyard import health, options
 from charms.layer.stackyard import services as sy
 from charms.layer.stackyard_test import contexts, paths
 
@@ -16,6 +15,7 @@ def definitions():
         'service': paths.SERVICE,
         'required_data': [ctx],
         'ports': [ctx['port']] if ctx else [],
+        'health': [health.HTTP('http://127.0.0.1:{}/'.format(ctx['port']))] if ctx else [],
         'data_ready': [
             sy.File('server.py', paths.SERVER, owner='root', group='root', perms=0o755),
             sy.Template('config.json.j2', paths.CONFIG, owner='root', group='root',
@@ -24,12 +24,6 @@ def definitions():
                         perms=0o644, systemd_unit=True),
         ],
     }]
-
-
-def config_check():
-    """Status check: block on an invalid port, naming it."""
-    problem = contexts.port_problem(hookenv.config().get('port'))
-    return ('blocked', problem) if problem else None
 
 
 def version():

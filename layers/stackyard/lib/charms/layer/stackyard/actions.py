@@ -1,0 +1,163 @@
+"""The layer's actions; every file in ``actions/`` runs :func:`main`.
+
+Charms add their own with :func:`action`.  An action loads the charm's
+reactive modules (so its declarations are registered) but runs no handlers;
+it records its timing like a hook, coordinates restarts and assesses status
+at the end, and commits the unit's kv store only if it did not raise.
+"""
+
+import json
+import os
+import sys
+import time
+
+from charms.layer.stackyard import compat
+
+compat.install()
+
+from charmhelpers.core import hookenv, unitdata  # noqa: E402  after compat.install()
+from charms.reactive import bus  # noqa: E402
+
+from charms.layer.stackyard import (  # noqa: E402
+    hookstats, operations, options, restart, services, status)
+
+_actions = {}
+
+
+class ActionFailed(Exception):
+    """Fail the action with this message (the unit is not put in error)."""
+
+
+def action(name):
+    """Register an action implementation under ``name`` (decorator)."""
+    def register(fn):
+        _actions[name] = fn
+        return fn
+    return register
+
+
+def _service_list(text):
+    names = services.names()
+    wanted = [s for s in (text or '').replace(',', ' ').split() if s]
+    unknown = sorted(set(wanted) - set(names))
+    if unknown:
+        raise ActionFailed('unknown service(s): {}; this charm has: {}'.format(
+            ', '.join(unknown), ', '.join(names) or 'none'))
+    return wanted
+
+
+@action('restart-services')
+def restart_services(params):
+    if operations.paused():
+        raise ActionFailed('the unit is paused; run the resume action first')
+    wanted = _service_list(params.get('services'))
+    deferred_only = bool(params.get('deferred-only'))
+    config = options.config()
+    batch_size = restart.settings(config)[0]
+    if hookenv.is_leader() and restart.peer_relation() and batch_size > 0:
+        roll = restart.announce_roll(wanted, deferred_only)
+        return {'roll': roll, 'scope': 'application', 'batch-size': str(batch_size),
+                'message': 'Rolling restart announced; units restart {} at a time as slots '
+                           'free up (watch status)'.format(batch_size)}
+    if deferred_only:
+        request = restart.apply_deferred(config, wanted or None)
+        if request is None:
+            return {'scope': 'unit', 'message': 'No deferred restarts to apply'}
+    else:
+        request = restart.request(wanted or services.names(), 'restart-services action',
+                                  config, force=True)
+    return {'request': request, 'scope': 'unit',
+            'message': 'Restart requested; it runs when this unit gets a slot'}
+
+
+@action('show-deferred-events')
+def show_deferred_events(params):
+    queued = restart.deferred()
+    return {'services': ' '.join(sorted(queued)),
+            'events': json.dumps(queued, sort_keys=True),
+            'count': str(len(queued))}
+
+
+@action('health')
+def health_action(params):
+    results = operations.check_health()
+    lines = ['{} {}: {} ({})'.format(r['service'], r['check'], 'ok' if r['ok'] else 'FAILED',
+                                     r['detail']) for r in results]
+    return {'healthy': 'true' if all(r['ok'] for r in results) else 'false',
+            'results': '\n'.join(lines) or 'no health checks declared'}
+
+
+@action('pause')
+def pause_action(params):
+    operations.pause()
+    return {'message': 'Paused: services stopped, restarts held'}
+
+
+@action('resume')
+def resume_action(params):
+    results = operations.resume()
+    failing = [r for r in results if not r['ok']]
+    if failing:
+        raise ActionFailed('resumed, but health checks fail: ' + '; '.join(
+            '{} {} ({})'.format(r['service'], r['check'], r['detail']) for r in failing))
+    return {'message': 'Resumed'}
+
+
+def _key(name):
+    return ''.join(c if c.isalnum() else '-' for c in name.lower()).strip('-')
+
+
+@action('hook-stats')
+def hook_stats(params):
+    summary = hookstats.summary(hookstats.records())
+    out = {'table': format_table(summary)}
+    for hook, stats in summary.items():
+        for field, value in stats.items():
+            out['hooks.{}.{}'.format(_key(hook), field)] = str(value)
+    return out
+
+
+def format_table(summary):
+    """A text table of the hook summary."""
+    rows = [('hook', 'count', 'median', 'p95', 'max', 'errors')]
+    for hook, s in sorted(summary.items()):
+        rows.append((hook, str(s['count']), '{:.3f}'.format(s['median']),
+                     '{:.3f}'.format(s['p95']), '{:.3f}'.format(s['max']), str(s['errors'])))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return '\n'.join('  '.join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+
+def _set_results(results):
+    flat = {}
+    for key, value in (results or {}).items():
+        flat[key] = value
+    if flat:
+        hookenv.action_set(flat)
+
+
+def main(name=None):
+    """Run the action named after argv[0] (or ``name``)."""
+    name = name or os.environ.get('JUJU_ACTION_NAME') or os.path.basename(sys.argv[0])
+    started, t0 = time.time(), time.monotonic()
+    bus.discover()
+    fn = _actions.get(name)
+    kv = unitdata.kv()
+    try:
+        if fn is None:
+            raise ActionFailed('action {} is not implemented by this charm'.format(name))
+        _set_results(fn(hookenv.action_get() or {}))
+        operations.end_of_hook()
+        status.assess_status()
+    except ActionFailed as e:
+        hookenv.action_fail(str(e))
+        kv.flush(save=False)
+        hookstats.record('action:' + name, started, time.monotonic() - t0, 'error', kv=kv)
+        kv.flush()
+        return
+    except BaseException:
+        kv.flush(save=False)
+        hookstats.record('action:' + name, started, time.monotonic() - t0, 'error', kv=kv)
+        kv.flush()
+        raise
+    hookstats.record('action:' + name, started, time.monotonic() - t0, 'ok', kv=kv)
+    kv.flush()

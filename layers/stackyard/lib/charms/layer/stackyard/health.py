@@ -1,0 +1,108 @@
+"""Health checks declared per service: TCP port, HTTP URL, command.
+
+A service definition may carry ``'health': [health.TCP(8080),
+health.HTTP('http://127.0.0.1:8080/'), health.Command(['myapp', 'ping'])]``.
+Checks run after every restart (until they pass or the health timeout runs
+out) and on update-status; failing checks are named in status and the
+``health`` action returns every result.
+"""
+
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+
+class TCP:
+    """Passes when a TCP connection to ``host:port`` opens."""
+
+    def __init__(self, port, host='127.0.0.1', timeout=2.0):
+        self.port, self.host, self.timeout = int(port), host, timeout
+        self.name = 'tcp {}:{}'.format(host, self.port)
+
+    def __call__(self):
+        try:
+            with socket.create_connection((self.host, self.port), timeout=self.timeout):
+                return True, 'open'
+        except OSError as e:
+            return False, e.strerror or str(e)
+
+
+class HTTP:
+    """Passes when a GET of ``url`` answers with ``status``."""
+
+    def __init__(self, url, status=200, timeout=3.0):
+        self.url, self.status, self.timeout = url, int(status), timeout
+        self.name = 'http {}'.format(url)
+
+    def __call__(self):
+        try:
+            with urllib.request.urlopen(self.url, timeout=self.timeout) as reply:
+                code = reply.status
+        except urllib.error.HTTPError as e:
+            code = e.code
+        except (OSError, ValueError) as e:
+            return False, str(getattr(e, 'reason', e))
+        if code == self.status:
+            return True, 'HTTP {}'.format(code)
+        return False, 'HTTP {} (expected {})'.format(code, self.status)
+
+
+class Command:
+    """Passes when ``argv`` exits 0 within ``timeout`` seconds."""
+
+    def __init__(self, argv, timeout=10.0):
+        self.argv, self.timeout = list(argv), timeout
+        self.name = 'command {}'.format(' '.join(self.argv))
+
+    def __call__(self):
+        try:
+            proc = subprocess.run(self.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  universal_newlines=True, timeout=self.timeout)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            return False, str(e)
+        lines = proc.stdout.strip().splitlines()
+        detail = lines[-1] if lines else 'exit {}'.format(proc.returncode)
+        return proc.returncode == 0, detail
+
+
+def run(checks_by_service):
+    """Run every check once.
+
+    :param checks_by_service: ``{service: [check, ...]}``
+    :returns: list of ``{"service", "check", "ok", "detail"}``
+    """
+    results = []
+    for service, checks in sorted(checks_by_service.items()):
+        for check in checks:
+            ok, detail = check()
+            results.append({'service': service, 'check': check.name, 'ok': ok,
+                            'detail': detail})
+    return results
+
+
+def failing(results):
+    """Only the failed results."""
+    return [r for r in results if not r['ok']]
+
+
+def wait_healthy(checks_by_service, timeout, interval=1.0, clock=time.monotonic,
+                 sleep=time.sleep):
+    """Re-run the checks until all pass or ``timeout`` seconds passed.
+
+    :returns: ``(ok, last results)``
+    """
+    deadline = clock() + timeout
+    while True:
+        results = run(checks_by_service)
+        if not failing(results):
+            return True, results
+        if clock() >= deadline:
+            return False, results
+        sleep(interval)
+
+
+def describe(result):
+    """One line naming a failed check: ``stackyard-test http ... (refused)``."""
+    return '{} {} ({})'.format(result['service'], result['check'], result['detail'])

@@ -1,0 +1,307 @@
+"""Batched, health-gated restarts coordinated by the leader over the peer relation.
+
+A unit that needs a restart (changed files, an action, a package upgrade)
+records a *request* and publishes its id in its peer unit bag.  The leader
+grants slots in batches of ``restart-batch-size`` by writing the current batch
+to the peer application bag.  A granted unit restarts, waits until its health
+checks pass (at most ``restart-health-timeout`` seconds), waits
+``restart-batch-interval`` seconds, and publishes the request id as done,
+which releases its slot.  The leader starts the next batch only when every
+unit of the current batch released its slot.
+
+A unit whose checks do not pass keeps its slot and goes blocked naming the
+failing check, so no further batch starts: no restart storm.  It keeps
+checking on later hooks (update-status, config-changed after a fix) and
+releases its slot once healthy.
+
+All coordination state lives in relation data, so a new leader carries on
+from where the old one stopped; a unit restarts at most once per request id,
+and grants for units that left are dropped.
+
+``restart-batch-size`` 0 turns coordination off: each unit restarts when it
+needs to (still health-checked).  With ``enable-auto-restarts`` false, needed
+restarts are queued ("deferred") until ``restart-services deferred-only=true``.
+
+Peer relation keys (endpoint ``cluster``):
+
+- unit bag ``stackyard-restart-request``: id of the unit's open request ("" if none)
+- unit bag ``stackyard-restart-done``: id of the unit's last completed request
+- app bag ``stackyard-restart-batch``: JSON ``{"n": int, "granted": {unit: id}}``
+- app bag ``stackyard-restart-roll``: JSON ``{"id": str, "services": [..],
+  "deferred_only": bool}``, written by the ``restart-services`` action on the leader
+"""
+
+import json
+import time
+
+from charmhelpers.core import hookenv, host, unitdata
+
+PEER = 'cluster'
+REQUEST_KEY = 'stackyard-restart-request'
+DONE_KEY = 'stackyard-restart-done'
+BATCH_KEY = 'stackyard-restart-batch'
+ROLL_KEY = 'stackyard-restart-roll'
+
+PENDING = 'stackyard.restart.pending'      # {"id", "services", "restarted"}
+DEFERRED = 'stackyard.restart.deferred'    # {service: [reasons]}
+COUNTER = 'stackyard.restart.counter'
+ROLL_SEEN = 'stackyard.restart.roll-seen'
+UNHEALTHY = 'stackyard.restart.unhealthy'  # failing check descriptions
+HISTORY = 'stackyard.restart.history'      # [{"id", "services", "restarted_at", ...}]
+MAX_HISTORY = 50
+
+
+# ---- pure planning -----------------------------------------------------------------
+
+def plan_batch(batch, units, batch_size):
+    """The leader's next batch.
+
+    :param batch: current ``{"n": int, "granted": {unit: id}}`` (may be empty)
+    :param units: every live unit: ``{unit: {"request": id, "done": id}}``
+    :param batch_size: at most this many units per batch (>= 1)
+    :returns: the new batch (the same object's content when nothing changes)
+    """
+    n = int(batch.get('n', 0))
+    granted = {u: r for u, r in (batch.get('granted') or {}).items() if u in units}
+    busy = {u: r for u, r in granted.items() if units[u].get('done') != r}
+    if busy:
+        return {'n': n, 'granted': granted}
+    waiting = sorted((u for u, q in units.items()
+                      if q.get('request') and q.get('request') != q.get('done')),
+                     key=_unit_key)
+    if not waiting:
+        return {'n': n, 'granted': granted}
+    chosen = waiting[:max(1, batch_size)]
+    return {'n': n + 1, 'granted': {u: units[u]['request'] for u in chosen}}
+
+
+def _unit_key(unit):
+    app, _, num = unit.partition('/')
+    return (app, int(num) if num.isdigit() else 0)
+
+
+def should_restart(pending, grant, done):
+    """Whether this unit restarts now under ``grant``."""
+    return bool(pending) and grant == pending['id'] and done != pending['id'] \
+        and not pending.get('restarted')
+
+
+# ---- relation access ---------------------------------------------------------------
+
+def peer_relation():
+    """The peer relation id, or None."""
+    ids = hookenv.relation_ids(PEER)
+    return ids[0] if ids else None
+
+
+def _load(text, default):
+    try:
+        value = json.loads(text) if text else default
+    except ValueError:
+        hookenv.log('Ignoring malformed restart data: {!r}'.format(text), level=hookenv.WARNING)
+        return default
+    return value if isinstance(value, type(default)) else default
+
+
+def read_batch(rid):
+    return _load(hookenv.relation_get(BATCH_KEY, app=hookenv.application_name(), rid=rid), {})
+
+
+def read_units(rid):
+    """``{unit: {"request", "done"}}`` for this unit and every joined peer."""
+    me = hookenv.local_unit()
+    units = {}
+    for unit in [me] + hookenv.related_units(rid):
+        data = hookenv.relation_get(rid=rid, unit=unit) or {}
+        units[unit] = {'request': data.get(REQUEST_KEY, ''), 'done': data.get(DONE_KEY, '')}
+    return units
+
+
+def publish(rid, **keys):
+    hookenv.relation_set(relation_id=rid, relation_settings=keys)
+
+
+# ---- config ------------------------------------------------------------------------
+
+def settings(config):
+    """``(batch_size, interval, health_timeout, auto)`` from the effective config."""
+    return (int(config.get('restart-batch-size', 1)),
+            float(config.get('restart-batch-interval', 0)),
+            float(config.get('restart-health-timeout', 60)),
+            bool(config.get('enable-auto-restarts', True)))
+
+
+# ---- requests ----------------------------------------------------------------------
+
+def request(services, reason, config, force=False):
+    """Ask for a restart of ``services`` (or queue it when auto restarts are off).
+
+    :param force: ignore ``enable-auto-restarts`` (operator actions)
+    """
+    kv = unitdata.kv()
+    if not settings(config)[3] and not force:
+        deferred = kv.get(DEFERRED, {})
+        for service in services:
+            reasons = deferred.setdefault(service, [])
+            if reason not in reasons:
+                reasons.append(reason)
+        kv.set(DEFERRED, deferred)
+        hookenv.log('Restart of {} deferred: {}'.format(', '.join(services), reason))
+        return None
+    pending = kv.get(PENDING)
+    if pending:
+        pending['services'] = sorted(set(pending['services']) | set(services))
+        pending['restarted'] = False
+    else:
+        counter = kv.get(COUNTER, 0) + 1
+        kv.set(COUNTER, counter)
+        pending = {'id': '{}#{}'.format(hookenv.local_unit(), counter),
+                   'services': sorted(set(services)), 'restarted': False,
+                   'reason': reason, 'requested_at': time.time()}
+    kv.set(PENDING, pending)
+    rid = peer_relation()
+    if rid:
+        publish(rid, **{REQUEST_KEY: pending['id']})
+    return pending['id']
+
+
+def deferred():
+    """Queued restarts: ``{service: [reasons]}``."""
+    return unitdata.kv().get(DEFERRED, {})
+
+
+def apply_deferred(config, services=None):
+    """Turn queued restarts into a request; returns the request id or None."""
+    kv = unitdata.kv()
+    queued = kv.get(DEFERRED, {})
+    chosen = [s for s in sorted(queued) if services is None or s in services]
+    if not chosen:
+        return None
+    for s in chosen:
+        queued.pop(s)
+    kv.set(DEFERRED, queued)
+    return request(chosen, 'deferred restart applied', config, force=True)
+
+
+def follow_roll(rid, config):
+    """Join a rolling restart the leader announced (once per roll id)."""
+    roll = _load(hookenv.relation_get(ROLL_KEY, app=hookenv.application_name(), rid=rid), {})
+    kv = unitdata.kv()
+    if not roll.get('id') or kv.get(ROLL_SEEN) == roll['id']:
+        return
+    kv.set(ROLL_SEEN, roll['id'])
+    services = roll.get('services') or None
+    if roll.get('deferred_only'):
+        apply_deferred(config, services)
+    else:
+        from charms.layer.stackyard import services as sy
+        request(services or sy.names(), 'rolling restart {}'.format(roll['id']), config,
+                force=True)
+
+
+# ---- acting ------------------------------------------------------------------------
+
+def coordinate(config, checks, restart=host.service_restart, paused=False):
+    """Run at the end of every hook: schedule (leader), restart, release.
+
+    :param config: effective config
+    :param checks: ``{service: [health checks]}``
+    :param restart: how to restart one service
+    :param paused: hold everything while the unit is paused
+    """
+    if paused:
+        return
+    batch_size, interval, timeout, _ = settings(config)
+    rid = peer_relation()
+    if rid:
+        follow_roll(rid, config)
+    for _ in range(2):  # the leader may finish its own slot and grant the next batch
+        if not _step(rid, batch_size, interval, timeout, checks, restart):
+            break
+
+
+def _step(rid, batch_size, interval, timeout, checks, restart):
+    kv = unitdata.kv()
+    pending = kv.get(PENDING)
+    me = hookenv.local_unit()
+    if rid and batch_size > 0:
+        if hookenv.is_leader():
+            schedule(rid, batch_size)
+        grant = (read_batch(rid).get('granted') or {}).get(me)
+        done = (hookenv.relation_get(DONE_KEY, unit=me, rid=rid) or '')
+    else:
+        grant, done = (pending or {}).get('id'), ''
+    if not pending or grant != pending['id']:
+        return False
+    if should_restart(pending, grant, done):
+        for service in pending['services']:
+            hookenv.log('Restarting {} ({})'.format(service, pending['id']))
+            restart(service)
+        pending['restarted'] = True
+        pending['restarted_at'] = time.time()
+        kv.set(PENDING, pending)
+    from charms.layer.stackyard import health
+    relevant = {s: c for s, c in checks.items() if s in pending['services']}
+    ok, results = health.wait_healthy(relevant, timeout)
+    if not ok:
+        kv.set(UNHEALTHY, [health.describe(r) for r in health.failing(results)])
+        return False
+    kv.unset(UNHEALTHY)
+    if interval > 0:
+        time.sleep(interval)
+    _release(rid if batch_size > 0 else None, pending)
+    return bool(rid) and batch_size > 0 and hookenv.is_leader()
+
+
+def _release(rid, pending):
+    kv = unitdata.kv()
+    history = kv.get(HISTORY, [])
+    history.append({'id': pending['id'], 'services': pending['services'],
+                    'restarted_at': pending.get('restarted_at'), 'released_at': time.time()})
+    kv.set(HISTORY, history[-MAX_HISTORY:])
+    kv.unset(PENDING)
+    if rid:
+        publish(rid, **{DONE_KEY: pending['id'], REQUEST_KEY: ''})
+
+
+def history_ids():
+    """Ids of this unit's completed restarts, oldest first."""
+    return [h['id'] for h in unitdata.kv().get(HISTORY, [])]
+
+
+def schedule(rid, batch_size):
+    """Leader: grant the next batch when the current one is done."""
+    current = read_batch(rid)
+    units = read_units(rid)
+    new = plan_batch(current, units, batch_size)
+    if new != current:
+        hookenv.relation_set(relation_id=rid, app=True,
+                             relation_settings={BATCH_KEY: json.dumps(new, sort_keys=True)})
+
+
+def announce_roll(services, deferred_only):
+    """Leader: start a rolling restart of the whole application."""
+    rid = peer_relation()
+    roll_id = '{}@{}'.format(hookenv.local_unit(), int(time.time() * 1000))
+    body = {'id': roll_id, 'services': services or [], 'deferred_only': bool(deferred_only)}
+    if rid:
+        hookenv.relation_set(relation_id=rid, app=True,
+                             relation_settings={ROLL_KEY: json.dumps(body, sort_keys=True)})
+    return roll_id
+
+
+def status_check(config):
+    """Status for restarts: blocked when a restart's health check fails, queued restarts."""
+    kv = unitdata.kv()
+    unhealthy = kv.get(UNHEALTHY)
+    if unhealthy:
+        return [('blocked', 'Restart halted: health check failing: ' + '; '.join(unhealthy))]
+    results = []
+    pending = kv.get(PENDING)
+    if pending and not pending.get('restarted'):
+        results.append(('active', 'Waiting for a restart slot ({})'.format(
+            ', '.join(pending['services']))))
+    queued = kv.get(DEFERRED, {})
+    if queued:
+        results.append(('active', 'Services queued for restart: ' + ', '.join(sorted(queued))))
+    return results
