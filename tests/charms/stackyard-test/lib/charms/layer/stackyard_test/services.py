@@ -2,7 +2,7 @@
 
 import subprocess
 
-from charms.layer.stackyard import health, options
+from charms.layer.stackyard import health
 from charms.layer.stackyard import services as sy
 from charms.layer.stackyard_test import contexts, paths
 
