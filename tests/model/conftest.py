@@ -28,6 +28,8 @@ BUILD = REPO / "build"
 BUNDLES = pathlib.Path(__file__).resolve().parent / "bundles"
 TEST_CHARMS = ("yard-classic", "yard-ops", "yard-sub")
 WAIT_TIMEOUT = 600
+# The first deploy on a fresh machine also sets LXD up and builds the image.
+DEPLOY_TIMEOUT = int(os.environ.get("YARD_TEST_DEPLOY_TIMEOUT", "1500"))
 
 
 def pytest_configure(config):
@@ -143,10 +145,15 @@ class Yard:
     # model-level helpers
 
     def deploy_bundle(self, name, *extra):
-        """Deploy ``bundles/<name>.yaml`` (skipping when a charm it needs is not built)."""
+        """Deploy ``bundles/<name>.yaml`` (skipping when a charm it needs is not built).
+
+        Returns once the model has settled (``yard wait``), allowing for the
+        provider's first-time set-up.
+        """
         path = BUNDLES / (name + ".yaml")
         require_built(path)
-        self.run("deploy", path, *extra, timeout=900)
+        self.run("deploy", path, *extra, timeout=DEPLOY_TIMEOUT)
+        self.wait(timeout=DEPLOY_TIMEOUT)
 
     def wait(self, timeout=WAIT_TIMEOUT, check=True):
         return self.run("wait", "--timeout", timeout, check=check, timeout=timeout + 120)
@@ -182,9 +189,13 @@ class Yard:
         assert last.startswith("rc="), "unexpected exec output: %r" % out
         return int(last[3:]), "\n".join(lines[:-1])
 
-    def hook_log(self, unit, charm):
-        """The hook records ``charm`` wrote for ``unit`` on its machine, in order."""
-        out = self.exec(unit, "cat /var/log/%s-hooks.log 2>/dev/null || true" % charm)
+    def hook_log(self, unit, charm, on=None):
+        """The hook records ``charm`` wrote for ``unit`` on its machine, in order.
+
+        :param on: read the log through this unit (same machine) instead, for
+            a unit that is gone.
+        """
+        out = self.exec(on or unit, "cat /var/log/%s-hooks.log 2>/dev/null || true" % charm)
         records = [parse_record(line) for line in out.splitlines() if line.strip()]
         return [r for r in records if r.get("unit") == unit]
 

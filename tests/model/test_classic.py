@@ -23,7 +23,6 @@ MINION_SETUP = ["install", "cluster-relation-created", "leader-settings-changed"
 @pytest.fixture(scope="module")
 def model(yard):
     yard.deploy_bundle("classic-peers")
-    yard.wait()
     return yard
 
 

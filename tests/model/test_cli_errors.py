@@ -14,7 +14,6 @@ pytestmark = pytest.mark.model
 @pytest.fixture(scope="module")
 def model(yard):
     yard.deploy_bundle("no-units")
-    yard.wait(timeout=120)
     return yard
 
 

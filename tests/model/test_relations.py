@@ -22,7 +22,6 @@ SUB_SETUP = ["install", "juju-info-relation-created", "leader-elected", "config-
 @pytest.fixture(scope="module")
 def model(yard):
     yard.deploy_bundle("classic-ops-sub")
-    yard.wait()
     return yard
 
 
@@ -193,9 +192,14 @@ def test_add_unit_then_remove_unit(model):
     assert ("data-relation-joined", new) in [(r["hook"], r["remote-unit"]) for r in ops_records]
 
     seen = len(model.hook_log("yard-ops/0", OPS))
+    peers_seen = {u: len(model.hook_log(u, CLASSIC)) for u in before}
     model("remove-unit", new)
     model.wait()
     assert new not in model.units(CLASSIC)
+    for unit in before:
+        departed = [r for r in model.hook_log(unit, CLASSIC)[peers_seen[unit]:]
+                    if r["hook"] == "cluster-relation-departed"]
+        assert [r["remote-unit"] for r in departed] == [new], (unit, departed)
     assert ops_message(model)["message"] == "greeting from yard-classic: hello (2 units)"
     ops_records = model.hook_log("yard-ops/0", OPS)[seen:]
     assert ("data-relation-departed", new) in [(r["hook"], r["remote-unit"])
@@ -231,3 +235,19 @@ def test_remove_relation_breaks_it(model):
     for unit in model.units(CLASSIC):
         names = hooks(model.hook_log(unit, CLASSIC))
         assert "data-relation-broken" in names, (unit, names)
+
+
+def test_subordinate_goes_with_its_relation(model):
+    seen = len(model.hook_log("yard-sub/0", SUB))
+    model("remove-relation", SUB + ":juju-info", OPS + ":juju-info")
+    model.until(lambda: not model.units(OPS)["yard-ops/0"].get("subordinates"),
+                message="yard-sub/0 to go away")
+    # The sub's machine is its principal's, so its hook log outlives it.
+    records = model.hook_log("yard-sub/0", SUB, on="yard-ops/0")[seen:]
+    names = [n for n in hooks(records) if n != "update-status"]
+    assert names == ["juju-info-relation-departed", "juju-info-relation-broken", "stop",
+                     "remove"], names
+    result = model.wait(timeout=120, check=False)
+    assert result.returncode == 0, "the model did not settle after the sub left:\n" + (
+        result.report())
+    assert "juju-info" not in (model.status()["applications"][SUB].get("relations") or {})
