@@ -316,3 +316,18 @@ def test_bundle_deployed_again_applies_the_difference(h, tmp_path):
     units = h.status()["applications"]["tiny"]["units"]
     assert {u["workload-status"]["message"] for u in units.values()} == {"greeting: again"}
     assert "- no changes" in h.call("deploy", path=str(bundle))["message"]
+
+
+def test_subordinate_goes_with_its_relation(h):
+    h.call("deploy", path=TINY, num_units=1)
+    h.call("deploy", path=TINYSUB)
+    h.call("relate", a="tinysub", b="tiny")
+    h.wait()
+    seen = len(h.call("hooks", unit="tinysub/0"))
+    h.call("remove-relation", a="tinysub:host", b="tiny:juju-info")
+    h.wait()
+    assert "tinysub/0" not in h.ctl.state.units
+    assert not h.ctl.state.relations.get(2)
+    assert "subordinates" not in h.status()["applications"]["tiny"]["units"]["tiny/0"]
+    rows = [r["hook"] for r in h.call("hooks", unit="tinysub/0")][seen:]
+    assert rows == ["host-relation-departed", "host-relation-broken", "stop", "remove"]

@@ -103,6 +103,7 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
         self.thread = None
         self.dirty = True
         self._manifests: Dict[str, List[str]] = {}
+        self.settings_cache: Dict[str, Dict[str, Dict[str, str]]] = {}
         self._destroyed = False
 
     # ------------------------------------------------------------------ setup
@@ -377,6 +378,8 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
         if op.hook.endswith("-relation-created") and op.relation_id is not None:
             self._enter_scope(u, op.relation_id)
         self.update_unit(u.name, **changes)
+        if op.remote_unit and op.relation_id is not None:  # a hook for U refreshes U's bag
+            self.settings_cache.get(u.name, {}).pop(bag_key(op.relation_id, op.remote_unit), None)
         ctx = None
         if not op.skip:
             ctx = self._make_context(self.state.units[u.name], op)
@@ -631,17 +634,21 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
     def _implicit_scopes(self) -> None:
         """Units on an implicit endpoint (juju-info) run no hooks but are in scope."""
         for rel in list(self.state.relations.values()):
-            if not rel.alive or rel.peer:
+            if rel.peer:
                 continue
             for end in rel.ends:
                 if not self._implicit(end):
                     continue
                 for u in list(self.state.units.values()):
+                    if u.app != end.app:
+                        continue
                     m = self.state.machines.get(u.machine)
-                    if (u.app == end.app and u.alive and m is not None
-                            and m.status == "started" and u.name not in rel.in_scope):
+                    inside = u.name in self.state.relations[rel.id].in_scope
+                    wanted = rel.alive and u.alive and m is not None and m.status == "started"
+                    if wanted and not inside:
                         self._enter_scope(u, rel.id)
-                        rel = self.state.relations[rel.id]
+                    elif inside and not wanted:  # the implicit side leaves without hooks
+                        self._leave_scope(u.name, rel.id)
 
     def _ensure_subordinates(self) -> None:
         self._implicit_scopes()
@@ -700,6 +707,7 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
         if u is None:
             return
         self._set(units=units)
+        self.settings_cache.pop(name, None)
         for rid in list(self.state.relations):
             self._leave_scope(name, rid)
         tasks = {k: (dataclasses.replace(t, status="failed", message="unit removed")

@@ -59,6 +59,7 @@ class HookContextImpl(HookContext):
         self._state: Dict[str, Optional[str]] = {}
         self._config = None
         self._not_leader = False
+        self._app_cache: Dict[str, Dict[str, str]] = {}
         self.action_results: Dict[str, object] = {}
         self.action_failed: Optional[str] = None
 
@@ -119,7 +120,7 @@ class HookContextImpl(HookContext):
                 self._check_app_read(rid, rel, owner)
             else:
                 self._check_unit_read(rid, rel, owner)
-            data = dict(self.ctl.state.bags.get(bag_key(rid, owner), Bag()).data)
+            data = self._remote_read(rid, owner, app)
         if owner in (self.unit_name, self.app_name):
             for k, v in self._rel_writes.get(bag_key(rid, owner), {}).items():
                 if v == "":
@@ -127,6 +128,22 @@ class HookContextImpl(HookContext):
                 else:
                     data[k] = v
         return data
+
+    def _remote_read(self, rid: int, owner: str, app: bool) -> Dict[str, str]:
+        """Juju's settings caches (section 1.4), with the controller lock held.
+
+        A remote unit's bag is cached across hooks until a hook for that unit
+        runs; a remote app bag is read once per hook; own bags are read fresh.
+        """
+        key = bag_key(rid, owner)
+        fresh = self.ctl.state.bags.get(key, Bag()).data
+        if owner in (self.unit_name, self.app_name):
+            return dict(fresh)
+        cache = self._app_cache if app else self.ctl.settings_cache.setdefault(
+            self.unit_name, {})
+        if key not in cache:
+            cache[key] = dict(fresh)
+        return dict(cache[key])
 
     def _check_app_read(self, rid, rel, owner):
         if self.hook_name.endswith("-relation-broken") and rid == self.op.relation_id:
