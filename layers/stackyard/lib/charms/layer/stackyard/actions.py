@@ -87,6 +87,16 @@ def health_action(params):
             'results': '\n'.join(lines) or 'no health checks declared'}
 
 
+@action('restart-history')
+def restart_history(params):
+    history = restart.history()
+    lines = ['{}  {}  restarted {:.3f}  released {:.3f}'.format(
+        h['id'], ' '.join(h['services']), h.get('restarted_at') or 0, h.get('released_at') or 0)
+        for h in history]
+    return {'history': json.dumps(history, sort_keys=True), 'count': str(len(history)),
+            'table': '\n'.join(lines) or 'no restarts recorded'}
+
+
 @action('pause')
 def pause_action(params):
     operations.pause()

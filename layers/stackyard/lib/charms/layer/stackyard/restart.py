@@ -257,6 +257,7 @@ def _release(rid, pending):
     kv = unitdata.kv()
     history = kv.get(HISTORY, [])
     history.append({'id': pending['id'], 'services': pending['services'],
+                    'reason': pending.get('reason', ''),
                     'restarted_at': pending.get('restarted_at'), 'released_at': time.time()})
     kv.set(HISTORY, history[-MAX_HISTORY:])
     kv.unset(PENDING)
@@ -264,9 +265,14 @@ def _release(rid, pending):
         publish(rid, **{DONE_KEY: pending['id'], REQUEST_KEY: ''})
 
 
+def history():
+    """This unit's completed restarts, oldest first (the newest ``MAX_HISTORY``)."""
+    return list(unitdata.kv().get(HISTORY, []))
+
+
 def history_ids():
     """Ids of this unit's completed restarts, oldest first."""
-    return [h['id'] for h in unitdata.kv().get(HISTORY, [])]
+    return [h['id'] for h in history()]
 
 
 def schedule(rid, batch_size):

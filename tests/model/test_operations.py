@@ -1,0 +1,236 @@
+"""The common layer's operations on real units: batched restarts, overrides, deferral.
+
+One model of six stackyard-test units (a real HTTP service under systemd)
+serves every scenario, in order.  Restart times come from the units
+themselves: the ``restart-history`` action (when each restart happened and
+when the unit released its slot) and the service's own start log.
+"""
+
+import datetime
+import json
+
+import pytest
+
+pytestmark = pytest.mark.model
+
+APP = "web"
+UNITS = 6
+STARTS = "/var/log/stackyard-test/starts.log"
+
+
+@pytest.fixture(scope="module")
+def web(yard, build_dir):
+    charm = build_dir / "stackyard-test"
+    if not charm.is_dir():
+        pytest.skip("build/stackyard-test is not built; run `make build`")
+    yard.run("deploy", charm, APP, "-n", UNITS, "--config", "restart-batch-size=2",
+             "--config", "restart-health-timeout=15", timeout=1500)
+    yard.wait(timeout=1500)
+    return yard
+
+
+def unit_names():
+    return ["{}/{}".format(APP, i) for i in range(UNITS)]
+
+
+def history(yard, unit):
+    _, task = yard.run_action(unit, "restart-history")
+    assert task.get("status") == "completed", task
+    return json.loads(task["results"]["history"])
+
+
+def restarts_since(yard, since, units=None):
+    """``{unit: [history entries restarted after since]}``."""
+    return {u: [h for h in history(yard, u) if (h.get("restarted_at") or 0) > since]
+            for u in units or unit_names()}
+
+
+def max_overlap(intervals):
+    """Most intervals open at one instant."""
+    events = sorted([(a, 1) for a, _ in intervals] + [(b, -1) for _, b in intervals])
+    best = current = 0
+    for _, step in events:
+        current += step
+        best = max(best, current)
+    return best
+
+
+def batches(entries):
+    """Group restarts into batches: an entry starts a new batch once the last one released."""
+    ordered = sorted(entries, key=lambda e: e["restarted_at"])
+    groups = []
+    for e in ordered:
+        if groups and e["restarted_at"] < max(x["released_at"] for x in groups[-1]):
+            groups[-1].append(e)
+        else:
+            groups.append([e])
+    return groups
+
+
+def machine_now(yard):
+    return float(yard.exec(unit_names()[0], "date +%s.%N").strip())
+
+
+def workload(yard, unit):
+    """(md5 of the rendered config, number of service starts) on the unit's machine."""
+    out = yard.exec(unit, "md5sum /etc/stackyard-test/config.json | cut -c1-32; "
+                          "wc -l < %s" % STARTS)
+    md5, starts = out.split()
+    return md5, int(starts)
+
+
+def messages(yard):
+    return {u: s["workload-status"]["message"] for u, s in yard.units(APP).items()}
+
+
+def states(yard):
+    return {u: s["workload-status"]["current"] for u, s in yard.units(APP).items()}
+
+
+def test_config_change_rolls_in_batches_of_two(web):
+    since = machine_now(web)
+    web.run("config", APP, "message=rolled in batches")
+    web.wait()
+    done = restarts_since(web, since)
+    assert all(len(v) == 1 for v in done.values()), done
+    entries = [v[0] for v in done.values()]
+    assert max_overlap([(e["restarted_at"], e["released_at"]) for e in entries]) <= 2
+    groups = batches(entries)
+    assert [len(g) for g in groups] == [2, 2, 2], groups
+    for earlier, later in zip(groups, groups[1:]):
+        assert min(e["restarted_at"] for e in later) >= max(e["released_at"] for e in earlier)
+
+
+def test_unhealthy_unit_halts_the_roll_until_fixed(web):
+    blocker = "web/1"
+    web.exec(blocker, "systemd-run --unit portblocker python3 -c 'import socket, time; "
+                      "s = socket.socket(); s.bind((\"0.0.0.0\", 9292)); s.listen(1); "
+                      "time.sleep(10**6)'")
+    since = machine_now(web)
+    web.run("config", APP, "port=9292")
+
+    def halted():
+        st = states(web)
+        return st[blocker] == "blocked" and st
+    web.until(halted, timeout=240, message="web/1 blocked by its health check")
+    msg = messages(web)[blocker]
+    assert "health check failing" in msg and "9292" in msg, msg
+    waiting = [u for u, m in messages(web).items() if "Waiting for a restart slot" in m]
+    assert waiting, messages(web)
+    before = restarts_since(web, since)
+    assert sum(len(v) for v in before.values()) < UNITS - 1, before
+    web.run("config", APP, "port=9393")
+    web.wait()
+    assert set(states(web).values()) == {"active"}, messages(web)
+    after = restarts_since(web, since)
+    assert all(after[u] for u in unit_names()), after
+    web.exec(blocker, "systemctl stop portblocker")
+
+
+def test_leader_lost_mid_roll(web):
+    web.run("config", APP, "restart-batch-interval=10")
+    web.wait()
+    leader = web.leader(APP)
+    since = machine_now(web)
+    web.run("config", APP, "message=leader goes away")
+    survivors = [u for u in unit_names() if u != leader]
+
+    def first_batch_done():
+        return sum(1 for u in survivors if restarts_since(web, since, [u])[u]) >= 1
+    web.until(first_batch_done, timeout=240, interval=3, message="a first restart")
+    machine = web.units(APP)[leader]["machine"]
+    web.run("kill-machine", machine)
+    web.wait(timeout=600)
+    done = restarts_since(web, since, survivors)
+    assert {u: len(v) for u, v in done.items()} == {u: 1 for u in survivors}, done
+    assert web.leader(APP) != leader
+    web.run("add-unit", APP)
+    web.run("config", APP, "restart-batch-interval=0")
+    web.wait()
+
+
+def current_units(yard):
+    return sorted(yard.units(APP), key=lambda u: int(u.split("/")[1]))
+
+
+def test_unit_override_touches_only_its_unit_then_expires(web):
+    web.run("model-config", "update-status-hook-interval=10s")
+    units = current_units(web)
+    target = units[1]
+    before = {u: workload(web, u) for u in units}
+    expires = (datetime.datetime.now(datetime.timezone.utc) +
+               datetime.timedelta(seconds=60)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    web.run("config", APP, "unit-overrides=%s: {debug: true, expires: '%s'}" % (target, expires))
+    web.wait()
+    after = {u: workload(web, u) for u in units}
+    for u in units:
+        if u == target:
+            assert after[u][0] != before[u][0] and after[u][1] == before[u][1] + 1
+        else:
+            assert after[u] == before[u], "%s changed: %s -> %s" % (u, before[u], after[u])
+    port = json.loads(web.exec(target, "cat /etc/stackyard-test/config.json"))["port"]
+    reply = json.loads(web.exec(target, "curl -s http://127.0.0.1:%d/" % port))
+    assert reply["debug"] is True
+
+    def expired():
+        return json.loads(web.exec(target, "curl -s http://127.0.0.1:%d/" % port))[
+            "debug"] is False
+    web.until(expired, timeout=240, interval=5, message="the override to expire")
+    assert {u: workload(web, u)[1] for u in units if u != target} == {
+        u: before[u][1] for u in units if u != target}
+    web.run("config", APP, "unit-overrides=")
+    web.run("model-config", "update-status-hook-interval=5m")
+    web.wait()
+
+
+def test_deferred_restarts_applied_by_action(web):
+    units = current_units(web)
+    web.run("config", APP, "enable-auto-restarts=false")
+    web.wait()
+    before = {u: workload(web, u) for u in units}
+    web.run("config", APP, "message=deferred change")
+    web.wait()
+    for u in units:
+        md5, starts = workload(web, u)
+        assert md5 != before[u][0] and starts == before[u][1], u
+        assert "Services queued for restart: stackyard-test" in messages(web)[u]
+    _, events = web.run_action(units[0], "show-deferred-events")
+    assert events["results"]["services"] == "stackyard-test"
+    since = machine_now(web)
+    _, task = web.run_action("%s/leader" % APP, "restart-services", "deferred-only=true")
+    assert task["status"] == "completed", task
+    web.until(lambda: all(restarts_since(web, since, [u])[u] for u in units), timeout=300,
+              interval=5, message="every unit to apply its deferred restart")
+    web.wait()
+    entries = [v[0] for v in restarts_since(web, since, units).values()]
+    assert max_overlap([(e["restarted_at"], e["released_at"]) for e in entries]) <= 2
+    assert not any("queued" in m for m in messages(web).values()), messages(web)
+    web.run("config", APP, "enable-auto-restarts=true")
+    web.wait()
+
+
+@pytest.mark.parametrize("option, bad, good, expected", [
+    ("restart-batch-size", "-1", "2", "restart-batch-size: must be a whole number"),
+    ("restart-batch-interval", "99999", "0", "restart-batch-interval: must be a whole number"),
+    ("restart-health-timeout", "0", "15", "restart-health-timeout: must be a whole number"),
+    ("unit-overrides", "web/0: [unclosed", "", "unit-overrides is not valid YAML"),
+    ("unit-overrides", "web/0: {port: 1}", "", "port may not be overridden per unit"),
+    ("port", "70000", "9393", "port: must be a TCP port"),
+])
+def test_bad_values_block_naming_the_option_and_change_nothing(web, option, bad, good,
+                                                               expected):
+    units = current_units(web)
+    before = {u: workload(web, u) for u in units}
+    web.run("config", APP, "%s=%s" % (option, bad))
+    web.wait()
+    for u, msg in messages(web).items():
+        assert states(web)[u] == "blocked" and expected in msg, (u, msg)
+    assert {u: workload(web, u) for u in units} == before
+    web.run("config", APP, "%s=%s" % (option, good))
+    web.wait()
+    assert set(states(web).values()) == {"active"}, messages(web)
+
+
+def test_bad_type_is_refused_by_the_cli(web):
+    result = web.fails("config", APP, "enable-auto-restarts=maybe")
+    assert "enable-auto-restarts" in result.stderr
