@@ -179,3 +179,10 @@ def test_destroy_model(tmp_path):
     c("destroy-model", "--no-prompt")
     assert not os.path.exists(os.path.join(str(tmp_path), "gone"))
     c.fails("destroy-model", "--no-prompt", message='model "gone" not found')
+
+
+def test_run_on_several_units(cli):
+    proc = cli("run", "tiny/0", "tiny/1", "echo", "message=both", "--format", "json")
+    tasks = json.loads(proc.stdout)
+    assert sorted(tasks) == ["tiny/0", "tiny/1"]
+    assert {t["results"]["echo"] for t in tasks.values()} == {"both"}

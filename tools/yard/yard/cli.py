@@ -341,33 +341,55 @@ def _wait_task(c: Client, tid: int, timeout: Optional[float]) -> dict:
             raise CLIError(f"timed out waiting for results from: task {tid}")
 
 
+def _run_args(a):
+    """``UNIT [UNIT ...] ACTION [k=v ...]`` as juju 3 takes them."""
+    words = [a.target, a.action] + list(a.kv)
+    targets = []
+    while words and "/" in words[0] and "=" not in words[0]:
+        targets.append(words.pop(0))
+    if not targets or not words:
+        raise CLIError("no action specified" if targets else "no unit specified")
+    return targets, words[0], words[1:]
+
+
 def cmd_run(c: Client, a) -> int:
+    targets, action, kv = _run_args(a)
     params = {}
     if a.params:
         with open(a.params) as f:
             params.update(yaml.safe_load(f) or {})
-    params.update(_nest(_kv(a.kv, parse_yaml=not a.string_args)))
-    res = c.call("run", target=a.target, action=a.action, params=params)
-    tid, unit = res["id"], res["unit"]
-    tag = "unit-" + unit.replace("/", "-")
+    params.update(_nest(_kv(kv, parse_yaml=not a.string_args)))
+    queued = [c.call("run", target=t, action=action, params=params) for t in targets]
     if a.background:
-        print(f"Scheduled operation {tid} with task {tid}")
-        print(f"Check operation status with 'yard show-operation {tid}'")
-        print(f"Check task status with 'yard show-task {tid}'")
+        for res in queued:
+            tid = res["id"]
+            print(f"Scheduled operation {tid} with task {tid}")
+            print(f"Check operation status with 'yard show-operation {tid}'")
+            print(f"Check task status with 'yard show-task {tid}'")
         return 0
     if a.format not in ("json", "yaml"):
-        print(f"Running operation {tid} with 1 task\n  - task {tid} on {tag}\n\n"
-              f"Waiting for task {tid}...", file=sys.stderr)
-    task = _wait_task(c, tid, a.wait)
-    return _print_task(task, a.format)
+        for res in queued:
+            tid, tag = res["id"], "unit-" + res["unit"].replace("/", "-")
+            print(f"Running operation {tid} with 1 task\n  - task {tid} on {tag}\n\n"
+                  f"Waiting for task {tid}...", file=sys.stderr)
+    tasks = [_wait_task(c, res["id"], a.wait) for res in queued]
+    if a.format in ("json", "yaml"):
+        _print({t["unit"]: _shown(t) for t in tasks}, a.format)
+    code = 0
+    for t in tasks:
+        code = _print_task(t, None if a.format in ("json", "yaml") else a.format,
+                           quiet=a.format in ("json", "yaml")) or code
+    return code
 
 
-def _print_task(task: dict, fmt: Optional[str]) -> int:
-    unit = task["unit"]
-    shown = {k: v for k, v in task.items() if k not in ("action", "kind")}
+def _shown(task: dict) -> dict:
+    return {k: v for k, v in task.items() if k not in ("action", "kind")}
+
+
+def _print_task(task: dict, fmt: Optional[str], quiet: bool = False) -> int:
     if fmt in ("json", "yaml"):
-        _print({unit: shown}, fmt)
-    else:
+        _print({task["unit"]: _shown(task)}, fmt)
+    elif not quiet:
         for line in task.get("log", []):
             print(line)
         results = {k: v for k, v in task["results"].items()
@@ -380,8 +402,10 @@ def _print_task(task: dict, fmt: Optional[str]) -> int:
             sys.stderr.write(task["results"]["stderr"])
     if task["status"] != "completed":
         code = task["results"].get("return-code", 1)
+        why = f"\n {task['message']}" if task.get("message") else ""
         print(f'ERROR the following task failed:\n id "{task["id"]}" with return code {code}'
-              f"\n\nuse 'yard show-task {task['id']}' to inspect the failure", file=sys.stderr)
+              f"{why}\n\nuse 'yard show-task {task['id']}' to inspect the failure",
+              file=sys.stderr)
         return 1
     return 0
 
