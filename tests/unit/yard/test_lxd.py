@@ -231,3 +231,30 @@ def test_exec_via_nsenter_on_stopped_machine(provider):
         [], 0, b'{"status": "Stopped", "pid": 0}', b"")
     with pytest.raises(base.ProviderError, match="not running"):
         provider.exec("0", ["true"])
+
+
+def test_cgroup_procs_files_prefers_lxc_child(tmp_path):
+    for hierarchy in ("cpu", "memory", "unified"):
+        (tmp_path / hierarchy / "lxc.payload.yard-demo-0").mkdir(parents=True)
+    (tmp_path / "unified" / "lxc.payload.yard-demo-0" / ".lxc").mkdir()
+    (tmp_path / "pids").mkdir()
+    files = lxd.cgroup_procs_files("yard-demo-0", root=str(tmp_path))
+    assert [os.path.relpath(f, str(tmp_path)) for f in files] == [
+        "cpu/lxc.payload.yard-demo-0/cgroup.procs",
+        "memory/lxc.payload.yard-demo-0/cgroup.procs",
+        "unified/lxc.payload.yard-demo-0/.lxc/cgroup.procs",
+    ]
+
+
+def test_exec_via_nsenter_joins_machine_cgroups_first(provider, monkeypatch):
+    provider.exec_via = "nsenter"
+    provider.replies[("lxc", "query")] = subprocess.CompletedProcess(
+        [], 0, ('{"status": "Running", "pid": %d}' % os.getpid()).encode(), b"")
+    monkeypatch.setattr(lxd, "cgroup_procs_files", lambda name: ["/a/cgroup.procs",
+                                                                 "/b/cgroup.procs"])
+    provider.exec("0", ["true"], env={"SECRET": "x"})
+    argv, kwargs = provider.calls[-1]
+    assert argv[:4] == ["sh", "-c", lxd.JOIN_CGROUPS, "sh"]
+    assert argv[4] == "nsenter"
+    assert kwargs["env"]["YARD_CGROUPS"] == "/a/cgroup.procs /b/cgroup.procs"
+    assert "SECRET" not in kwargs["env"]

@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from yard.provider import addresses, base, image, lxd_setup
 
@@ -142,6 +142,30 @@ def nsenter_argv(pid: int, argv: List[str], env: Dict[str, str],
     if timeout is not None:
         cmd += ["timeout", "-k", str(KILL_AFTER), "{:g}".format(timeout)]
     return cmd + list(argv)
+
+
+CGROUP_ROOT = "/sys/fs/cgroup"
+# Moves the shell into the machine's cgroups (files in $YARD_CGROUPS), then
+# becomes nsenter: the command lands where ``lxc exec`` would put it.
+JOIN_CGROUPS = 'for f in $YARD_CGROUPS; do echo $$ > "$f" || exit 125; done; exec "$@"'
+
+
+def cgroup_procs_files(instance: str, root: str = CGROUP_ROOT) -> List[str]:
+    """The ``cgroup.procs`` files ``lxc exec`` puts a command in, one per hierarchy.
+
+    That is the instance's own cgroup, or its ``.lxc`` child where LXD made one
+    (cgroup v2 forbids processes next to child groups that have controllers).
+    """
+    found = []
+    base_name = "lxc.payload." + instance
+    for hierarchy in sorted(os.listdir(root)) if os.path.isdir(root) else []:
+        group = os.path.join(root, hierarchy, base_name)
+        if not os.path.isdir(group):
+            continue
+        if os.path.isdir(os.path.join(group, ".lxc")):
+            group = os.path.join(group, ".lxc")
+        found.append(os.path.join(group, "cgroup.procs"))
+    return found
 
 
 def proc_start_time(pid: int) -> Optional[str]:
@@ -368,14 +392,20 @@ class LXDProvider(base.Provider):
         """
         name = instance_name(self.model, machine_id)
         env = DEFAULT_ENV if env is None else env
+        host_env = None
         if self.exec_via == "nsenter":
-            cmd = nsenter_argv(self._init_pid(machine_id, name), argv, env, cwd, timeout)
+            pid, cgroups = self._init_pid(machine_id, name)
+            cmd = nsenter_argv(pid, argv, env, cwd, timeout)
+            if cgroups:
+                cmd = ["sh", "-c", JOIN_CGROUPS, "sh"] + cmd
+                host_env = {"PATH": os.environ.get("PATH", DEFAULT_ENV["PATH"]),
+                            "YARD_CGROUPS": " ".join(cgroups)}
         else:
             cmd = exec_argv(name, argv, env, cwd, timeout)
         started = time.monotonic()
         try:
             proc = subprocess.run(cmd, input=stdin if stdin is not None else b"",
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=host_env,
                                   timeout=None if timeout is None else timeout + KILL_AFTER + 10)
         except subprocess.TimeoutExpired as exc:
             raise subprocess.TimeoutExpired(argv, timeout, exc.output, exc.stderr) from None
@@ -385,23 +415,25 @@ class LXDProvider(base.Provider):
         if proc.returncode != 0 and _lxc_error(proc.stderr) and not self._running(name):
             raise base.ProviderError('machine "{}" is not running: {}'.format(
                 machine_id, proc.stderr.decode(errors="replace").strip()))
-        if proc.returncode != 0 and proc.stderr.startswith(b"nsenter: ") \
-                and not self._running(name):
+        # nsenter's own failures, or the machine killed under the command.
+        if (proc.returncode < 0 or proc.stderr.startswith(b"nsenter: ")) \
+                and self.exec_via == "nsenter" and not self._running(name):
             raise base.ProviderError('machine "{}" is not running: {}'.format(
                 machine_id, proc.stderr.decode(errors="replace").strip()))
         return subprocess.CompletedProcess(argv, proc.returncode, proc.stdout, proc.stderr)
 
-    def _init_pid(self, machine_id: str, name: str) -> int:
-        """The host PID of the machine's init, cached while its start time matches."""
+    def _init_pid(self, machine_id: str, name: str) -> Tuple[int, List[str]]:
+        """Host PID of the machine's init and its cgroup files, cached while init lives."""
         cached = self._init_pids.get(name)
         if cached and proc_start_time(cached[0]) == cached[1]:
-            return cached[0]
+            return cached[0], cached[2]
         state = self._query("/1.0/instances/{}/state".format(name))
         if not state or state.get("status") != "Running" or not state.get("pid"):
             raise base.ProviderError('machine "{}" is not running'.format(machine_id))
         pid = int(state["pid"])
-        self._init_pids[name] = (pid, proc_start_time(pid))
-        return pid
+        cgroups = cgroup_procs_files(name)
+        self._init_pids[name] = (pid, proc_start_time(pid), cgroups)
+        return pid, cgroups
 
     # -- LXD helpers ----------------------------------------------------------
 
