@@ -1,5 +1,7 @@
 """The controller end to end on the local provider with the tiny bash charms."""
 
+import os
+
 import pytest
 
 from yard_harness import TINY, TINYSUB, Harness, UserError
@@ -160,6 +162,10 @@ def test_upgrade_charm_then_config_changed(three, tmp_path):
     shutil.copytree(TINY, new)
     (new / "hooks" / "common.sh").write_text(
         (new / "hooks" / "common.sh").read_text() + "\n# v2\n")
+    (new / "hooks" / "remove").unlink()
+    unit_charm = h.machine_dir("tiny/1") + "/var/lib/juju/agents/unit-tiny-1/charm"
+    with open(unit_charm + "/.unit-state.db", "w") as f:
+        f.write("kept")
     seen = len(h.hooks("tiny/1"))
     h.call("upgrade-charm", app="tiny", path=str(new))
     h.wait()
@@ -167,6 +173,8 @@ def test_upgrade_charm_then_config_changed(three, tmp_path):
     assert after[:2] == ["upgrade-charm", "config-changed"]
     charm = h.machine_dir("tiny/1") + "/var/lib/juju/agents/unit-tiny-1/charm/hooks/common.sh"
     assert "# v2" in open(charm).read()
+    assert not os.path.exists(unit_charm + "/hooks/remove")  # the manifest deployer (2.7)
+    assert open(unit_charm + "/.unit-state.db").read() == "kept"
     assert h.status()["applications"]["tiny"]["charm-rev"] == 2
 
 

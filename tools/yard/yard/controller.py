@@ -102,7 +102,6 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
         self.ready_error = ""
         self.thread = None
         self.dirty = True
-        self._manifests: Dict[str, List[str]] = {}
         self.settings_cache: Dict[str, Dict[str, Dict[str, str]]] = {}
         self._destroyed = False
 
@@ -452,10 +451,9 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
             runner.install_tools(self.provider, machine, unit, self.tool_client, self.tool_names)
         if u.deployed_rev != app.charm_rev:
             manifest = runner.deploy_charm(self.provider, machine, unit, app.charm_path,
-                                           self._manifests.get(unit, []))
+                                           list(u.manifest))
             with self.lock:
-                self.update_unit(unit, deployed_rev=app.charm_rev)
-                self._manifests[unit] = manifest
+                self.update_unit(unit, deployed_rev=app.charm_rev, manifest=tuple(manifest))
 
     def _execute(self, unit: str, machine: str, op: Op,
                  ctx: Optional[HookContextImpl]) -> runner.Result:

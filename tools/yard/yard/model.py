@@ -158,6 +158,7 @@ class Unit:
     state: Dict[str, str] = dataclasses.field(default_factory=dict)
     version: str = ""
     deployed_rev: Optional[int] = None
+    manifest: Tuple[str, ...] = ()
     local: LocalState = LocalState()
     failures: int = 0
     retry_at: Optional[float] = None
