@@ -147,7 +147,9 @@ def nsenter_argv(pid: int, argv: List[str], env: Dict[str, str],
 CGROUP_ROOT = "/sys/fs/cgroup"
 # Moves the shell into the machine's cgroups (files in $YARD_CGROUPS), then
 # becomes nsenter: the command lands where ``lxc exec`` would put it.
-JOIN_CGROUPS = 'for f in $YARD_CGROUPS; do echo $$ > "$f" || exit 125; done; exec "$@"'
+# Its failure reads like nsenter's own, so exec() checks whether the machine is gone.
+JOIN_CGROUPS = ('for f in $YARD_CGROUPS; do { echo $$ > "$f"; } 2>/dev/null'
+                ' || { echo "nsenter: cannot join $f" >&2; exit 125; }; done; exec "$@"')
 
 
 def cgroup_procs_files(instance: str, root: str = CGROUP_ROOT) -> List[str]:
