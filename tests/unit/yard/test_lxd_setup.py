@@ -235,3 +235,20 @@ def test_btrfs_pool_falls_back_to_dir(lxc):
         [], 1, b"", b"Error: no loop device")
     assert lxd_setup.ensure_storage_pool("btrfs") == "yard"
     assert calls[-1] == ["lxc", "storage", "create", "yard", "dir"]
+
+
+def test_host_lock_serialises(tmp_path):
+    path = str(tmp_path / "setup.lock")
+    order = []
+
+    def hold(tag):
+        with lxd_setup.host_lock(path):
+            order.append(tag + "+")
+            order.append(tag + "-")
+
+    threads = [threading.Thread(target=hold, args=(str(i),)) for i in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(order[i][:-1] == order[i + 1][:-1] for i in range(0, 10, 2))

@@ -254,9 +254,10 @@ class LXDProvider(base.Provider):
                 return
             try:
                 started = time.monotonic()
-                self.pool = lxd_setup.ensure_host(self.home)
-                self.timings["host"] = time.monotonic() - started
-                built = image.ensure_image(os.path.join(self.home, "lxd", "build"))
+                with lxd_setup.host_lock():
+                    self.pool = lxd_setup.ensure_host(self.home)
+                    self.timings["host"] = time.monotonic() - started
+                    built = image.ensure_image(os.path.join(self.home, "lxd", "build"))
                 if built is not None:
                     self.timings["image"] = built
                 self.timings["total"] = time.monotonic() - started

@@ -6,13 +6,15 @@ On a host whose init is not systemd (the project's build machines), the LXD
 daemon is started in the background by yard itself and logs to the yard home.
 """
 
+import contextlib
+import fcntl
 import ipaddress
 import logging
 import os
 import shutil
 import subprocess
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,9 @@ DEFAULT_SUBNET = "10.157.83.1/24"
 #: DHCP, but a stray DHCP client must not take a statically assigned address).
 DHCP_FIRST_HOST = 200
 DHCP_LAST_HOST = 250
+
+#: LXD is one per host: set-up by several yard controllers at once is serialised here.
+SETUP_LOCK = "/run/lock/yard-lxd-setup.lock"
 
 LXD_BINARIES = ("/usr/bin/lxd", "/usr/sbin/lxd", "/usr/lib/lxd/lxd")
 
@@ -245,6 +250,19 @@ def ensure_forwarding() -> None:
             f.write("1\n")
     except OSError as exc:
         log.warning("cannot enable IPv4 forwarding: %s", exc)
+
+
+@contextlib.contextmanager
+def host_lock(path: str = SETUP_LOCK) -> Iterator[None]:
+    """Hold the host-wide set-up lock (falls back to /tmp without /run/lock)."""
+    if not os.path.isdir(os.path.dirname(path)):
+        path = os.path.join("/tmp", os.path.basename(path))
+    with open(path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def ensure_host(home: str) -> str:
