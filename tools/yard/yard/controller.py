@@ -1487,12 +1487,22 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
     def cmd_destroy_model(self) -> dict:
         """Destroy every machine; the server then stops and deletes the state."""
         with self.cond:
-            mids = list(self.state.machines)
-            self._set(units={}, machines={}, applications={}, relations={}, bags={})
+            self._set(units={}, applications={}, relations={}, bags={})
+            self.stopping = True  # the scheduler stops making machines
+            self.cond.notify_all()
+            deadline = time.time() + 900
+            while self.provisioning and time.time() < deadline:  # machines being made
+                self.cond.wait(timeout=1.0)
+            mids = set(self.state.machines)
+            self._set(machines={})
             self.stopping = True
             self._destroyed = True
             self.cond.notify_all()
-        for mid in mids:
+        try:
+            mids |= {m.machine_id for m in self.provider.list_machines()}
+        except Exception as e:  # noqa: BLE001 - destroy what we know about
+            self.debug_log("controller", "WARNING", "juju.controller", str(e))
+        for mid in sorted(mids):
             self._destroy_machine(mid)
         return {"destroyed": mids}
 
