@@ -4,13 +4,15 @@ Model tests deploy the built charms under ``build/`` with yard into LXD
 machines and assert on what an operator sees: ``yard status``, ``show-unit``,
 action results, and the hook logs the test charms write in their machines.
 
-Each test module gets its own model (``t-<module>``), deployed once and shared
-by the module's tests (every container and hook costs seconds), and destroyed
-at the end.  ``YARD_HOME`` comes from the environment or defaults to the
+Each test module gets its own model (``t-<module>-<tag of YARD_HOME>``),
+deployed once and shared by the module's tests (every container and hook
+costs seconds), and destroyed at the end (kept when ``YARD_KEEP_MODELS`` is
+set).  ``YARD_HOME`` comes from the environment or defaults to the
 repo's ``.yard``; ``YARD_CLI`` may name the command to run (default: ``yard``
 on PATH, else ``python3 -m yard`` from ``tools/yard``).
 """
 
+import hashlib
 import json
 import os
 import pathlib
@@ -279,7 +281,9 @@ def yard_cli():
 def yard(request, yard_cli, yard_home):
     """A :class:`Yard` on a fresh model named after the test module; destroyed after it."""
     stem = request.module.__name__.rpartition(".")[2]
-    model = "t-" + stem.replace("test_", "", 1).replace("_", "-")
+    # LXD instance names are host-wide: a tag of YARD_HOME keeps two homes apart.
+    tag = hashlib.sha1(str(yard_home).encode()).hexdigest()[:4]
+    model = "t-%s-%s" % (stem.replace("test_", "", 1).replace("_", "-"), tag)
     runner = Yard(model, yard_home)
     runner.destroy()  # a model left over by an interrupted run
     yield runner

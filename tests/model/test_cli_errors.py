@@ -87,6 +87,12 @@ def test_incompatible_interfaces(model):
     model.fails("remove-relation", "yard-classic:data", "yard-sub:juju-info")
 
 
+def test_application_name_taken(model, build_dir):
+    result = model.fails("deploy", build_dir / "yard-classic", "-n", "0")
+    assert 'application "yard-classic"' in result.stderr or "already exists" in result.stderr, (
+        result.report())
+
+
 def test_compatible_relation_is_accepted(model):
     model("relate", "yard-classic:data", "yard-ops:data")
     result = model.fails("relate", "yard-classic:data", "yard-ops:data")

@@ -137,6 +137,8 @@ def test_ops_action(model):
     assert results["leader"] == "true"
     result, task = model.run_action("yard-ops/leader", "get-data", "key=leader-unit")
     assert task["results"]["value"] == model.leader(CLASSIC)
+    result = model.fails("run", "yard-ops/0", "get-data", "colour=red")
+    assert "validation failed" in result.stderr and "colour" in result.stderr, result.report()
 
 
 def test_config_change_reaches_the_other_side(model):
