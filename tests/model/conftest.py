@@ -283,7 +283,8 @@ def yard(request, yard_cli, yard_home):
     stem = request.module.__name__.rpartition(".")[2]
     # LXD instance names are host-wide: a tag of YARD_HOME keeps two homes apart.
     tag = hashlib.sha1(str(yard_home).encode()).hexdigest()[:4]
-    model = "t-%s-%s" % (stem.replace("test_", "", 1).replace("_", "-"), tag)
+    name = stem.replace("test_model_", "", 1).replace("test_", "", 1).replace("_", "-")
+    model = "t-%s-%s" % (name, tag)
     runner = Yard(model, yard_home)
     runner.destroy()  # a model left over by an interrupted run
     yield runner

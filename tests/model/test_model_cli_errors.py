@@ -2,8 +2,8 @@
 
 The model holds applications without units, so no machine is started: the
 errors come from the CLI and controller alone.  Errors that need units (bad
-action parameters, hook tools refused) are in test_classic.py and
-test_relations.py.
+action parameters, hook tools refused) are in test_model_classic.py and
+test_model_relations.py.
 """
 
 import pytest
