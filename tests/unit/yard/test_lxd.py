@@ -246,6 +246,13 @@ def test_cgroup_procs_files_prefers_lxc_child(tmp_path):
     ]
 
 
+def test_cgroup_procs_files_on_a_pure_v2_host(tmp_path):
+    (tmp_path / "lxc.payload.yard-demo-0" / ".lxc").mkdir(parents=True)
+    (tmp_path / "system.slice").mkdir()
+    files = lxd.cgroup_procs_files("yard-demo-0", root=str(tmp_path))
+    assert files == [str(tmp_path / "lxc.payload.yard-demo-0" / ".lxc" / "cgroup.procs")]
+
+
 def test_exec_via_nsenter_joins_machine_cgroups_first(provider, monkeypatch):
     provider.exec_via = "nsenter"
     provider.replies[("lxc", "query")] = subprocess.CompletedProcess(

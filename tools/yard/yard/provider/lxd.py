@@ -160,7 +160,9 @@ def cgroup_procs_files(instance: str, root: str = CGROUP_ROOT) -> List[str]:
     """
     found = []
     base_name = "lxc.payload." + instance
-    for hierarchy in sorted(os.listdir(root)) if os.path.isdir(root) else []:
+    # Hybrid and v1 hosts have one folder per hierarchy; pure v2 has the group at the top.
+    hierarchies = [""] + (sorted(os.listdir(root)) if os.path.isdir(root) else [])
+    for hierarchy in hierarchies:
         group = os.path.join(root, hierarchy, base_name)
         if not os.path.isdir(group):
             continue
