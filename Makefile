@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed
 REQS := $(wildcard requirements/*.txt tools/yard/pyproject.toml)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lint unit build model test demo func lock clean constraints
+.PHONY: help venv lint unit build model test demo func lock clean constraints \
+	bench-yard bench-restarts bench-hooks
 
 help: ## list the targets
 	@echo "Stackyard make targets:"
@@ -49,6 +50,15 @@ demo: build ## deploy the demo bundle locally with yard and show its status
 
 func: build ## zaza functional tests against a real Juju controller
 	$(TOX) -e func
+
+bench-yard: build ## yard: settle time for 1/5/15 units, hooks run, per-hook overhead
+	$(BIN)/python tools/bench/stackbench.py yard
+
+bench-restarts: build ## rolling restart wall time and concurrency, 6/12 units x batch 1/2/4
+	$(BIN)/python tools/bench/stackbench.py restarts
+
+bench-hooks: build ## idle update-status hook vs a bare python3 start, in the machine
+	$(BIN)/python tools/bench/stackbench.py hooks
 
 lock: $(STAMP) ## re-resolve wheelhouses and rewrite each charm's build.lock
 	WRITE_LOCK=1 $(TOX) -e build

@@ -138,7 +138,7 @@ def test_bootstrap_imports_with_the_standard_library_only(tmp_path):
     """The hook imports the bootstrap before any dependency exists: check with -S -I."""
     lib = os.path.abspath(os.path.join(os.path.dirname(bootstrap.__file__), '..', '..', '..'))
     code = ('import sys; sys.path.insert(0, {!r}); '
-            'from charms.layer.stackyard import bootstrap; '
+            'from charms.layer.stackyard import bootstrap, idle; '
             'print(sorted(m for m in sys.modules if m.split(".")[0] in '
             '("yaml", "charmhelpers", "jinja2")))').format(lib)
     out = subprocess.check_output([sys.executable, '-S', '-I', '-c', code],

@@ -1,4 +1,4 @@
-"""Health checks declared per service: TCP port, HTTP URL, command.
+"""Health checks declared per service: TCP port, HTTP URL, command (stdlib only).
 
 A service definition may carry ``'health': [health.TCP(8080),
 health.HTTP('http://127.0.0.1:8080/'), health.Command(['myapp', 'ping'])]``.
@@ -21,6 +21,9 @@ class TCP:
         self.port, self.host, self.timeout = int(port), host, timeout
         self.name = 'tcp {}:{}'.format(host, self.port)
 
+    def spec(self):
+        return {'kind': 'tcp', 'port': self.port, 'host': self.host, 'timeout': self.timeout}
+
     def __call__(self):
         try:
             with socket.create_connection((self.host, self.port), timeout=self.timeout):
@@ -35,6 +38,9 @@ class HTTP:
     def __init__(self, url, status=200, timeout=3.0):
         self.url, self.status, self.timeout = url, int(status), timeout
         self.name = 'http {}'.format(url)
+
+    def spec(self):
+        return {'kind': 'http', 'url': self.url, 'status': self.status, 'timeout': self.timeout}
 
     def __call__(self):
         try:
@@ -56,6 +62,9 @@ class Command:
         self.argv, self.timeout = list(argv), timeout
         self.name = 'command {}'.format(' '.join(self.argv))
 
+    def spec(self):
+        return {'kind': 'command', 'argv': self.argv, 'timeout': self.timeout}
+
     def __call__(self):
         try:
             proc = subprocess.run(self.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -65,6 +74,15 @@ class Command:
         lines = proc.stdout.strip().splitlines()
         detail = lines[-1] if lines else 'exit {}'.format(proc.returncode)
         return proc.returncode == 0, detail
+
+
+KINDS = {'tcp': TCP, 'http': HTTP, 'command': Command}
+
+
+def from_spec(spec):
+    """A check from what its ``spec()`` returned."""
+    spec = dict(spec)
+    return KINDS[spec.pop('kind')](**spec)
 
 
 def run(checks_by_service):

@@ -9,18 +9,22 @@ compat.install()
 from charmhelpers.core import hookenv, unitdata  # noqa: E402  after compat.install()
 from charms import reactive  # noqa: E402
 
-from charms.layer.stackyard import config_flags, hookstats, operations, status  # noqa: E402
+from charms.layer.stackyard import (  # noqa: E402
+    config_flags, hookstats, idle, operations, status)
 
 
 def main():
     """Dispatch reactive handlers, assess status, and record the hook's timing."""
     name = hookstats.current_name()
     started, t0 = time.time(), time.monotonic()
+    # Only a hook that completes may let the next update-status take the fast path.
+    idle.clear_spec(hookenv.charm_dir())
     hookenv.atstart(config_flags.set_flags)
     # atexit callbacks run last-registered first: restarts are coordinated
-    # after the charm's own callbacks, then status is assessed, then the
-    # config flags are cleared.
+    # after the charm's own callbacks, then status is assessed, then the idle
+    # fast path's spec is written, then the config flags are cleared.
     hookenv.atexit(config_flags.clear_flags)
+    hookenv.atexit(operations.write_idle_spec)
     hookenv.atexit(status.assess_status)
     hookenv.atexit(operations.end_of_hook)
     try:

@@ -9,7 +9,7 @@
 from charmhelpers.core import hookenv, unitdata
 from charms.reactive import clear_flag, is_flag_set, set_flag
 
-from charms.layer.stackyard import health, options, restart, services
+from charms.layer.stackyard import health, idle, options, restart, services, status
 
 PAUSED_FLAG = 'stackyard.services.paused'
 HEALTH_KEY = 'stackyard.health.failing'
@@ -78,3 +78,30 @@ def status_checks():
     if failing and not paused():
         results.append(('blocked', 'Health check failing: ' + '; '.join(failing)))
     return results
+
+
+def idle_eligible():
+    """Whether nothing would happen in an update-status but the health checks."""
+    kv = unitdata.kv()
+    last = kv.get(status.LAST_KEY) or [None, None]
+    if not status.idle_fast_path_enabled() or paused() or last[0] != status.ACTIVE:
+        return False
+    if not options.current().valid or kv.get(restart.PENDING) or kv.get(restart.DEFERRED):
+        return False
+    if kv.get(restart.UNHEALTHY) or kv.get(HEALTH_KEY):
+        return False
+    rid = restart.peer_relation()
+    if rid and hookenv.is_leader():
+        batch = restart.read_batch(rid)
+        granted = batch.get('granted') or {}
+        units = restart.read_units(rid) if granted else {}
+        if any(units.get(u, {}).get('done') != r for u, r in granted.items() if u in units):
+            return False
+    return True
+
+
+def write_idle_spec():
+    """After a full hook: tell the next update-status whether it may be fast."""
+    checks = [c.spec() for cs in services.health_checks().values() for c in cs]
+    idle.write_spec(hookenv.charm_dir(), idle_eligible(), checks,
+                    options.current().expires_at)

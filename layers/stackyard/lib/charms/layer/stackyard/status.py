@@ -21,6 +21,20 @@ VERSION_HOOKS = ('install', 'config-changed', 'start', 'upgrade-charm', 'post-se
 _checks = []
 _ready = {'message': 'Ready'}
 _version = {'source': None}
+_idle = {'enabled': False}
+
+
+def idle_fast_path(enabled=True):
+    """Let an idle update-status skip the full hook (see ``idle``).
+
+    Only for charms whose status checks need not run on update-status: the
+    fast path re-runs the declared health checks, nothing else.
+    """
+    _idle['enabled'] = bool(enabled)
+
+
+def idle_fast_path_enabled():
+    return _idle['enabled']
 
 
 def check(fn):

@@ -1,0 +1,79 @@
+"""The idle fast path: taken only when nothing would change, recorded like a hook."""
+
+import http.server
+import threading
+
+import pytest
+from charmhelpers.core import unitdata
+
+from charms.layer.stackyard import health, hookstats, idle
+
+
+@pytest.fixture
+def server():
+    class Ok(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header('Content-Length', '0')
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+    srv = http.server.HTTPServer(('127.0.0.1', 0), Ok)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def checks_for(srv):
+    return [health.HTTP('http://127.0.0.1:{}/'.format(srv.server_port)).spec(),
+            health.TCP(srv.server_port).spec()]
+
+
+def test_fast_path_runs_checks_and_records_timing(hook_env, server, monkeypatch):
+    kv = unitdata.kv()
+    kv.set('something', 1)
+    kv.flush()
+    idle.write_spec(hook_env.charm_dir, True, checks_for(server))
+    assert idle.try_fast_path(hook_env.charm_dir, 'update-status')
+    unitdata._KV = None
+    [rec] = hookstats.records()
+    assert rec['hook'] == 'update-status' and rec['fast'] is True
+
+
+@pytest.mark.parametrize('hook, eligible, expires, ok', [
+    ('update-status', True, None, True),
+    ('config-changed', True, None, False),
+    ('update-status', False, None, False),
+    ('update-status', True, 1.0, False),
+])
+def test_fast_path_conditions(hook_env, server, hook, eligible, expires, ok):
+    idle.write_spec(hook_env.charm_dir, eligible, checks_for(server), expires)
+    assert idle.try_fast_path(hook_env.charm_dir, hook) is ok
+
+
+def test_failing_check_falls_through(hook_env, server):
+    port = server.server_port
+    idle.write_spec(hook_env.charm_dir, True, checks_for(server))
+    server.shutdown()
+    server.server_close()
+    assert not idle.try_fast_path(hook_env.charm_dir, 'update-status'), port
+
+
+def test_no_spec_or_a_broken_one_falls_through(hook_env):
+    assert not idle.try_fast_path(hook_env.charm_dir, 'update-status')
+    with open(idle.spec_path(hook_env.charm_dir), 'w') as f:
+        f.write('{not json')
+    assert not idle.try_fast_path(hook_env.charm_dir, 'update-status')
+    idle.write_spec(hook_env.charm_dir, True, [{'kind': 'nosuch'}])
+    assert not idle.try_fast_path(hook_env.charm_dir, 'update-status')
+    idle.clear_spec(hook_env.charm_dir)
+    assert not idle.try_fast_path(hook_env.charm_dir, 'update-status')
+
+
+def test_spec_is_private(hook_env):
+    import os
+    import stat
+    idle.write_spec(hook_env.charm_dir, True, [])
+    assert stat.S_IMODE(os.stat(idle.spec_path(hook_env.charm_dir)).st_mode) == 0o600

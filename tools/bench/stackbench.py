@@ -1,0 +1,229 @@
+#!/usr/bin/env python3
+"""Benchmarks behind `make bench-yard`, `make bench-restarts` and `make bench-hooks`.
+
+Each deploys built charms with yard into its own model, measures, prints a
+table and destroys the model.  Numbers come from what yard and the units
+record (``yard hooks``, the ``restart-history`` action) and from timing
+inside the machines, never from guesses.
+
+    stackbench.py yard [--units 1,5,15]
+    stackbench.py restarts [--units 6,12] [--batches 1,2,4]
+    stackbench.py hooks [--samples 15]
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+BUILD = os.path.join(REPO, 'build')
+YARD = os.environ.get('YARD_CLI') or os.path.join(REPO, '.venv', 'bin', 'yard')
+
+
+class Model:
+    """The yard CLI bound to one model."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def run(self, *args, check=True, timeout=1800):
+        argv = [YARD, '-m', self.name] + [str(a) for a in args]
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=REPO)
+        if check and proc.returncode != 0:
+            raise SystemExit('`{}` failed ({}):\n{}{}'.format(
+                ' '.join(argv), proc.returncode, proc.stdout, proc.stderr))
+        return proc.stdout
+
+    def json(self, *args):
+        return json.loads(self.run(*args, '--format', 'json'))
+
+    def destroy(self):
+        self.run('destroy-model', check=False, timeout=900)
+
+    def hooks(self):
+        return self.json('hooks')
+
+    def exec(self, unit, script):
+        return self.run('exec', '--unit', unit, '--', script)
+
+    def action(self, unit, name, *params):
+        out = self.json('run', unit, name, *params)
+        return list(out.values())[0]
+
+
+def table(headers, rows):
+    """Print an aligned text table."""
+    cells = [list(map(str, headers))] + [[str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    for i, row in enumerate(cells):
+        print('  '.join(c.rjust(w) if i and j else c.ljust(w)
+                        for j, (c, w) in enumerate(zip(row, widths))))
+        if i == 0:
+            print('  '.join('-' * w for w in widths))
+    sys.stdout.flush()
+
+
+def need(charm):
+    path = os.path.join(BUILD, charm)
+    if not os.path.isdir(path):
+        raise SystemExit('{} is not built: run `make build`'.format(path))
+    return path
+
+
+IN_MACHINE_TIMER = r'''
+import os, statistics, subprocess, sys, time
+argv, n = sys.argv[1:-1], int(sys.argv[-1])
+times = []
+for _ in range(n):
+    t = time.perf_counter()
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    times.append(time.perf_counter() - t)
+print(statistics.median(times))
+'''
+
+
+def time_in_machine(model, unit, argv, samples, cwd=None):
+    """Median seconds of ``argv`` run ``samples`` times inside the unit's machine."""
+    script = "cd {} && python3 -c {} {} {}".format(
+        cwd or '/', sh_quote(IN_MACHINE_TIMER), ' '.join(sh_quote(a) for a in argv), samples)
+    return float(model.exec(unit, script).strip().splitlines()[-1])
+
+
+def sh_quote(text):
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+def wait_for_update_status(model, unit, count, timeout=600):
+    """Durations of the first ``count`` update-status hooks of ``unit``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        runs = [h for h in model.hooks() if h['unit'] == unit and h['hook'] == 'update-status'
+                and h.get('exit-code', 0) == 0]
+        if len(runs) >= count:
+            return [h['duration'] for h in runs[:count]]
+        if time.monotonic() > deadline:
+            raise SystemExit('only {} update-status hooks of {} in {}s'.format(
+                len(runs), unit, timeout))
+        time.sleep(5)
+
+
+def bench_yard(args):
+    test_charm = need('stackyard-test')
+    noop = need('yard-noop')
+    rows = []
+    for n in args.units:
+        model = Model('bench-yard-{}'.format(n))
+        model.destroy()
+        start = time.monotonic()
+        model.run('deploy', test_charm, 'web', '-n', n)
+        model.run('wait', '--timeout', 1800, timeout=2000)
+        settle = time.monotonic() - start
+        status = model.json('status')
+        hooks = model.hooks()
+        rows.append((n, len(status.get('machines') or {}), len(hooks),
+                     '{:.0f}'.format(settle),
+                     '{:.2f}'.format(statistics.median(h['duration'] for h in hooks))))
+        model.destroy()
+    table(('units', 'machines', 'hooks run', 'settle s', 'median hook s'), rows)
+    print()
+    model = Model('bench-yard-overhead')
+    model.destroy()
+    model.run('deploy', noop, 'noop')
+    model.run('wait', '--timeout', 900)
+    model.run('model-config', 'update-status-hook-interval=2s')
+    through_yard = wait_for_update_status(model, 'noop/0', args.samples)
+    direct = time_in_machine(model, 'noop/0',
+                             ['/var/lib/juju/agents/unit-noop-0/charm/hooks/update-status'],
+                             args.samples)
+    model.destroy()
+    yard_median = statistics.median(through_yard)
+    table(('no-op update-status', 'median ms'), [
+        ('through yard', '{:.1f}'.format(yard_median * 1000)),
+        ('directly in the machine', '{:.1f}'.format(direct * 1000)),
+        ('overhead yard adds', '{:.1f}'.format((yard_median - direct) * 1000))])
+
+
+def bench_restarts(args):
+    charm = need('stackyard-test')
+    rows = []
+    for n in args.units:
+        model = Model('bench-restarts-{}'.format(n))
+        model.destroy()
+        model.run('deploy', charm, 'web', '-n', n, '--config', 'restart-batch-size=1')
+        model.run('wait', '--timeout', 2400, timeout=2600)
+        units = sorted(model.json('status')['applications']['web']['units'])
+        for batch in args.batches:
+            model.run('config', 'web', 'restart-batch-size={}'.format(batch))
+            model.run('wait', '--timeout', 600)
+            hooks_before = len(model.hooks())
+            since = float(model.exec(units[0], 'date +%s.%N').strip())
+            start = time.monotonic()
+            model.run('config', 'web', 'message=bench {} {}'.format(batch, time.time()))
+            model.run('wait', '--timeout', 1800, timeout=2000)
+            wall = time.monotonic() - start
+            entries = []
+            for unit in units:
+                hist = json.loads(model.action(unit, 'restart-history')['results']['history'])
+                entries += [h for h in hist if (h.get('restarted_at') or 0) > since]
+            spans = [(h['restarted_at'], h['released_at']) for h in entries]
+            per_restart = statistics.median(b - a for a, b in spans) if spans else 0
+            batches = -(-n // batch)
+            rows.append((n, batch, len(entries), '{:.1f}'.format(wall),
+                         '{:.1f}'.format(batches * per_restart), concurrency(spans),
+                         len(model.hooks()) - hooks_before))
+        model.destroy()
+    table(('units', 'batch', 'restarts', 'wall s', 'batches x restart s', 'max at once',
+           'hooks'), rows)
+
+
+def concurrency(spans):
+    events = sorted([(a, 1) for a, _ in spans] + [(b, -1) for _, b in spans])
+    best = cur = 0
+    for _, step in events:
+        cur += step
+        best = max(best, cur)
+    return best
+
+
+def bench_hooks(args):
+    charm = need('stackyard-test')
+    model = Model('bench-hooks')
+    model.destroy()
+    model.run('deploy', charm, 'web')
+    model.run('wait', '--timeout', 900)
+    model.run('model-config', 'update-status-hook-interval=3s')
+    idle = wait_for_update_status(model, 'web/0', args.samples + 2)[2:]
+    bare = time_in_machine(model, 'web/0', ['python3', '-c', 'pass'], args.samples)
+    stats = model.action('web/0', 'hook-stats')['results']
+    model.destroy()
+    median = statistics.median(idle)
+    table(('what', 'median ms'), [
+        ('idle update-status (stackyard-test, through yard)', '{:.0f}'.format(median * 1000)),
+        ('  of which inside the reactive dispatch (hook-stats)',
+         '{:.0f}'.format(float(stats.get('hooks.update-status.median', 0)) * 1000)),
+        ('bare `python3 -c pass` in the machine', '{:.0f}'.format(bare * 1000)),
+        ('ratio', '{:.1f}x'.format(median / bare))])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest='bench', required=True)
+    p = sub.add_parser('yard')
+    p.add_argument('--units', type=lambda s: [int(x) for x in s.split(',')], default=[1, 5, 15])
+    p.add_argument('--samples', type=int, default=15)
+    p = sub.add_parser('restarts')
+    p.add_argument('--units', type=lambda s: [int(x) for x in s.split(',')], default=[6, 12])
+    p.add_argument('--batches', type=lambda s: [int(x) for x in s.split(',')],
+                   default=[1, 2, 4])
+    p = sub.add_parser('hooks')
+    p.add_argument('--samples', type=int, default=15)
+    args = parser.parse_args(argv)
+    {'yard': bench_yard, 'restarts': bench_restarts, 'hooks': bench_hooks}[args.bench](args)
+
+
+if __name__ == '__main__':
+    main()
