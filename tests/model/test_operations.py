@@ -56,15 +56,12 @@ def max_overlap(intervals):
 
 
 def batches(entries):
-    """Group restarts into batches: an entry starts a new batch once the last one released."""
-    ordered = sorted(entries, key=lambda e: e["restarted_at"])
-    groups = []
-    for e in ordered:
-        if groups and e["restarted_at"] < max(x["released_at"] for x in groups[-1]):
-            groups[-1].append(e)
-        else:
-            groups.append([e])
-    return groups
+    """Group restarts by the batch the leader granted them in, in batch order."""
+    by_batch = {}
+    for e in entries:
+        assert e.get("batch") is not None, e
+        by_batch.setdefault(e["batch"], []).append(e)
+    return [by_batch[n] for n in sorted(by_batch)]
 
 
 def machine_now(yard):

@@ -224,10 +224,12 @@ def _step(rid, batch_size, interval, timeout, checks, restart):
     kv = unitdata.kv()
     pending = kv.get(PENDING)
     me = hookenv.local_unit()
+    batch_n = None
     if rid and batch_size > 0:
         if hookenv.is_leader():
             schedule(rid, batch_size)
-        grant = (read_batch(rid).get('granted') or {}).get(me)
+        batch = read_batch(rid)
+        grant, batch_n = (batch.get('granted') or {}).get(me), batch.get('n')
         done = (hookenv.relation_get(DONE_KEY, unit=me, rid=rid) or '')
     else:
         grant, done = (pending or {}).get('id'), ''
@@ -239,6 +241,7 @@ def _step(rid, batch_size, interval, timeout, checks, restart):
             restart(service)
         pending['restarted'] = True
         pending['restarted_at'] = time.time()
+        pending['batch'] = batch_n
         kv.set(PENDING, pending)
     from charms.layer.stackyard import health
     relevant = {s: c for s, c in checks.items() if s in pending['services']}
@@ -257,7 +260,7 @@ def _release(rid, pending):
     kv = unitdata.kv()
     history = kv.get(HISTORY, [])
     history.append({'id': pending['id'], 'services': pending['services'],
-                    'reason': pending.get('reason', ''),
+                    'reason': pending.get('reason', ''), 'batch': pending.get('batch'),
                     'restarted_at': pending.get('restarted_at'), 'released_at': time.time()})
     kv.set(HISTORY, history[-MAX_HISTORY:])
     kv.unset(PENDING)
