@@ -785,6 +785,19 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
             raise UserError(f'invalid placement "{to}"')
         return target.machine
 
+    def _store_charm(self, app: str, rev: int, path: str) -> str:
+        """Copy the charm into the model, as Juju stores the charm archive at deploy.
+
+        Units get this copy, so rebuilding the source folder changes nothing
+        until ``upgrade-charm``.
+        """
+        dest = os.path.join(self.dir, "charms", f"{app}-{rev}")
+        shutil.rmtree(dest, ignore_errors=True)
+        shutil.copytree(path, dest, symlinks=True,
+                        ignore=shutil.ignore_patterns(".git", "__pycache__"))
+        self.charms[dest] = charmlib.load_charm(dest)
+        return dest
+
     def _deploy_app(self, name: str, path: str, num_units: int, options: dict,
                     to: Tuple[str, ...] = (), bundle_machines=None) -> None:
         if not re.match(r"^[a-z][a-z0-9]*(-[a-z0-9]*[a-z][a-z0-9]*)*$", name):
@@ -795,9 +808,11 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
         if name in self.state.applications:
             raise UserError(f'cannot add application "{name}": application already exists')
         machines = [self._placement(t, bundle_machines) for t in to]
+        stored = self._store_charm(name, 1, charm.path)
         apps = dict(self.state.applications)
-        apps[name] = Application(name=name, charm_path=charm.path, charm_name=charm.name,
-                                 subordinate=charm.subordinate, config=cfg)
+        apps[name] = Application(name=name, charm_path=stored, charm_name=charm.name,
+                                 subordinate=charm.subordinate, config=cfg,
+                                 charm_source=charm.path)
         self._set(applications=apps)
         for ep in charm.endpoints:
             if ep.role == "peers":
@@ -1111,7 +1126,9 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
             self.charms[charm.path] = charm
             cfg = {k: v for k, v in a.config.items() if k in charm.options}
             self.charms.pop(a.charm_path, None)
-            self.update_app(app, charm_path=charm.path, charm_rev=a.charm_rev + 1, config=cfg)
+            stored = self._store_charm(app, a.charm_rev + 1, charm.path)
+            self.update_app(app, charm_path=stored, charm_rev=a.charm_rev + 1, config=cfg,
+                            charm_source=charm.path)
             for ep in charm.endpoints:
                 if ep.role == "peers" and not any(
                         r.peer and r.ends[0].app == app and r.ends[0].endpoint == ep.name
@@ -1460,7 +1477,7 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
         with self.cond:
             apps = {}
             for name, a in sorted(self.state.applications.items()):
-                entry = {"charm": a.charm_path}
+                entry = {"charm": a.charm_source or a.charm_path}
                 if not a.subordinate:
                     entry["num_units"] = sum(1 for u in self.state.units.values()
                                              if u.app == name)

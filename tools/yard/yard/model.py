@@ -132,6 +132,7 @@ class Application:
     charm_name: str
     charm_rev: int = 1
     subordinate: bool = False
+    charm_source: str = ""
     config: Dict[str, object] = dataclasses.field(default_factory=dict)
     config_version: int = 1
     leader: Optional[str] = None
