@@ -773,6 +773,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _run(Client(_target_model(a)), a)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `yard debug-log | head` and the like
+        sys.stderr.close()
+        return 0
     except (CLIError, OSError, yaml.YAMLError) as e:
         print(f"ERROR {e}", file=sys.stderr)
         return 1
