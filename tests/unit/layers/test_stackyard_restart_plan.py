@@ -13,18 +13,28 @@ def units_with_requests(names, done=()):
 def simulate(names, batch_size, fail=()):
     """Run the leader's planner and the units' releases to the end.
 
-    :returns: the list of batches granted (each a sorted list of units)
+    Units in ``fail`` never become healthy: they report a halted restart.
+
+    :returns: the list of grant waves (each a sorted list of newly granted units)
     """
     units = units_with_requests(names)
     batch, batches = {}, []
     for _ in range(50):
         new = restart.plan_batch(batch, units, batch_size)
-        if new['n'] != batch.get('n', 0):
-            batches.append(sorted(new['granted'], key=restart._unit_key))
+        assert len([u for u, r in new['granted'].items()
+                    if units[u]['done'] != r]) <= batch_size
+        fresh = sorted(set(new['granted']) - set(batch.get('granted') or {}),
+                       key=restart._unit_key)
+        if fresh:
+            batches.append(fresh)
         batch = new
         progressed = False
         for u, rid in batch['granted'].items():
-            if units[u]['done'] != rid and u not in fail:
+            if units[u]['done'] == rid:
+                continue
+            if u in fail:
+                units[u]['halted'] = rid
+            else:
                 units[u] = {'request': '', 'done': rid}
                 progressed = True
         if not progressed:
@@ -52,6 +62,30 @@ def test_a_unit_that_never_becomes_healthy_halts_the_roll():
     assert batches == [['web/0', 'web/1']]
 
 
+def test_slots_fill_as_requests_trickle_in():
+    units = units_with_requests(['web/0'])
+    batch = restart.plan_batch({}, units, 2)
+    assert batch['granted'] == {'web/0': 'web/0#1'}
+    units.update(units_with_requests(['web/1', 'web/2']))
+    batch = restart.plan_batch(batch, units, 2)
+    assert batch['granted'] == {'web/0': 'web/0#1', 'web/1': 'web/1#1'}
+    units['web/0'] = {'request': '', 'done': 'web/0#1'}
+    batch = restart.plan_batch(batch, units, 2)
+    assert batch['granted'] == {'web/1': 'web/1#1', 'web/2': 'web/2#1'}
+
+
+def test_halted_unit_keeps_its_slot_and_blocks_new_grants():
+    units = units_with_requests(['web/0', 'web/1', 'web/2'])
+    batch = restart.plan_batch({}, units, 2)
+    units['web/1']['halted'] = 'web/1#1'
+    units['web/0'] = {'request': '', 'done': 'web/0#1'}
+    batch = restart.plan_batch(batch, units, 2)
+    assert batch['granted'] == {'web/1': 'web/1#1'}
+    units['web/1'] = {'request': '', 'done': 'web/1#1', 'halted': ''}
+    batch = restart.plan_batch(batch, units, 2)
+    assert batch['granted'] == {'web/2': 'web/2#1'}
+
+
 def test_departed_units_lose_their_grant_and_the_roll_goes_on():
     units = units_with_requests(['web/0', 'web/1', 'web/2'])
     batch = restart.plan_batch({}, units, 2)
@@ -65,11 +99,13 @@ def test_departed_units_lose_their_grant_and_the_roll_goes_on():
 def test_new_leader_continues_from_recorded_state():
     units = units_with_requests(['web/0', 'web/1', 'web/2', 'web/3'])
     batch = restart.plan_batch({}, units, 2)
+    assert batch['granted'] == {'web/0': 'web/0#1', 'web/1': 'web/1#1'}
+    # web/0 (the old leader) restarted and released, then its machine vanished.
     units['web/0'] = {'request': '', 'done': 'web/0#1'}
-    # The old leader (web/0) vanishes; the new leader plans from the same bags.
     del units['web/0']
+    # The new leader plans from the same bags: web/1 keeps its slot, one is free.
     again = restart.plan_batch(batch, units, 2)
-    assert again['granted'] == {'web/1': 'web/1#1'}, 'web/1 still holds its slot'
+    assert again['granted'] == {'web/1': 'web/1#1', 'web/2': 'web/2#1'}
     units['web/1'] = {'request': '', 'done': 'web/1#1'}
     nxt = restart.plan_batch(again, units, 2)
     assert nxt['granted'] == {'web/2': 'web/2#1', 'web/3': 'web/3#1'}

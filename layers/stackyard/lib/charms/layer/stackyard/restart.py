@@ -9,8 +9,12 @@ checks pass (at most ``restart-health-timeout`` seconds), waits
 which releases its slot.  The leader starts the next batch only when every
 unit of the current batch released its slot.
 
-A unit whose checks do not pass keeps its slot and goes blocked naming the
-failing check, so no further batch starts: no restart storm.  It keeps
+Slots work as a sliding window: a new unit is granted as soon as fewer than
+``restart-batch-size`` are in flight, so requests that trickle in (each unit
+notices a config change in its own hook) still fill the batch.  A unit whose
+checks do not pass keeps its slot, goes blocked naming the failing check and
+publishes ``stackyard-restart-halted``; while any unit is halted the leader
+grants nothing: no restart storm.  It keeps
 checking on later hooks (update-status, config-changed after a fix) and
 releases its slot once healthy.
 
@@ -26,6 +30,7 @@ Peer relation keys (endpoint ``cluster``):
 
 - unit bag ``stackyard-restart-request``: id of the unit's open request ("" if none)
 - unit bag ``stackyard-restart-done``: id of the unit's last completed request
+- unit bag ``stackyard-restart-halted``: id of a request whose health checks timed out
 - app bag ``stackyard-restart-batch``: JSON ``{"n": int, "granted": {unit: id}}``
 - app bag ``stackyard-restart-roll``: JSON ``{"id": str, "services": [..],
   "deferred_only": bool}``, written by the ``restart-services`` action on the leader
@@ -41,6 +46,7 @@ REQUEST_KEY = 'stackyard-restart-request'
 DONE_KEY = 'stackyard-restart-done'
 BATCH_KEY = 'stackyard-restart-batch'
 ROLL_KEY = 'stackyard-restart-roll'
+HALTED_KEY = 'stackyard-restart-halted'
 
 PENDING = 'stackyard.restart.pending'      # {"id", "services", "restarted"}
 DEFERRED = 'stackyard.restart.deferred'    # {service: [reasons]}
@@ -54,25 +60,31 @@ MAX_HISTORY = 50
 # ---- pure planning -----------------------------------------------------------------
 
 def plan_batch(batch, units, batch_size):
-    """The leader's next batch.
+    """The leader's next grants: a sliding window of ``batch_size`` slots.
+
+    A slot frees when its unit publishes its request id as done (restarted,
+    healthy, interval waited).  While any unit reports a halted restart (its
+    health checks did not pass in time) nothing new is granted.
 
     :param batch: current ``{"n": int, "granted": {unit: id}}`` (may be empty)
-    :param units: every live unit: ``{unit: {"request": id, "done": id}}``
-    :param batch_size: at most this many units per batch (>= 1)
-    :returns: the new batch (the same object's content when nothing changes)
+    :param units: every live unit: ``{unit: {"request", "done", "halted"}}``
+    :param batch_size: at most this many units restarting at once (>= 1)
+    :returns: the new batch; ``n`` counts the grant waves
     """
     n = int(batch.get('n', 0))
     granted = {u: r for u, r in (batch.get('granted') or {}).items() if u in units}
     busy = {u: r for u, r in granted.items() if units[u].get('done') != r}
-    if busy:
-        return {'n': n, 'granted': granted}
+    if any(q.get('halted') for q in units.values()):
+        return {'n': n, 'granted': busy}
     waiting = sorted((u for u, q in units.items()
-                      if q.get('request') and q.get('request') != q.get('done')),
+                      if q.get('request') and q.get('request') != q.get('done')
+                      and busy.get(u) != q.get('request')),
                      key=_unit_key)
-    if not waiting:
-        return {'n': n, 'granted': granted}
-    chosen = waiting[:max(1, batch_size)]
-    return {'n': n + 1, 'granted': {u: units[u]['request'] for u in chosen}}
+    free = max(1, batch_size) - len(busy)
+    if not waiting or free <= 0:
+        return {'n': n, 'granted': busy}
+    chosen = waiting[:free]
+    return {'n': n + 1, 'granted': dict(busy, **{u: units[u]['request'] for u in chosen})}
 
 
 def _unit_key(unit):
@@ -113,7 +125,8 @@ def read_units(rid):
     units = {}
     for unit in [me] + hookenv.related_units(rid):
         data = hookenv.relation_get(rid=rid, unit=unit) or {}
-        units[unit] = {'request': data.get(REQUEST_KEY, ''), 'done': data.get(DONE_KEY, '')}
+        units[unit] = {'request': data.get(REQUEST_KEY, ''), 'done': data.get(DONE_KEY, ''),
+                       'halted': data.get(HALTED_KEY, '')}
     return units
 
 
@@ -248,6 +261,8 @@ def _step(rid, batch_size, interval, timeout, checks, restart):
     ok, results = health.wait_healthy(relevant, timeout)
     if not ok:
         kv.set(UNHEALTHY, [health.describe(r) for r in health.failing(results)])
+        if rid and batch_size > 0:
+            publish(rid, **{HALTED_KEY: pending['id']})
         return False
     kv.unset(UNHEALTHY)
     if interval > 0:
@@ -265,7 +280,7 @@ def _release(rid, pending):
     kv.set(HISTORY, history[-MAX_HISTORY:])
     kv.unset(PENDING)
     if rid:
-        publish(rid, **{DONE_KEY: pending['id'], REQUEST_KEY: ''})
+        publish(rid, **{DONE_KEY: pending['id'], REQUEST_KEY: '', HALTED_KEY: ''})
 
 
 def history():
