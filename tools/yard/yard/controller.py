@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socketserver
 import threading
 import time
@@ -1633,6 +1634,8 @@ def serve(home: str, model: str) -> None:
     server.controller = ctl
     Controller.cmd_shutdown = lambda self: {"stopping": True}
     ctl.start()
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(
+        target=server.shutdown, daemon=True).start())  # stop cleanly, state saved
     with open(os.path.join(ctl.dir, "controller.pid"), "w") as f:
         f.write(str(os.getpid()))
     try:
