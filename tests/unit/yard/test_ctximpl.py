@@ -97,3 +97,21 @@ def test_hook_environment(h):
     assert env["JUJU_CHARM_DIR"].endswith("/var/lib/juju/agents/unit-tiny-1/charm")
     assert env["JUJU_PRINCIPAL_UNIT"] == ""
     assert env["PATH"].split(":")[0].endswith("/var/lib/juju/tools/unit-tiny-1")
+
+
+def test_remote_unit_settings_cached_until_a_hook_for_that_unit(h):
+    """Section 1.4: a unit keeps its copy of a remote unit's bag until a hook for it runs."""
+    r = rid(h, "tiny/1", "cluster")
+    h.exec("tiny/0", f"relation-set -r {r} cached=old")
+    h.wait()
+    assert h.exec("tiny/1", f"relation-get -r {r} cached tiny/0")[1] == "old\n"
+    busy = h.call("exec", unit="tiny/1", command="sleep 2")["id"]
+    h.exec("tiny/0", f"relation-set -r {r} cached=new")  # commits while tiny/1 sleeps
+    # queued behind the sleep, the exec outranks the pending relation-changed
+    read = h.call("exec", unit="tiny/1", command=f"relation-get -r {r} cached tiny/0")["id"]
+    assert h.call("task", id=busy, wait=30)["status"] == "completed"
+    assert h.call("task", id=read, wait=30)["results"]["stdout"] == "old\n"
+    h.wait()
+    last = [x for x in h.hook_log("tiny/1") if x["hook"] == "cluster-relation-changed"][-1]
+    assert last["remote-unit"] == "tiny/0"
+    assert h.exec("tiny/1", f"relation-get -r {r} cached tiny/0")[1] == "new\n"
