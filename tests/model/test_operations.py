@@ -42,7 +42,7 @@ def history(yard, unit):
 def restarts_since(yard, since, units=None):
     """``{unit: [history entries restarted after since]}``."""
     return {u: [h for h in history(yard, u) if (h.get("restarted_at") or 0) > since]
-            for u in units or unit_names()}
+            for u in units or current_units(yard)}
 
 
 def max_overlap(intervals):
@@ -56,7 +56,8 @@ def max_overlap(intervals):
 
 
 def machine_now(yard):
-    return float(yard.exec(unit_names()[0], "date +%s.%N").strip())
+    """The machines' clock (one host: every container shares it)."""
+    return float(yard.exec(current_units(yard)[0], "date +%s.%N").strip())
 
 
 def workload(yard, unit):
