@@ -26,7 +26,7 @@ def provider(tmp_path, monkeypatch):
         return subprocess.CompletedProcess(argv, 0, b"", b"")
 
     monkeypatch.setattr(subprocess, "run", fake_run)
-    prov = lxd.LXDProvider("demo", home=str(tmp_path))
+    prov = lxd.LXDProvider("demo", home=str(tmp_path), exec_via="lxc")
     prov.calls = calls
     prov.replies = replies
     return prov
@@ -206,6 +206,13 @@ def test_proc_start_time_of_this_process_and_of_a_missing_one():
 
 def test_exec_mode_from_environment(monkeypatch):
     monkeypatch.delenv("YARD_LXD_EXEC", raising=False)
+    monkeypatch.setattr(lxd.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(lxd.shutil, "which", lambda name: "/usr/bin/" + name)
+    assert lxd.exec_mode() == "nsenter"
+    monkeypatch.setattr(lxd.os, "geteuid", lambda: 1000)
+    assert lxd.exec_mode() == "lxc"
+    monkeypatch.setenv("YARD_LXD_EXEC", "lxc")
+    monkeypatch.setattr(lxd.os, "geteuid", lambda: 0)
     assert lxd.exec_mode() == "lxc"
     monkeypatch.setenv("YARD_LXD_EXEC", "nsenter")
     assert lxd.exec_mode() == "nsenter"
