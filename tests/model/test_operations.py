@@ -55,6 +55,15 @@ def max_overlap(intervals):
     return best
 
 
+def batches(entries):
+    """Restarts grouped by the batch the leader granted them in, in order."""
+    by_batch = {}
+    for e in entries:
+        assert e.get("batch"), e
+        by_batch.setdefault(e["batch"], []).append(e)
+    return [by_batch[n] for n in sorted(by_batch)]
+
+
 def machine_now(yard):
     """The machines' clock (one host: every container shares it)."""
     return float(yard.exec(current_units(yard)[0], "date +%s.%N").strip())
@@ -86,7 +95,11 @@ def test_config_change_rolls_in_batches_of_two(web):
     # Never more than two restarting at once: each new slot opens only when an
     # earlier unit released its own, after its health check passed.
     assert max_overlap([(e["restarted_at"], e["released_at"]) for e in entries]) <= 2
-    assert all(e["batch"] for e in entries), entries
+    groups = batches(entries)
+    assert all(len(g) <= 2 for g in groups) and len(groups) >= 3, groups
+    for earlier, later in zip(groups, groups[1:]):
+        # A batch starts only once every unit of the one before is healthy again.
+        assert min(e["restarted_at"] for e in later) >= max(e["released_at"] for e in earlier)
 
 
 def test_unhealthy_unit_halts_the_roll_until_fixed(web):

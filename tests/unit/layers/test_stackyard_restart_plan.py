@@ -21,8 +21,7 @@ def simulate(names, batch_size, fail=()):
     batch, batches = {}, []
     for _ in range(50):
         new = restart.plan_batch(batch, units, batch_size)
-        assert len([u for u, r in new['granted'].items()
-                    if units[u]['done'] != r]) <= batch_size
+        assert len(new['granted']) <= batch_size
         fresh = sorted(set(new['granted']) - set(batch.get('granted') or {}),
                        key=restart._unit_key)
         if fresh:
@@ -62,16 +61,29 @@ def test_a_unit_that_never_becomes_healthy_halts_the_roll():
     assert batches == [['web/0', 'web/1']]
 
 
-def test_slots_fill_as_requests_trickle_in():
+def test_late_requests_join_the_batch_until_it_is_sealed():
     units = units_with_requests(['web/0'])
     batch = restart.plan_batch({}, units, 2)
-    assert batch['granted'] == {'web/0': 'web/0#1'}
+    assert batch['granted'] == {'web/0': 'web/0#1'} and batch['n'] == 1
     units.update(units_with_requests(['web/1', 'web/2']))
     batch = restart.plan_batch(batch, units, 2)
-    assert batch['granted'] == {'web/0': 'web/0#1', 'web/1': 'web/1#1'}
+    assert batch['granted'] == {'web/0': 'web/0#1', 'web/1': 'web/1#1'} and batch['n'] == 1
     units['web/0'] = {'request': '', 'done': 'web/0#1'}
     batch = restart.plan_batch(batch, units, 2)
-    assert batch['granted'] == {'web/1': 'web/1#1', 'web/2': 'web/2#1'}
+    assert batch['granted'] == {'web/0': 'web/0#1', 'web/1': 'web/1#1'}, 'no new batch yet'
+    assert batch['sealed']
+    units['web/1'] = {'request': '', 'done': 'web/1#1'}
+    batch = restart.plan_batch(batch, units, 2)
+    assert batch['granted'] == {'web/2': 'web/2#1'} and batch['n'] == 2
+
+
+def test_sealed_batch_takes_no_latecomers():
+    units = units_with_requests(['web/0', 'web/1'])
+    batch = restart.plan_batch({}, units, 3)
+    units['web/0'] = {'request': '', 'done': 'web/0#1'}
+    units.update(units_with_requests(['web/2']))
+    batch = restart.plan_batch(batch, units, 3)
+    assert 'web/2' not in batch['granted'] and batch['sealed']
 
 
 def test_halted_unit_keeps_its_slot_and_blocks_new_grants():
@@ -80,7 +92,7 @@ def test_halted_unit_keeps_its_slot_and_blocks_new_grants():
     units['web/1']['halted'] = 'web/1#1'
     units['web/0'] = {'request': '', 'done': 'web/0#1'}
     batch = restart.plan_batch(batch, units, 2)
-    assert batch['granted'] == {'web/1': 'web/1#1'}
+    assert batch['granted'] == {'web/0': 'web/0#1', 'web/1': 'web/1#1'}
     units['web/1'] = {'request': '', 'done': 'web/1#1', 'halted': ''}
     batch = restart.plan_batch(batch, units, 2)
     assert batch['granted'] == {'web/2': 'web/2#1'}
@@ -102,10 +114,11 @@ def test_new_leader_continues_from_recorded_state():
     assert batch['granted'] == {'web/0': 'web/0#1', 'web/1': 'web/1#1'}
     # web/0 (the old leader) restarted and released, then its machine vanished.
     units['web/0'] = {'request': '', 'done': 'web/0#1'}
+    batch = restart.plan_batch(batch, units, 2)
     del units['web/0']
-    # The new leader plans from the same bags: web/1 keeps its slot, one is free.
+    # The new leader plans from the same bags: web/1 still holds its slot.
     again = restart.plan_batch(batch, units, 2)
-    assert again['granted'] == {'web/1': 'web/1#1', 'web/2': 'web/2#1'}
+    assert again['granted'] == {'web/1': 'web/1#1'}
     units['web/1'] = {'request': '', 'done': 'web/1#1'}
     nxt = restart.plan_batch(again, units, 2)
     assert nxt['granted'] == {'web/2': 'web/2#1', 'web/3': 'web/3#1'}

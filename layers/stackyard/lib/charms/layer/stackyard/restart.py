@@ -9,12 +9,11 @@ checks pass (at most ``restart-health-timeout`` seconds), waits
 which releases its slot.  The leader starts the next batch only when every
 unit of the current batch released its slot.
 
-Slots work as a sliding window: a new unit is granted as soon as fewer than
-``restart-batch-size`` are in flight, so requests that trickle in (each unit
-notices a config change in its own hook) still fill the batch.  A unit whose
-checks do not pass keeps its slot, goes blocked naming the failing check and
-publishes ``stackyard-restart-halted``; while any unit is halted the leader
-grants nothing: no restart storm.  It keeps
+A batch may take late requests (units notice a config change one hook
+after another) until its first member finishes.  A unit whose checks do not
+pass keeps its slot, goes blocked naming the failing check and publishes
+``stackyard-restart-halted``; the current batch never completes and while
+any unit is halted the leader grants nothing: no restart storm.  It keeps
 checking on later hooks (update-status, config-changed after a fix) and
 releases its slot once healthy.
 
@@ -31,7 +30,7 @@ Peer relation keys (endpoint ``cluster``):
 - unit bag ``stackyard-restart-request``: id of the unit's open request ("" if none)
 - unit bag ``stackyard-restart-done``: id of the unit's last completed request
 - unit bag ``stackyard-restart-halted``: id of a request whose health checks timed out
-- app bag ``stackyard-restart-batch``: JSON ``{"n": int, "granted": {unit: id}}``
+- app bag ``stackyard-restart-batch``: JSON ``{"n": int, "granted": {unit: id}, "sealed": bool}``
 - app bag ``stackyard-restart-roll``: JSON ``{"id": str, "services": [..],
   "deferred_only": bool}``, written by the ``restart-services`` action on the leader
 """
@@ -60,31 +59,44 @@ MAX_HISTORY = 50
 # ---- pure planning -----------------------------------------------------------------
 
 def plan_batch(batch, units, batch_size):
-    """The leader's next grants: a sliding window of ``batch_size`` slots.
+    """The leader's next grants: batches of at most ``batch_size`` units.
 
-    A slot frees when its unit publishes its request id as done (restarted,
-    healthy, interval waited).  While any unit reports a halted restart (its
-    health checks did not pass in time) nothing new is granted.
+    A new batch starts only when every unit of the current one published its
+    request id as done (restarted, healthy, interval waited).  Requests that
+    arrive while the current batch runs may still join it, up to the batch
+    size, until its first member finishes (the batch is then *sealed*): units
+    notice a config change in their own hooks, one after another, and this
+    keeps batches full without ever letting a unit start after an earlier
+    batch-mate proved healthy or not.  While any unit reports a halted
+    restart (its health checks did not pass in time) nothing new is granted.
 
-    :param batch: current ``{"n": int, "granted": {unit: id}}`` (may be empty)
+    :param batch: current ``{"n", "granted": {unit: id}, "sealed": bool}`` (may be empty)
     :param units: every live unit: ``{unit: {"request", "done", "halted"}}``
-    :param batch_size: at most this many units restarting at once (>= 1)
-    :returns: the new batch; ``n`` counts the grant waves
+    :param batch_size: at most this many units per batch (>= 1)
+    :returns: the new batch
     """
     n = int(batch.get('n', 0))
     granted = {u: r for u, r in (batch.get('granted') or {}).items() if u in units}
     busy = {u: r for u, r in granted.items() if units[u].get('done') != r}
+    sealed = bool(batch.get('sealed')) or len(busy) < len(batch.get('granted') or {})
+    current = {'n': n, 'granted': granted, 'sealed': sealed}
     if any(q.get('halted') for q in units.values()):
-        return {'n': n, 'granted': busy}
+        return current
     waiting = sorted((u for u, q in units.items()
                       if q.get('request') and q.get('request') != q.get('done')
-                      and busy.get(u) != q.get('request')),
+                      and granted.get(u) != q.get('request')),
                      key=_unit_key)
-    free = max(1, batch_size) - len(busy)
-    if not waiting or free <= 0:
-        return {'n': n, 'granted': busy}
-    chosen = waiting[:free]
-    return {'n': n + 1, 'granted': dict(busy, **{u: units[u]['request'] for u in chosen})}
+    if not waiting:
+        return current
+    size = max(1, batch_size)
+    if busy:
+        room = size - len(granted)
+        if sealed or room <= 0:
+            return current
+        granted = dict(granted, **{u: units[u]['request'] for u in waiting[:room]})
+        return {'n': n, 'granted': granted, 'sealed': False}
+    return {'n': n + 1, 'granted': {u: units[u]['request'] for u in waiting[:size]},
+            'sealed': False}
 
 
 def _unit_key(unit):
