@@ -6,21 +6,14 @@ for options with a truthy value, ``config.default.<opt>`` for options at their
 default.  The ``changed`` flags are cleared at the end of the hook.
 """
 
-import os
-
-import yaml
 from charmhelpers.core import hookenv
 from charms.reactive import clear_flag, set_flag, toggle_flag
 
+from charms.layer.stackyard import options
+
 
 def _defaults():
-    path = os.path.join(hookenv.charm_dir(), 'config.yaml')
-    try:
-        with open(path) as f:
-            options = (yaml.safe_load(f) or {}).get('options') or {}
-    except OSError:
-        return {}
-    return {name: spec.get('default') for name, spec in options.items()}
+    return {name: (spec or {}).get('default') for name, spec in options.declared_options().items()}
 
 
 def set_flags():

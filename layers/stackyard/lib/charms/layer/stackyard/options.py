@@ -54,15 +54,20 @@ def overridable_options():
     return sorted(_overridable)
 
 
-def option_types():
-    """``{option: type}`` from the charm's config.yaml."""
+def declared_options():
+    """``{option: spec}`` from the charm's config.yaml (``{}`` if it has none)."""
     path = os.path.join(hookenv.charm_dir(), 'config.yaml')
     try:
         with open(path) as f:
-            options = (yaml.safe_load(f) or {}).get('options') or {}
+            return (yaml.safe_load(f) or {}).get('options') or {}
     except OSError:
         return {}
-    return {name: (spec or {}).get('type', 'string') for name, spec in options.items()}
+
+
+def option_types():
+    """``{option: type}`` from the charm's config.yaml."""
+    return {name: (spec or {}).get('type', 'string')
+            for name, spec in declared_options().items()}
 
 
 def _type_problem(kind, value):
