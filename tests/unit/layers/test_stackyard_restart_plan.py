@@ -166,3 +166,15 @@ def test_real_tcp_and_http_checks():
     assert health.TCP(port)()[0] is False
     assert health.Command(['true'])() == (True, 'exit 0')
     assert health.Command(['sh', '-c', 'echo broken; exit 3'])() == (False, 'broken')
+
+
+@pytest.mark.parametrize('batch', [
+    {'n': 'seven', 'granted': ['web/0']},
+    {'n': 1, 'granted': {'web/0': 5}},
+    {'granted': None, 'sealed': 'yes'},
+    [],
+])
+def test_malformed_batch_data_is_ignored_not_fatal(batch):
+    units = units_with_requests(['web/0', 'web/1'])
+    new = restart.plan_batch(batch, units, 2)
+    assert set(new['granted']) <= {'web/0', 'web/1'} and isinstance(new['n'], int)

@@ -75,8 +75,9 @@ def plan_batch(batch, units, batch_size):
     :param batch_size: at most this many units per batch (>= 1)
     :returns: the new batch
     """
-    n = int(batch.get('n', 0))
-    granted = {u: r for u, r in (batch.get('granted') or {}).items() if u in units}
+    batch = _sane_batch(batch)
+    n = batch['n']
+    granted = {u: r for u, r in batch['granted'].items() if u in units}
     busy = {u: r for u, r in granted.items() if units[u].get('done') != r}
     sealed = bool(batch.get('sealed')) or len(busy) < len(batch.get('granted') or {})
     current = {'n': n, 'granted': granted, 'sealed': sealed}
@@ -97,6 +98,18 @@ def plan_batch(batch, units, batch_size):
         return {'n': n, 'granted': granted, 'sealed': False}
     return {'n': n + 1, 'granted': {u: units[u]['request'] for u in waiting[:size]},
             'sealed': False}
+
+
+def _sane_batch(batch):
+    """The batch with malformed parts (from the untrusted app bag) dropped."""
+    n = batch.get('n', 0) if isinstance(batch, dict) else 0
+    granted = batch.get('granted') if isinstance(batch, dict) else {}
+    if not isinstance(granted, dict):
+        granted = {}
+    return {'n': n if isinstance(n, int) and not isinstance(n, bool) else 0,
+            'granted': {u: r for u, r in granted.items()
+                        if isinstance(u, str) and isinstance(r, str)},
+            'sealed': bool(batch.get('sealed')) if isinstance(batch, dict) else False}
 
 
 def _unit_key(unit):
