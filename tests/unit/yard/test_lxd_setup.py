@@ -252,3 +252,53 @@ def test_host_lock_serialises(tmp_path):
     for t in threads:
         t.join()
     assert all(order[i][:-1] == order[i + 1][:-1] for i in range(0, 10, 2))
+
+
+# -- lxcfs -----------------------------------------------------------------------
+
+def _stat_raising(errnum):
+    def fake_stat(path, *args, **kwargs):
+        raise OSError(errnum, "boom", path)
+    return fake_stat
+
+
+def test_mount_state_stale_fuse_mount(monkeypatch):
+    import errno
+    monkeypatch.setattr(lxd_setup.os, "stat", _stat_raising(errno.ENOTCONN))
+    assert lxd_setup._mount_state("/var/lib/lxcfs") == "stale"
+    monkeypatch.setattr(lxd_setup.os, "stat", _stat_raising(errno.ENOENT))
+    assert lxd_setup._mount_state("/var/lib/lxcfs") == "absent"
+
+
+def test_mount_state_plain_dir_is_not_mounted(tmp_path):
+    assert lxd_setup._mount_state(str(tmp_path)) == "absent"
+    assert lxd_setup._mount_state("/proc") == "mounted"
+
+
+def test_ensure_lxcfs_unmounts_a_stale_mount_then_starts(monkeypatch, tmp_path, lxc):
+    """A mount left by a killed lxcfs is unmounted lazily, and lxcfs started again."""
+    calls, _ = lxc
+    states = iter(["stale", "mounted"])
+    started = []
+    monkeypatch.setattr(lxd_setup.shutil, "which", lambda name: "/usr/bin/" + name)
+    monkeypatch.setattr(lxd_setup, "_mount_state", lambda path: next(states))
+    monkeypatch.setattr(lxd_setup.subprocess, "Popen",
+                        lambda argv, **kw: started.append(list(argv)))
+    point = str(tmp_path / "lxcfs")
+    lxd_setup._ensure_lxcfs(str(tmp_path / "lxcfs.log"), mount_point=point)
+    assert ["umount", "-l", point] in calls
+    assert started == [["lxcfs", point]]
+
+
+def test_ensure_lxcfs_failure_is_only_a_warning(monkeypatch, tmp_path, caplog):
+    """If the mount point cannot be made, set-up goes on without lxcfs."""
+    monkeypatch.setattr(lxd_setup.shutil, "which", lambda name: "/usr/bin/" + name)
+    monkeypatch.setattr(lxd_setup, "_mount_state", lambda path: "absent")
+    blocker = tmp_path / "file"
+    blocker.write_text("not a dir")
+    started = []
+    monkeypatch.setattr(lxd_setup.subprocess, "Popen",
+                        lambda argv, **kw: started.append(argv))
+    lxd_setup._ensure_lxcfs(str(tmp_path / "lxcfs.log"), mount_point=str(blocker / "sub"))
+    assert started == []
+    assert "lxcfs not started" in caplog.text

@@ -7,6 +7,7 @@ daemon is started in the background by yard itself and logs to the yard home.
 """
 
 import contextlib
+import errno
 import fcntl
 import ipaddress
 import logging
@@ -146,17 +147,41 @@ def ensure_daemon(log_path: str) -> None:
         raise SetupError("the LXD daemon did not start; see {}".format(log_path))
 
 
-def _ensure_lxcfs(log_path: str) -> None:
-    """Start lxcfs (per-container /proc views) if it is installed and not mounted."""
-    mount_point = "/var/lib/lxcfs"
-    if not shutil.which("lxcfs") or os.path.ismount(mount_point):
+def _mount_state(path: str) -> str:
+    """``"mounted"``, ``"stale"`` (a FUSE mount whose daemon died) or ``"absent"``."""
+    try:
+        os.stat(path)
+    except OSError as err:
+        # ENOTCONN: the mount is still in the table but lxcfs is gone
+        # (killed with the session that started it).
+        return "stale" if err.errno == errno.ENOTCONN else "absent"
+    return "mounted" if os.path.ismount(path) else "absent"
+
+
+def _ensure_lxcfs(log_path: str, mount_point: str = "/var/lib/lxcfs") -> None:
+    """Start lxcfs (per-container /proc views) if it is installed and not mounted.
+
+    lxcfs is a nicety: when it cannot run, machines see the host's /proc
+    values and yard carries on with a warning.
+    """
+    if not shutil.which("lxcfs"):
         return
-    os.makedirs(mount_point, exist_ok=True)
+    state = _mount_state(mount_point)
+    if state == "mounted":
+        return
+    if state == "stale":
+        log.info("unmounting the stale lxcfs mount at %s", mount_point)
+        run(["umount", "-l", mount_point], check=False, timeout=60)
+    try:
+        os.makedirs(mount_point, exist_ok=True)
+    except OSError as err:
+        log.warning("lxcfs not started (%s); containers will see the host's /proc values", err)
+        return
     with open(log_path, "ab") as out:
         subprocess.Popen(["lxcfs", mount_point], stdin=subprocess.DEVNULL, stdout=out,
                          stderr=out, start_new_session=True, close_fds=True)
     for _ in range(50):
-        if os.path.ismount(mount_point):
+        if _mount_state(mount_point) == "mounted":
             return
         time.sleep(0.1)
     log.warning("lxcfs did not mount; containers will see the host's /proc values")
