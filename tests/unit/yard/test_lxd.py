@@ -1,7 +1,6 @@
 """Unit tests of the LXD provider's pure parts: names, command lines, parsing."""
 
 import ipaddress
-import os
 import subprocess
 
 import pytest
@@ -191,77 +190,11 @@ def test_push_file_uses_lxc_file_push_with_parents(provider, tmp_path):
     assert argv[-1] == "yard-demo-0/var/lib/x/f"
 
 
-def test_nsenter_argv_enters_all_namespaces_then_clears_env():
-    argv = lxd.nsenter_argv(4242, ["true"], {"A": "1"}, cwd="/tmp", timeout=2.5)
-    assert argv[:7] == ["nsenter", "--target", "4242", "--all", "--root", "--wd", "--"]
-    assert argv[7:] == ["env", "-i", "-C", "/tmp", "A=1",
-                        "timeout", "-k", "5", "2.5", "true"]
-    assert lxd.nsenter_argv(1, ["true"], {})[7:11] == ["env", "-i", "-C", "/root"]
-
-
-def test_proc_start_time_of_this_process_and_of_a_missing_one():
-    assert lxd.proc_start_time(os.getpid()).isdigit()
-    assert lxd.proc_start_time(2 ** 22 + 1) is None
-
-
 def test_exec_mode_from_environment(monkeypatch):
     monkeypatch.delenv("YARD_LXD_EXEC", raising=False)
+    assert lxd.exec_mode() == "agent"
+    monkeypatch.setenv("YARD_LXD_EXEC", "lxc")
     assert lxd.exec_mode() == "lxc"
     monkeypatch.setenv("YARD_LXD_EXEC", "nsenter")
-    assert lxd.exec_mode() == "nsenter"
-    monkeypatch.setenv("YARD_LXD_EXEC", "ssh")
-    with pytest.raises(base.ProviderError, match="YARD_LXD_EXEC"):
+    with pytest.raises(base.ProviderError, match="YARD_LXD_EXEC must be agent or lxc"):
         lxd.exec_mode()
-
-
-def test_exec_via_nsenter_uses_init_pid_and_caches_it(provider):
-    provider.exec_via = "nsenter"
-    provider.replies[("lxc", "query")] = subprocess.CompletedProcess(
-        [], 0, ('{"status": "Running", "pid": %d}' % os.getpid()).encode(), b"")
-    provider.exec("0", ["true"], env={})
-    provider.exec("0", ["true"], env={})
-    argvs = [c[0] for c in provider.calls]
-    assert sum(1 for a in argvs if a[:2] == ["lxc", "query"]) == 1
-    assert argvs[-1][:3] == ["nsenter", "--target", str(os.getpid())]
-
-
-def test_exec_via_nsenter_on_stopped_machine(provider):
-    provider.exec_via = "nsenter"
-    provider.replies[("lxc", "query")] = subprocess.CompletedProcess(
-        [], 0, b'{"status": "Stopped", "pid": 0}', b"")
-    with pytest.raises(base.ProviderError, match="not running"):
-        provider.exec("0", ["true"])
-
-
-def test_cgroup_procs_files_prefers_lxc_child(tmp_path):
-    for hierarchy in ("cpu", "memory", "unified"):
-        (tmp_path / hierarchy / "lxc.payload.yard-demo-0").mkdir(parents=True)
-    (tmp_path / "unified" / "lxc.payload.yard-demo-0" / ".lxc").mkdir()
-    (tmp_path / "pids").mkdir()
-    files = lxd.cgroup_procs_files("yard-demo-0", root=str(tmp_path))
-    assert [os.path.relpath(f, str(tmp_path)) for f in files] == [
-        "cpu/lxc.payload.yard-demo-0/cgroup.procs",
-        "memory/lxc.payload.yard-demo-0/cgroup.procs",
-        "unified/lxc.payload.yard-demo-0/.lxc/cgroup.procs",
-    ]
-
-
-def test_cgroup_procs_files_on_a_pure_v2_host(tmp_path):
-    (tmp_path / "lxc.payload.yard-demo-0" / ".lxc").mkdir(parents=True)
-    (tmp_path / "system.slice").mkdir()
-    files = lxd.cgroup_procs_files("yard-demo-0", root=str(tmp_path))
-    assert files == [str(tmp_path / "lxc.payload.yard-demo-0" / ".lxc" / "cgroup.procs")]
-
-
-def test_exec_via_nsenter_joins_machine_cgroups_first(provider, monkeypatch):
-    provider.exec_via = "nsenter"
-    provider.replies[("lxc", "query")] = subprocess.CompletedProcess(
-        [], 0, ('{"status": "Running", "pid": %d}' % os.getpid()).encode(), b"")
-    monkeypatch.setattr(lxd, "cgroup_procs_files", lambda name: ["/a/cgroup.procs",
-                                                                 "/b/cgroup.procs"])
-    provider.exec("0", ["true"], env={"SECRET": "x"})
-    argv, kwargs = provider.calls[-1]
-    assert argv[:4] == ["sh", "-c", lxd.JOIN_CGROUPS, "sh"]
-    assert argv[4] == "nsenter"
-    assert kwargs["env"]["YARD_CGROUPS"] == "/a/cgroup.procs /b/cgroup.procs"
-    assert "SECRET" not in kwargs["env"]

@@ -302,3 +302,11 @@ def test_ensure_lxcfs_failure_is_only_a_warning(monkeypatch, tmp_path, caplog):
     lxd_setup._ensure_lxcfs(str(tmp_path / "lxcfs.log"), mount_point=str(blocker / "sub"))
     assert started == []
     assert "lxcfs not started" in caplog.text
+
+
+def test_image_base_for_status():
+    assert image.image_base(image.ALIAS) == ("debian", "12")
+    assert image.image_base("ubuntu:22.04") == ("ubuntu", "22.04")
+    assert image.image_base("images:ubuntu/24.04") == ("ubuntu", "24.04")
+    assert image.image_base("images:debian/12") == ("debian", "12")
+    assert image.image_base("some-local-alias") == ("ubuntu", "22.04")

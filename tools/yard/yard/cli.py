@@ -197,13 +197,18 @@ def _units_table(apps: dict) -> str:
     return _table(rows) if len(rows) > 1 else ""
 
 
+def _base(machine: dict) -> str:
+    base = machine.get("base") or {}
+    return "{}@{}".format(base.get("name", "ubuntu"), base.get("channel", "22.04"))
+
+
 def _machines_table(machines: dict) -> str:
     if not machines:
         return ""
     rows = [["Machine", "State", "Address", "Inst id", "Base", "AZ", "Message"]]
     for mid, mach in machines.items():
         rows.append([mid, mach["juju-status"]["current"], mach["dns-name"],
-                     mach["instance-id"], "ubuntu@22.04", "",
+                     mach["instance-id"], _base(mach), "",
                      mach["machine-status"].get("message", "")])
     return _table(rows)
 

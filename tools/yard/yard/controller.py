@@ -1360,6 +1360,7 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
 
     def _status(self) -> dict:
         machines = {}
+        os_name, os_channel = self.provider.machine_base()
         for mid, m in sorted(self.state.machines.items(), key=lambda x: int(x[0])):
             state = {"pending": "pending", "started": "started"}.get(m.status, m.status)
             machines[mid] = {
@@ -1368,7 +1369,7 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
                 "instance-id": m.instance or "pending",
                 "machine-status": {"current": "running" if m.status == "started" else m.status,
                                    "message": m.message or m.status},
-                "base": {"name": "ubuntu", "channel": "22.04"},
+                "base": {"name": os_name, "channel": os_channel},
             }
         apps = {}
         for name, a in sorted(self.state.applications.items()):

@@ -9,7 +9,7 @@ provider that runs "machines" as folders on the host.
 import abc
 import dataclasses
 import subprocess
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 
 class ProviderError(Exception):
@@ -35,6 +35,10 @@ class Provider(abc.ABC):
     @abc.abstractmethod
     def host_address(self) -> str:
         """The host's address as machines see it: the controller listens here."""
+
+    def machine_base(self) -> Tuple[str, str]:
+        """(name, channel) of the machines' OS, for status."""
+        return ("ubuntu", "22.04")
 
     @abc.abstractmethod
     def create_machine(self, machine_id: str) -> MachineInfo:

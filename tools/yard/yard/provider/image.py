@@ -60,6 +60,23 @@ def image_ref() -> str:
     return os.environ.get("YARD_LXD_IMAGE", ALIAS)
 
 
+def image_base(ref: str = "") -> Tuple[str, str]:
+    """(name, channel) of the OS machines run, as ``juju status`` shows it.
+
+    Ours is Debian 12; for others the release is read from the image
+    reference (``ubuntu:22.04``, ``images:ubuntu/24.04``), Ubuntu if it says
+    no more.
+    """
+    ref = ref or image_ref()
+    if ref == ALIAS:
+        return ("debian", "12")
+    tail = ref.split(":", 1)[-1]
+    match = re.match(r"(?:([a-z]+)/)?(\d+(?:\.\d+)?)", tail)
+    if match:
+        return (match.group(1) or "ubuntu", match.group(2))
+    return ("ubuntu", "22.04")
+
+
 def image_exists(alias: str = ALIAS) -> bool:
     """True if the local image store has ``alias``."""
     return lxd_setup.run(["lxc", "image", "info", alias], check=False,
