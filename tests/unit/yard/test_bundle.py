@@ -1,8 +1,10 @@
 """Bundle parsing: overlays, relative charm paths, and juju's error wording."""
 
 import os
+import shutil
 
 import pytest
+import yaml
 
 from yard import bundle as bundlelib
 from yard_harness import CHARMS
@@ -78,3 +80,37 @@ def test_errors(tmp_path, text, message):
 def test_missing_file(tmp_path):
     with pytest.raises(bundlelib.BundleError, match="not found"):
         bundlelib.parse(str(tmp_path / "none.yaml"))
+
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+
+
+def _built_like(tmp_path, name, layers):
+    """A charm folder shaped like ``build/<name>``: metadata, and the layers' options merged."""
+    out = tmp_path / "build" / name
+    out.mkdir(parents=True)
+    src = os.path.join(REPO, "tests", "charms", name)
+    shutil.copy(os.path.join(src, "metadata.yaml"), str(out / "metadata.yaml"))
+    options = {}
+    for layer in layers + [src]:
+        path = os.path.join(layer, "config.yaml")
+        if os.path.exists(path):
+            with open(path) as f:
+                options.update((yaml.safe_load(f) or {}).get("options") or {})
+    (out / "config.yaml").write_text(yaml.safe_dump({"options": options}))
+
+
+def test_demo_bundle_with_the_rolling_restarts_overlay(tmp_path):
+    shutil.copytree(os.path.join(REPO, "bundles"), str(tmp_path / "bundles"))
+    stackyard = os.path.join(REPO, "layers", "stackyard")
+    _built_like(tmp_path, "stackyard-test", [stackyard])
+    _built_like(tmp_path, "stackyard-probe", [stackyard])
+    b = bundlelib.parse(str(tmp_path / "bundles" / "demo.yaml"),
+                        [str(tmp_path / "bundles" / "overlays" / "rolling-restarts.yaml")])
+    apps = {a.name: a for a in b.applications}
+    assert apps["web"].num_units == 5
+    assert apps["web"].options == {"message": "hello from the stackyard demo",
+                                   "restart-batch-size": 1, "restart-batch-interval": 5,
+                                   "restart-health-timeout": 60}
+    assert apps["probe"].num_units == 1
+    assert b.relations == (("probe:target", "web:website"),)
