@@ -1,6 +1,6 @@
 """Provides side of ``http``: publish where this unit serves HTTP."""
 
-from charms.reactive import Endpoint, clear_flag, set_flag, when, when_not
+from charms.reactive import Endpoint, toggle_flag
 
 
 class HttpProvides(Endpoint):
@@ -14,13 +14,13 @@ class HttpProvides(Endpoint):
       ``port`` (str of int): TCP port.
     """
 
-    @when('endpoint.{endpoint_name}.joined')
-    def _joined(self):
-        set_flag(self.expand_name('{endpoint_name}.connected'))
+    def manage_flags(self):
+        """Keep ``connected`` in step with the joined units.
 
-    @when_not('endpoint.{endpoint_name}.joined')
-    def _departed(self):
-        clear_flag(self.expand_name('{endpoint_name}.connected'))
+        charms.reactive calls this at the start of the hooks where the flags
+        can change, without a handler invocation (and its log line) in every hook.
+        """
+        toggle_flag(self.expand_name('{endpoint_name}.connected'), self.is_joined)
 
     def publish(self, hostname, port):
         """Tell every related unit where to reach us.

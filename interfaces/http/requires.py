@@ -1,7 +1,7 @@
 """Requires side of ``http``: collect the HTTP services of related units."""
 
 from charmhelpers.core import hookenv
-from charms.reactive import Endpoint, clear_flag, set_flag, toggle_flag, when, when_not
+from charms.reactive import Endpoint, clear_flag, is_flag_set, set_flag, toggle_flag
 
 
 def _parse(data):
@@ -30,20 +30,21 @@ class HttpRequires(Endpoint):
       missing or invalid value is logged once and left out.
     """
 
-    @when('endpoint.{endpoint_name}.joined')
-    def _joined(self):
-        set_flag(self.expand_name('{endpoint_name}.connected'))
-        toggle_flag(self.expand_name('{endpoint_name}.available'), bool(self.services()))
+    def manage_flags(self):
+        """Set the flags from the joined units and their data.
 
-    @when('endpoint.{endpoint_name}.changed')
-    def _changed(self):
-        set_flag(self.expand_name('{endpoint_name}.changed'))
-        clear_flag(self.expand_name('endpoint.{endpoint_name}.changed'))
-
-    @when_not('endpoint.{endpoint_name}.joined')
-    def _broken(self):
-        for flag in ('connected', 'available', 'changed'):
-            clear_flag(self.expand_name('{endpoint_name}.' + flag))
+        charms.reactive calls this at the start of the hooks where they can
+        change, without a handler invocation (and its log line) in every hook.
+        """
+        joined = self.is_joined
+        toggle_flag(self.expand_name('{endpoint_name}.connected'), joined)
+        toggle_flag(self.expand_name('{endpoint_name}.available'),
+                    joined and bool(self.services()))
+        if not joined:
+            clear_flag(self.expand_name('{endpoint_name}.changed'))
+        elif is_flag_set(self.expand_name('endpoint.{endpoint_name}.changed')):
+            set_flag(self.expand_name('{endpoint_name}.changed'))
+            clear_flag(self.expand_name('endpoint.{endpoint_name}.changed'))
 
     def services(self):
         """Valid services, sorted by unit name.

@@ -1,6 +1,6 @@
 """Peers of a Stackyard application (the common layer's coordination channel)."""
 
-from charms.reactive import Endpoint, clear_flag, set_flag, toggle_flag, when, when_not
+from charms.reactive import Endpoint, clear_flag, is_flag_set, set_flag, toggle_flag
 
 
 class StackyardPeers(Endpoint):
@@ -17,22 +17,17 @@ class StackyardPeers(Endpoint):
     layer writes its own namespaced keys (documented in layers/stackyard).
     """
 
-    @when('endpoint.{endpoint_name}.joined')
-    def _joined(self):
-        set_flag(self.expand_name('{endpoint_name}.joined'))
-
-    @when_not('endpoint.{endpoint_name}.joined')
-    def _alone(self):
-        clear_flag(self.expand_name('{endpoint_name}.joined'))
-
-    @when('endpoint.{endpoint_name}.changed')
-    def _changed(self):
-        set_flag(self.expand_name('{endpoint_name}.changed'))
-        clear_flag(self.expand_name('endpoint.{endpoint_name}.changed'))
-
     def manage_flags(self):
-        """Keep ``connected`` in step with the relation's existence."""
+        """Set ``connected``, ``joined`` and ``changed`` from the relation.
+
+        charms.reactive calls this at the start of the hooks where they can
+        change, without a handler invocation (and its log line) in every hook.
+        """
         toggle_flag(self.expand_name('{endpoint_name}.connected'), bool(self.relations))
+        toggle_flag(self.expand_name('{endpoint_name}.joined'), self.is_joined)
+        if is_flag_set(self.expand_name('endpoint.{endpoint_name}.changed')):
+            set_flag(self.expand_name('{endpoint_name}.changed'))
+            clear_flag(self.expand_name('endpoint.{endpoint_name}.changed'))
 
     def peer_units(self):
         """Names of the other units, sorted."""

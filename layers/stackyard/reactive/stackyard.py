@@ -1,6 +1,5 @@
 """Handlers every Stackyard charm gets: packages, services, upgrades, stop."""
 
-from charmhelpers import fetch
 from charmhelpers.core import hookenv, unitdata
 from charms.reactive import hook, set_flag, when, when_not
 
@@ -15,6 +14,9 @@ APPLIED_KEY = 'stackyard.options.applied'
 
 @when_not('stackyard.packages.installed')
 def install_packages():
+    # Imported here: charmhelpers.fetch loads apt's bindings, which every other
+    # hook would pay for.
+    from charmhelpers import fetch
     packages = (charms.layer.options('stackyard') or {}).get('packages') or []
     missing = fetch.filter_installed_packages(packages)
     if missing:

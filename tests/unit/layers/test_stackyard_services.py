@@ -5,7 +5,6 @@ import stat
 
 import pytest
 from charmhelpers.core import hookenv, host
-from charmhelpers.core.services import base
 
 from charms.layer.stackyard import options, restart, services
 
@@ -37,7 +36,10 @@ def workload(hook_env, monkeypatch, tmp_path):
     monkeypatch.setattr(host, 'service_start', w.start)
     monkeypatch.setattr(host, 'service_stop', w.stop)
     monkeypatch.setattr(host, 'service_running', lambda name: w.running)
-    monkeypatch.setattr(base, 'manage_ports', lambda *a: None)
+    w.ports = []
+    monkeypatch.setattr(hookenv, 'open_port', lambda p, proto='TCP': w.ports.append(('open', p)))
+    monkeypatch.setattr(hookenv, 'close_port',
+                        lambda p, proto='TCP': w.ports.append(('close', p)))
     monkeypatch.setattr(hookenv, 'relation_ids', lambda *a: [])  # no peers: no leader needed
     new_hook(monkeypatch)
     templates = os.path.join(hook_env.charm_dir, 'templates')
@@ -142,3 +144,21 @@ def test_stopped_service_is_blocked_by_name(workload):
     services.reconfigure()
     workload.running = False
     assert services.service_check() == [('blocked', 'Service app is not running')]
+
+
+def test_ports_opened_once_then_again_after_a_stop_and_on_change(workload, hook_env):
+    ports = {'app': [8080]}
+
+    class Manager:
+        def get_service(self, name):
+            return {'service': name, 'ports': ports[name]}
+    mgr = Manager()
+    services.manage_ports(mgr, 'app', 'start')
+    services.manage_ports(mgr, 'app', 'start')  # a later hook: nothing to call
+    assert workload.ports == [('open', 8080)]
+    services.manage_ports(mgr, 'app', 'stop')
+    services.manage_ports(mgr, 'app', 'start')
+    assert workload.ports == [('open', 8080), ('close', 8080), ('open', 8080)]
+    ports['app'] = [9090]
+    services.manage_ports(mgr, 'app', 'start')
+    assert workload.ports[3:] == [('close', '8080'), ('open', 9090)]

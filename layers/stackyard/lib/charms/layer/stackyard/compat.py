@@ -13,6 +13,8 @@ rejects "Debian GNU/Linux".  Debian and Ubuntu share every code path
 charmhelpers uses (apt, systemd), so a Debian-family system gets the
 "ubuntu" implementation.  This must run before ``charmhelpers.core.host`` is
 imported.
+4. Not a fix but a price: imports that would load all of setuptools in every
+hook are made cheap first (:mod:`lightimports`).
 """
 
 import collections
@@ -21,6 +23,8 @@ import os
 import sys
 
 import charmhelpers.osplatform as osplatform
+
+from charms.layer.stackyard import lightimports
 
 _original = osplatform.get_platform
 
@@ -71,6 +75,7 @@ def _wrap_lsb_release(original):
 
 def install():
     """Apply the fixes (idempotent); call before importing charmhelpers.core.*."""
+    lightimports.install()
     if not hasattr(collections, 'Iterable'):
         collections.Iterable = collections.abc.Iterable
     osplatform.get_platform = get_platform

@@ -140,8 +140,27 @@ def _load(text, default):
     return value if isinstance(value, type(default)) else default
 
 
+def _app_data(rid):
+    """The peer relation's application bag (one ``relation-get`` per hook, cached)."""
+    return hookenv.relation_get(rid=rid, app=hookenv.application_name()) or {}
+
+
+def _unit_data(rid, unit):
+    """A unit's bag on the peer relation (cached like :func:`_app_data`)."""
+    return hookenv.relation_get(rid=rid, unit=unit) or {}
+
+
+def _publish_app(rid, key, value):
+    """Leader: write one key of the application bag."""
+    hookenv.relation_set(relation_id=rid, app=True, relation_settings={key: value})
+    # charmhelpers forgets cached reads of the local unit's bag after a write,
+    # not of the app's; a later read in this hook must see the new value, as
+    # relation-get itself would.
+    hookenv.flush('"app": {}'.format(json.dumps(hookenv.application_name())))
+
+
 def read_batch(rid):
-    return _load(hookenv.relation_get(BATCH_KEY, app=hookenv.application_name(), rid=rid), {})
+    return _load(_app_data(rid).get(BATCH_KEY), {})
 
 
 def read_units(rid):
@@ -149,7 +168,7 @@ def read_units(rid):
     me = hookenv.local_unit()
     units = {}
     for unit in [me] + hookenv.related_units(rid):
-        data = hookenv.relation_get(rid=rid, unit=unit) or {}
+        data = _unit_data(rid, unit)
         units[unit] = {'request': data.get(REQUEST_KEY, ''), 'done': data.get(DONE_KEY, ''),
                        'halted': data.get(HALTED_KEY, '')}
     return units
@@ -223,7 +242,7 @@ def apply_deferred(config, services=None):
 
 def follow_roll(rid, config):
     """Join a rolling restart the leader announced (once per roll id)."""
-    roll = _load(hookenv.relation_get(ROLL_KEY, app=hookenv.application_name(), rid=rid), {})
+    roll = _load(_app_data(rid).get(ROLL_KEY), {})
     kv = unitdata.kv()
     if not roll.get('id') or kv.get(ROLL_SEEN) == roll['id']:
         return
@@ -268,7 +287,7 @@ def _step(rid, batch_size, interval, timeout, checks, restart):
             schedule(rid, batch_size)
         batch = read_batch(rid)
         grant, batch_n = (batch.get('granted') or {}).get(me), batch.get('n')
-        done = (hookenv.relation_get(DONE_KEY, unit=me, rid=rid) or '')
+        done = _unit_data(rid, me).get(DONE_KEY) or ''
     else:
         grant, done = (pending or {}).get('id'), ''
     if not pending or grant != pending['id']:
@@ -324,8 +343,7 @@ def schedule(rid, batch_size):
     units = read_units(rid)
     new = plan_batch(current, units, batch_size)
     if new != current:
-        hookenv.relation_set(relation_id=rid, app=True,
-                             relation_settings={BATCH_KEY: json.dumps(new, sort_keys=True)})
+        _publish_app(rid, BATCH_KEY, json.dumps(new, sort_keys=True))
 
 
 def announce_roll(services, deferred_only):
@@ -334,8 +352,7 @@ def announce_roll(services, deferred_only):
     roll_id = '{}@{}'.format(hookenv.local_unit(), int(time.time() * 1000))
     body = {'id': roll_id, 'services': services or [], 'deferred_only': bool(deferred_only)}
     if rid:
-        hookenv.relation_set(relation_id=rid, app=True,
-                             relation_settings={ROLL_KEY: json.dumps(body, sort_keys=True)})
+        _publish_app(rid, ROLL_KEY, json.dumps(body, sort_keys=True))
     return roll_id
 
 

@@ -35,8 +35,8 @@ def definitions():
     defs = []
     for service in _factory['fn']():
         service = dict(service)
-        service.setdefault('start', [restart_if_changed, base.manage_ports])
-        service.setdefault('stop', [base.manage_ports, stop_service])
+        service.setdefault('start', [restart_if_changed, manage_ports])
+        service.setdefault('stop', [manage_ports, stop_service])
         defs.append(service)
     return defs
 
@@ -155,6 +155,40 @@ def _file_matches(path, content, owner, group, perms):
         return False
     return (current == content and st.st_uid == uid and st.st_gid == gid
             and (st.st_mode & 0o7777) == perms)
+
+
+class Ports(base.PortManagerCallback):
+    """charmhelpers' port callback, without calling ``open-port`` again for open ports.
+
+    The start callbacks run in every hook that reconfigures; charmhelpers'
+    own callback then runs ``open-port`` for every port every time.  This one
+    records what it opened in ``$CHARM_DIR/.<service>.ports-open`` and skips
+    the start when that is still what the service declares; a stop removes
+    the record, so the next start opens them again.
+    """
+
+    def __call__(self, manager, service_name, event_name):
+        record = os.path.join(hookenv.charm_dir(), '.{}.ports-open'.format(service_name))
+        wanted = ','.join(str(p) for p in manager.get_service(service_name).get('ports', []))
+        if event_name == 'start':
+            try:
+                with open(record) as f:
+                    if f.read() == wanted:
+                        return
+            except OSError:
+                pass
+        super().__call__(manager, service_name, event_name)
+        if event_name == 'start':
+            with open(record, 'w') as f:
+                f.write(wanted)
+        else:
+            try:
+                os.remove(record)
+            except FileNotFoundError:
+                pass
+
+
+manage_ports = Ports()
 
 
 def restart_if_changed(service_name):

@@ -1,0 +1,86 @@
+"""Interface flags are managed in ``manage_flags`` from the relation's state."""
+
+import importlib.util
+import os
+
+import pytest
+from charmhelpers.core import unitdata
+from charms.reactive import clear_flag, is_flag_set, set_flag
+
+TOP = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'interfaces')
+
+
+def load(interface, module):
+    path = os.path.join(TOP, interface, module + '.py')
+    spec = importlib.util.spec_from_file_location(
+        'iface_{}_{}'.format(interface.replace('-', '_'), module), path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(autouse=True)
+def unit_state(tmp_path, monkeypatch):
+    monkeypatch.setenv('UNIT_STATE_DB', str(tmp_path / 'state.db'))
+    monkeypatch.setattr(unitdata, '_KV', None)
+    yield
+    unitdata._KV = None
+
+
+class Unit:
+    def __init__(self, name, data):
+        self.unit_name, self.received_raw = name, data
+
+
+def endpoint(cls, name, units, relations=1):
+    """An Endpoint of ``cls`` named ``name`` whose joined units are ``units``."""
+    ep = cls.__new__(cls)
+    ep._endpoint_name = name
+    ep._relations = list(range(relations))
+    ep._all_joined_units = units
+    type(ep).is_joined = property(lambda self: bool(self._all_joined_units))
+    type(ep).all_joined_units = property(lambda self: self._all_joined_units)
+    type(ep).relations = property(lambda self: self._relations)
+    return ep
+
+
+def test_http_provides_connected_follows_joined_units():
+    provides = load('http', 'provides')
+    ep = endpoint(provides.HttpProvides, 'website', [Unit('probe/0', {})])
+    ep.manage_flags()
+    assert is_flag_set('website.connected')
+    ep._all_joined_units = []
+    ep.manage_flags()
+    assert not is_flag_set('website.connected')
+
+
+def test_http_requires_available_only_with_valid_data_and_changed_renamed():
+    requires = load('http', 'requires')
+    ep = endpoint(requires.HttpRequires, 'target', [Unit('web/0', {'hostname': 'x'})])
+    ep.manage_flags()
+    assert is_flag_set('target.connected') and not is_flag_set('target.available')
+    ep._all_joined_units = [Unit('web/0', {'hostname': '10.0.0.5', 'port': '8080'})]
+    set_flag('endpoint.target.changed')
+    ep.manage_flags()
+    assert is_flag_set('target.available') and is_flag_set('target.changed')
+    assert not is_flag_set('endpoint.target.changed')
+    ep._all_joined_units = []
+    ep.manage_flags()
+    for flag in ('connected', 'available', 'changed'):
+        assert not is_flag_set('target.' + flag), flag
+
+
+def test_peers_connected_from_created_joined_from_units():
+    peers = load('stackyard-peers', 'peers')
+    ep = endpoint(peers.StackyardPeers, 'cluster', [])
+    ep.manage_flags()
+    assert is_flag_set('cluster.connected') and not is_flag_set('cluster.joined')
+    ep._all_joined_units = [Unit('web/1', {})]
+    set_flag('endpoint.cluster.changed')
+    ep.manage_flags()
+    assert is_flag_set('cluster.joined') and is_flag_set('cluster.changed')
+    assert not is_flag_set('endpoint.cluster.changed')
+    clear_flag('cluster.changed')
+    ep._relations, ep._all_joined_units = [], []
+    ep.manage_flags()
+    assert not is_flag_set('cluster.connected') and not is_flag_set('cluster.joined')
