@@ -6,11 +6,12 @@ are not part of the charm across upgrades, so later hooks and upgrades reuse
 it.  It is rebuilt only when the wheelhouse's contents change, which is what
 an upgrade that brings new wheels looks like.
 
-Nothing here reaches the network for Python packages: pip runs with
-``--no-index`` on the wheels shipped in the charm.  Compiled wheels that do not
-match the unit's Python are skipped; the Debian/Ubuntu packages named in the
-layer's ``system-packages`` option provide those libraries instead (the venv
-sees system site-packages), and ``pip check`` proves the result complete.
+Nothing here reaches the network for Python packages: the wheels shipped in
+the charm are unpacked into the venv (:mod:`wheels`), no installer is run.
+Compiled wheels that do not match the unit's Python are skipped; the
+Debian/Ubuntu packages named in the layer's ``system-packages`` option provide
+those libraries instead (the venv sees system site-packages), and a check of
+every wheel's requirements proves the result complete.
 """
 
 import hashlib
@@ -169,8 +170,8 @@ def _run(cmd, what):
 def build_venv(root, signature):
     """Make ``root/.venv`` from the wheelhouse alone, atomically.
 
-    The venv is built in ``.venv.new`` and renamed into place only once pip
-    and ``pip check`` succeeded, so a failure leaves the previous venv (or
+    The venv is built in ``.venv.new`` and renamed into place only once every
+    wheel is unpacked and their requirements are met, so a failure leaves the previous venv (or
     none) rather than a half-made one.
     """
     missing = missing_packages(layer_option(root, 'system-packages', DEFAULT_SYSTEM_PACKAGES))
@@ -179,7 +180,9 @@ def build_venv(root, signature):
     venv = os.path.join(root, VENV_DIR)
     staging = venv + '.new'
     shutil.rmtree(staging, ignore_errors=True)
-    _run([sys.executable, '-m', 'venv', '--system-site-packages', staging],
+    # No pip in the venv: the wheels are unpacked by :mod:`wheels`, in a
+    # fraction of the time pip takes to start.
+    _run([sys.executable, '-m', 'venv', '--without-pip', '--system-site-packages', staging],
          'creating the venv')
     wheelhouse = os.path.join(root, 'wheelhouse')
     wheels = sorted(os.path.join(wheelhouse, n) for n in os.listdir(wheelhouse)
@@ -189,12 +192,18 @@ def build_venv(root, signature):
     if sdists:
         raise BootstrapError('wheelhouse holds source packages ({}); build the charm '
                              'with binary wheels'.format(', '.join(sorted(sdists))))
-    pip = [os.path.join(staging, 'bin', 'python3'), '-m', 'pip', '--disable-pip-version-check',
-           '--no-input']
-    if wheels:
-        _run(pip + ['install', '--no-index', '--no-deps', '--no-cache-dir', '--quiet'] + wheels,
-             'installing the wheelhouse')
-    _run(pip + ['check'], 'checking the venv (a system package may be missing)')
+    # Only a hook that builds the venv pays for importing zipfile.
+    from charms.layer.stackyard import wheels as wheelinstall
+    installed = []
+    for wheel in wheels:
+        try:
+            installed.append(wheelinstall.install(wheel, staging))
+        except (wheelinstall.WheelError, OSError) as e:
+            raise BootstrapError('installing the wheelhouse failed: {}'.format(e)) from None
+    problem = wheelinstall.check(staging, installed)
+    if problem:
+        raise BootstrapError('checking the venv (a system package may be missing) failed: {}'
+                             .format(problem))
     with open(os.path.join(staging, MARKER), 'w') as f:
         json.dump({'signature': signature, 'wheels': [os.path.basename(w) for w in wheels]}, f)
     old = venv + '.old'
