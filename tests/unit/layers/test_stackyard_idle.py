@@ -77,3 +77,37 @@ def test_spec_is_private(hook_env):
     import stat
     idle.write_spec(hook_env.charm_dir, True, [])
     assert stat.S_IMODE(os.stat(idle.spec_path(hook_env.charm_dir)).st_mode) == 0o600
+
+
+def test_the_real_hook_takes_the_fast_path_under_its_shebang(hook_env, server, tmp_path):
+    """hooks/update-status as charm build writes it, run through its own ``#!`` line."""
+    import os
+    import shutil
+    import subprocess
+
+    template = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'layers', 'stackyard',
+                            'hooks', 'hook.template')
+    with open(template) as f:
+        interpreter = f.readline()[2:].split()[0]
+    if not os.path.exists(interpreter):
+        pytest.skip('{} is not on this machine'.format(interpreter))
+    charm = tmp_path / 'built'
+    (charm / 'hooks').mkdir(parents=True)
+    shutil.copy(template, str(charm / 'hooks' / 'update-status'))
+    os.chmod(str(charm / 'hooks' / 'update-status'), 0o755)
+    lib = os.path.join(os.path.dirname(idle.__file__), '..', '..', '..')
+    os.symlink(os.path.abspath(lib), str(charm / 'lib'))
+    kv = unitdata.kv()
+    kv.set('something', 1)
+    kv.flush()
+    idle.write_spec(str(charm), True, checks_for(server))
+    env = {'PATH': '/usr/bin:/bin', 'JUJU_CHARM_DIR': str(charm),
+           'JUJU_HOOK_NAME': 'update-status', 'UNIT_STATE_DB': os.environ['UNIT_STATE_DB']}
+    # No venv exists: only the fast path can make this exit 0 without building one.
+    proc = subprocess.run([str(charm / 'hooks' / 'update-status')], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.returncode == 0 and proc.stderr == b'', proc.stderr
+    assert not (charm / '.venv').exists()
+    unitdata._KV = None
+    [rec] = hookstats.records()
+    assert rec['fast'] is True

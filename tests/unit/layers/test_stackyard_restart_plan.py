@@ -178,3 +178,100 @@ def test_malformed_batch_data_is_ignored_not_fatal(batch):
     units = units_with_requests(['web/0', 'web/1'])
     new = restart.plan_batch(batch, units, 2)
     assert set(new['granted']) <= {'web/0', 'web/1'} and isinstance(new['n'], int)
+
+
+@pytest.mark.parametrize('url, parts', [
+    ('http://127.0.0.1:8080/', ('http', '127.0.0.1', 8080, '/')),
+    ('http://web.local', ('http', 'web.local', 80, '/')),
+    ('HTTPS://user:pw@api:8443/v3/x?y=1#frag', ('https', 'api', 8443, '/v3/x?y=1')),
+    ('http://[::1]:9000/health', ('http', '::1', 9000, '/health')),
+    ('http://[::1]/', ('http', '::1', 80, '/')),
+])
+def test_split_url(url, parts):
+    assert health.split_url(url) == parts
+
+
+@pytest.mark.parametrize('url', ['ftp://x/', 'localhost:80', 'http://:80/', 'http://h:0/',
+                                 'http://h:port/'])
+def test_split_url_refuses(url):
+    with pytest.raises(ValueError):
+        health.split_url(url)
+
+
+def test_http_check_of_a_server_that_does_not_speak_http():
+    import socket
+    import threading
+    listener = socket.socket()
+    listener.bind(('127.0.0.1', 0))
+    listener.listen(1)
+
+    def reply():
+        conn, _ = listener.accept()
+        conn.recv(1024)
+        conn.sendall(b'SSH-2.0-OpenSSH\r\n')
+        conn.close()
+    threading.Thread(target=reply, daemon=True).start()
+    ok, detail = health.HTTP('http://127.0.0.1:{}/'.format(listener.getsockname()[1]))()
+    listener.close()
+    assert not ok and detail.startswith('not an HTTP reply')
+
+
+def test_http_check_path_and_host_reach_the_server():
+    import http.server
+    import threading
+    seen = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append((self.path, self.headers['Host']))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+    server = http.server.HTTPServer(('127.0.0.1', 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = 'http://127.0.0.1:{}/status?full=1'.format(server.server_port)
+        assert health.HTTP(url, status=204)() == (True, 'HTTP 204')
+        assert seen == [('/status?full=1', '127.0.0.1:{}'.format(server.server_port))]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_leader_writes_the_app_bag_only_when_grants_change(monkeypatch):
+    """Each app-bag write wakes every other unit: sealing alone is not written."""
+    import json
+
+    from charmhelpers.core import hookenv
+    bags = {'web': {}, 'web/0': {'stackyard-restart-request': 'web/0#1'},
+            'web/1': {'stackyard-restart-request': 'web/1#1'}}
+    writes = []
+
+    def relation_get(attribute=None, unit=None, rid=None, app=None):
+        return dict(bags[app or unit])
+
+    def relation_set(relation_id=None, relation_settings=None, app=False):
+        writes.append(dict(relation_settings))
+        bags['web' if app else 'web/0'].update(relation_settings)
+    monkeypatch.setattr(hookenv, 'relation_get', relation_get)
+    monkeypatch.setattr(hookenv, 'relation_set', relation_set)
+    monkeypatch.setattr(hookenv, 'related_units', lambda rid: ['web/1'])
+    monkeypatch.setattr(hookenv, 'local_unit', lambda: 'web/0')
+    monkeypatch.setattr(hookenv, 'application_name', lambda: 'web')
+    restart.schedule('cluster:0', 2)
+    assert len(writes) == 1
+    granted = json.loads(writes[0][restart.BATCH_KEY])['granted']
+    assert granted == {'web/0': 'web/0#1', 'web/1': 'web/1#1'}
+    restart.schedule('cluster:0', 2)
+    assert len(writes) == 1, 'nothing changed, nothing written'
+    bags['web/0'] = {'stackyard-restart-done': 'web/0#1'}
+    restart.schedule('cluster:0', 2)
+    assert len(writes) == 1, 'the batch is sealed now, but that is derived, not written'
+    bags['web/1'] = {'stackyard-restart-done': 'web/1#1'}
+    bags['web/0'] = {'stackyard-restart-request': 'web/0#2', 'stackyard-restart-done': 'web/0#1'}
+    restart.schedule('cluster:0', 2)
+    assert len(writes) == 2
+    assert json.loads(writes[1][restart.BATCH_KEY]) == {'n': 2, 'granted': {'web/0': 'web/0#2'},
+                                                        'sealed': False}
