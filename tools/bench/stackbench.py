@@ -211,8 +211,8 @@ def bench_hooks(args):
     table(('what', 'median ms'), [
         ('idle update-status (stackyard-test, through yard)', '{:.0f}'.format(median * 1000)),
         ('idle update-status run directly in the machine', '{:.0f}'.format(direct * 1000)),
-        ('  of which recorded by the hook itself (hook-stats)',
-         '{:.0f}'.format(float(stats.get('hooks.update-status.median', 0)) * 1000)),
+        ('  of which work inside the fast path: checks, record (hook-stats)',
+         '{:.1f}'.format(float(stats.get('hooks.update-status.median', 0)) * 1000)),
         ('bare `python3 -c pass` in the machine', '{:.0f}'.format(bare * 1000)),
         ('ratio: direct hook / bare python', '{:.1f}x'.format(direct / bare)),
         ('ratio: through yard / bare python', '{:.1f}x'.format(median / bare))])
