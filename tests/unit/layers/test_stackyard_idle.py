@@ -111,3 +111,53 @@ def test_the_real_hook_takes_the_fast_path_under_its_shebang(hook_env, server, t
     unitdata._KV = None
     [rec] = hookstats.records()
     assert rec['fast'] is True
+
+
+@pytest.mark.parametrize('peer, hook, remote, ok', [
+    ('cluster', 'cluster-relation-changed', 'web/1', True),
+    ('cluster', 'cluster-relation-changed', '', False),      # app bag: maybe a grant
+    ('cluster', 'website-relation-changed', 'probe/0', False),
+    ('cluster', 'cluster-relation-joined', 'web/1', False),
+    ('cluster', 'cluster-relation-departed', 'web/1', False),
+    (None, 'cluster-relation-changed', 'web/1', False),       # leader, or not allowed
+])
+def test_peer_change_fast_path(hook_env, server, peer, hook, remote, ok):
+    kv = unitdata.kv()
+    kv.set('something', 1)
+    kv.flush()
+    idle.write_spec(hook_env.charm_dir, True, checks_for(server), peer_endpoint=peer)
+    assert idle.try_fast_path(hook_env.charm_dir, hook,
+                              environ={'JUJU_REMOTE_UNIT': remote}) is ok
+    if ok:
+        unitdata._KV = None
+        assert [r['hook'] for r in hookstats.records()] == [hook]
+
+
+def test_peer_change_fast_path_needs_an_idle_unit(hook_env, server):
+    idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster')
+    assert not idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                                  environ={'JUJU_REMOTE_UNIT': 'web/1'})
+
+
+@pytest.mark.parametrize('leader, allowed, expected', [
+    (False, True, 'cluster'), (True, True, None), (False, False, None)])
+def test_spec_offers_peer_changes_only_to_idle_minions_of_charms_that_allow_it(
+        hook_env, monkeypatch, leader, allowed, expected):
+    import json
+
+    from charmhelpers.core import hookenv
+
+    from charms.layer.stackyard import operations, options, restart, services, status
+    monkeypatch.setattr(restart, 'peer_relation', lambda: 'cluster:0')
+    monkeypatch.setattr(hookenv, 'is_leader', lambda: leader)
+    monkeypatch.setattr(restart, 'read_batch', lambda rid: {})
+    monkeypatch.setattr(services, 'health_checks', lambda: {})
+    monkeypatch.setattr(options, 'current', lambda: type('E', (), {
+        'valid': True, 'expires_at': None})())
+    monkeypatch.setattr(status, '_idle', {'enabled': True, 'peers': allowed})
+    kv = unitdata.kv()
+    kv.set(status.LAST_KEY, [status.ACTIVE, 'Ready'])
+    operations.write_idle_spec()
+    with open(idle.spec_path(hook_env.charm_dir)) as f:
+        spec = json.load(f)
+    assert spec['eligible'] is True and spec['peer_endpoint'] == expected

@@ -7,8 +7,9 @@ from charms.layer.stackyard import options, status
 from charms.layer.stackyard_test import services
 
 status.version_source(services.version)
-# Its status needs nothing on update-status but the health check.
-status.idle_fast_path()
+# Its status needs nothing on update-status but the health check, and it has no
+# handlers of its own on peer data: an idle unit skips other units' peer changes.
+status.idle_fast_path(peer_changes=True)
 status.ready_message(lambda: 'Serving on port {}'.format(options.config().get('port')))
 
 

@@ -1,5 +1,8 @@
 """The idle fast path: an update-status that finds nothing to do costs little.
 
+So does, where the charm allows it, a change of another unit's data on the
+peer relation seen by an idle unit that is not the leader.
+
 Every full hook ends by writing ``$CHARM_DIR/.stackyard-idle.json``: whether
 the unit is idle (active, nothing pending or deferred, not paused, no unit
 override due to expire, and on the leader no restart batch in flight) and the
@@ -29,13 +32,15 @@ def spec_path(charm_dir):
     return os.path.join(charm_dir, SPEC_FILE)
 
 
-def write_spec(charm_dir, eligible, checks, expires_at=None):
+def write_spec(charm_dir, eligible, checks, expires_at=None, peer_endpoint=None):
     """Record whether the next update-status may take the fast path.
 
     :param checks: list of check specs (``check.spec()``)
+    :param peer_endpoint: when set, a ``<peer_endpoint>-relation-changed`` for
+        another unit's data may take it too
     """
     body = {'eligible': bool(eligible), 'checks': checks, 'expires_at': expires_at,
-            'written_at': time.time()}
+            'peer_endpoint': peer_endpoint, 'written_at': time.time()}
     path = spec_path(charm_dir)
     tmp = path + '.tmp'
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -51,9 +56,9 @@ def clear_spec(charm_dir):
         pass
 
 
-def try_fast_path(charm_dir, hook_name, now=None):
-    """Handle an idle update-status without the venv; True when it did."""
-    if hook_name != 'update-status':
+def try_fast_path(charm_dir, hook_name, now=None, environ=None):
+    """Handle an idle update-status (or peer change) without the venv; True when it did."""
+    if hook_name != 'update-status' and not hook_name.endswith('-relation-changed'):
         return False
     started, t0 = time.time(), time.monotonic()
     try:
@@ -63,22 +68,43 @@ def try_fast_path(charm_dir, hook_name, now=None):
         return False
     if not spec.get('eligible'):
         return False
+    if hook_name != 'update-status' and not _peer_change_allowed(
+            spec, hook_name, os.environ if environ is None else environ):
+        return False
     now = time.time() if now is None else now
     if spec.get('expires_at') and now >= spec['expires_at']:
         return False
+    if not _checks_pass(spec.get('checks') or []):
+        return False
+    record(charm_dir, started, time.monotonic() - t0, hook_name)
+    return True
+
+
+def _checks_pass(check_specs):
+    """Whether every health check of the spec passes (a malformed one does not)."""
     from charms.layer.stackyard import health
-    for check_spec in spec.get('checks') or []:
+    for check_spec in check_specs:
         try:
             ok, _ = health.from_spec(check_spec)()
         except (KeyError, TypeError, ValueError):
             return False
         if not ok:
             return False
-    record(charm_dir, started, time.monotonic() - t0)
     return True
 
 
-def record(charm_dir, started, duration):
+def _peer_change_allowed(spec, hook_name, environ):
+    """A change of another unit's bag on the peer relation the spec names.
+
+    An app-bag change (no remote unit) may be a grant or a rolling restart
+    that this unit must act on, so it always gets the full hook.
+    """
+    peer = spec.get('peer_endpoint')
+    return bool(peer) and hook_name == peer + '-relation-changed' and \
+        bool(environ.get('JUJU_REMOTE_UNIT'))
+
+
+def record(charm_dir, started, duration, hook_name='update-status'):
     """Append the fast hook's timing to the unit's kv store, as hookstats does."""
     path = os.environ.get('UNIT_STATE_DB') or os.path.join(charm_dir, '.unit-state.db')
     if not os.path.exists(path):
@@ -87,7 +113,7 @@ def record(charm_dir, started, duration):
     try:
         row = conn.execute('SELECT data FROM kv WHERE key=?', (RECORDS_KEY,)).fetchone()
         records = json.loads(row[0]) if row else []
-        records.append({'hook': 'update-status', 'start': round(started, 3),
+        records.append({'hook': hook_name, 'start': round(started, 3),
                         'duration': round(duration, 4), 'outcome': 'ok', 'fast': True})
         conn.execute('REPLACE INTO kv (key, data) VALUES (?, ?)',
                      (RECORDS_KEY, json.dumps(records[-MAX_RECORDS:])))

@@ -80,8 +80,11 @@ def status_checks():
     return results
 
 
-def idle_eligible():
-    """Whether nothing would happen in an update-status but the health checks."""
+def idle_eligible(leader=None):
+    """Whether nothing would happen in an update-status but the health checks.
+
+    :param leader: whether this unit leads, if already known
+    """
     kv = unitdata.kv()
     last = kv.get(status.LAST_KEY) or [None, None]
     if not status.idle_fast_path_enabled() or paused() or last[0] != status.ACTIVE:
@@ -91,7 +94,7 @@ def idle_eligible():
     if kv.get(restart.UNHEALTHY) or kv.get(HEALTH_KEY):
         return False
     rid = restart.peer_relation()
-    if rid and hookenv.is_leader():
+    if rid and (hookenv.is_leader() if leader is None else leader):
         batch = restart.read_batch(rid)
         granted = batch.get('granted') or {}
         units = restart.read_units(rid) if granted else {}
@@ -101,7 +104,10 @@ def idle_eligible():
 
 
 def write_idle_spec():
-    """After a full hook: tell the next update-status whether it may be fast."""
+    """After a full hook: tell the next update-status (and peer change) whether it may be fast."""
     checks = [c.spec() for cs in services.health_checks().values() for c in cs]
-    idle.write_spec(hookenv.charm_dir(), idle_eligible(), checks,
-                    options.current().expires_at)
+    leader = hookenv.is_leader() if restart.peer_relation() else False
+    eligible = idle_eligible(leader)
+    peer = restart.PEER if eligible and status.peer_fast_path_enabled() and not leader else None
+    idle.write_spec(hookenv.charm_dir(), eligible, checks, options.current().expires_at,
+                    peer_endpoint=peer)

@@ -21,20 +21,31 @@ VERSION_HOOKS = ('install', 'config-changed', 'start', 'upgrade-charm', 'post-se
 _checks = []
 _ready = {'message': 'Ready'}
 _version = {'source': None}
-_idle = {'enabled': False}
+_idle = {'enabled': False, 'peers': False}
 
 
-def idle_fast_path(enabled=True):
+def idle_fast_path(enabled=True, peer_changes=False):
     """Let an idle update-status skip the full hook (see ``idle``).
 
     Only for charms whose status checks need not run on update-status: the
     fast path re-runs the declared health checks, nothing else.
+
+    :param peer_changes: also skip the full hook, on an idle unit that is not
+        the leader, for a change of another unit's data on the layer's peer
+        relation (the restart requests and releases of a rolling restart wake
+        every unit).  Only for charms with no handlers of their own that react
+        to peer unit data: the changed flags come at the next full peer hook.
     """
     _idle['enabled'] = bool(enabled)
+    _idle['peers'] = bool(enabled) and bool(peer_changes)
 
 
 def idle_fast_path_enabled():
     return _idle['enabled']
+
+
+def peer_fast_path_enabled():
+    return _idle['peers']
 
 
 def check(fn):
