@@ -133,10 +133,15 @@ def test_peer_change_fast_path(hook_env, server, peer, hook, remote, ok):
         assert [r['hook'] for r in hookstats.records()] == [hook]
 
 
-def test_peer_change_fast_path_needs_an_idle_unit(hook_env, server):
+def test_peer_change_fast_path_is_its_own_permission(hook_env, server):
+    """A unit waiting for its restart slot is not idle, but may skip peer changes."""
+    kv = unitdata.kv()
+    kv.set('something', 1)
+    kv.flush()
     idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster')
-    assert not idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
-                                  environ={'JUJU_REMOTE_UNIT': 'web/1'})
+    assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                              environ={'JUJU_REMOTE_UNIT': 'web/1'})
+    assert not idle.try_fast_path(hook_env.charm_dir, 'update-status')
 
 
 @pytest.mark.parametrize('leader, allowed, expected', [
@@ -161,3 +166,12 @@ def test_spec_offers_peer_changes_only_to_idle_minions_of_charms_that_allow_it(
     with open(idle.spec_path(hook_env.charm_dir)) as f:
         spec = json.load(f)
     assert spec['eligible'] is True and spec['peer_endpoint'] == expected
+    kv.set(restart.PENDING, {'id': 'test/0#1', 'services': ['app'], 'restarted': False})
+    operations.write_idle_spec()
+    with open(idle.spec_path(hook_env.charm_dir)) as f:
+        spec = json.load(f)
+    assert spec['eligible'] is False and spec['peer_endpoint'] == expected, 'waiting for a slot'
+    kv.set(restart.PENDING, {'id': 'test/0#1', 'services': ['app'], 'restarted': True})
+    operations.write_idle_spec()
+    with open(idle.spec_path(hook_env.charm_dir)) as f:
+        assert json.load(f)['peer_endpoint'] is None, 'restarted, not released yet'

@@ -1,7 +1,8 @@
 """The idle fast path: an update-status that finds nothing to do costs little.
 
 So does, where the charm allows it, a change of another unit's data on the
-peer relation seen by an idle unit that is not the leader.
+peer relation seen by a unit that is not the leader and is idle or waiting for
+its restart slot.
 
 Every full hook ends by writing ``$CHARM_DIR/.stackyard-idle.json``: whether
 the unit is idle (active, nothing pending or deferred, not paused, no unit
@@ -37,7 +38,9 @@ def write_spec(charm_dir, eligible, checks, expires_at=None, peer_endpoint=None)
 
     :param checks: list of check specs (``check.spec()``)
     :param peer_endpoint: when set, a ``<peer_endpoint>-relation-changed`` for
-        another unit's data may take it too
+        another unit's data may take it too (whatever ``eligible`` says: a unit
+        waiting for a restart slot is not idle, but only the app bag's grants
+        concern it)
     """
     body = {'eligible': bool(eligible), 'checks': checks, 'expires_at': expires_at,
             'peer_endpoint': peer_endpoint, 'written_at': time.time()}
@@ -66,10 +69,10 @@ def try_fast_path(charm_dir, hook_name, now=None, environ=None):
             spec = json.load(f)
     except (OSError, ValueError):
         return False
-    if not spec.get('eligible'):
-        return False
-    if hook_name != 'update-status' and not _peer_change_allowed(
-            spec, hook_name, os.environ if environ is None else environ):
+    if hook_name == 'update-status':
+        if not spec.get('eligible'):
+            return False
+    elif not _peer_change_allowed(spec, hook_name, os.environ if environ is None else environ):
         return False
     now = time.time() if now is None else now
     if spec.get('expires_at') and now >= spec['expires_at']:

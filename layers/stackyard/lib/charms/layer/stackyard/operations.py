@@ -103,11 +103,29 @@ def idle_eligible(leader=None):
     return True
 
 
+def peer_changes_skippable(leader):
+    """Whether other units' peer data changes can change nothing here.
+
+    True on a unit that is not the leader, whose status is active and config
+    valid, not paused, with no failing or halted health check, and either no
+    restart of its own or one still waiting for its slot: a grant comes in
+    the app bag, which always gets the full hook.
+    """
+    kv = unitdata.kv()
+    last = kv.get(status.LAST_KEY) or [None, None]
+    if leader or not status.peer_fast_path_enabled() or paused() or last[0] != status.ACTIVE:
+        return False
+    if not options.current().valid or kv.get(restart.UNHEALTHY) or kv.get(HEALTH_KEY):
+        return False
+    pending = kv.get(restart.PENDING)
+    return not pending or not pending.get('restarted')
+
+
 def write_idle_spec():
     """After a full hook: tell the next update-status (and peer change) whether it may be fast."""
     checks = [c.spec() for cs in services.health_checks().values() for c in cs]
     leader = hookenv.is_leader() if restart.peer_relation() else False
     eligible = idle_eligible(leader)
-    peer = restart.PEER if eligible and status.peer_fast_path_enabled() and not leader else None
+    peer = restart.PEER if peer_changes_skippable(leader) else None
     idle.write_spec(hookenv.charm_dir(), eligible, checks, options.current().expires_at,
                     peer_endpoint=peer)
