@@ -175,3 +175,42 @@ def test_spec_offers_peer_changes_only_to_idle_minions_of_charms_that_allow_it(
     operations.write_idle_spec()
     with open(idle.spec_path(hook_env.charm_dir)) as f:
         assert json.load(f)['peer_endpoint'] is None, 'restarted, not released yet'
+
+
+WATCH = {'app': 'web', 'unit': 'web/1', 'roll_key': 'stackyard-restart-roll',
+         'roll_seen': 'web/0@1', 'batch_key': 'stackyard-restart-batch', 'pending': None}
+
+
+@pytest.mark.parametrize('bag, pending, remote_app, ok', [
+    ({}, None, 'web', True),
+    ({'stackyard-restart-roll': '{"id": "web/0@1"}'}, None, 'web', True),
+    ({'stackyard-restart-roll': '{"id": "web/0@2"}'}, None, 'web', False),   # a new roll
+    ({'stackyard-restart-batch': '{"n": 3, "granted": {"web/1": "web/1#4"}}'},
+     'web/1#4', 'web', False),                                               # my grant
+    ({'stackyard-restart-batch': '{"n": 3, "granted": {"web/2": "web/2#4"}}'},
+     'web/1#4', 'web', True),                                                # someone else's
+    ({'stackyard-restart-batch': '{not json'}, None, 'web', False),
+    ({}, None, 'other', False),
+    (None, None, 'web', False),                                              # relation-get fails
+])
+def test_app_bag_change_skipped_only_when_it_concerns_nobody_here(
+        hook_env, server, tmp_path, monkeypatch, bag, pending, remote_app, ok):
+    import json
+    import os
+    tools = tmp_path / 'tools'
+    tools.mkdir()
+    script = tools / 'relation-get'
+    if bag is None:
+        script.write_text('#!/bin/sh\necho "ERROR permission denied" >&2\nexit 1\n')
+    else:
+        script.write_text("#!/bin/sh\ncat <<'EOF'\n{}\nEOF\n".format(json.dumps(bag)))
+    script.chmod(0o755)
+    monkeypatch.setenv('PATH', '{}:{}'.format(tools, os.environ['PATH']))
+    kv = unitdata.kv()
+    kv.set('something', 1)
+    kv.flush()
+    idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster',
+                    app_watch=dict(WATCH, pending=pending))
+    assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                              environ={'JUJU_REMOTE_UNIT': '',
+                                       'JUJU_REMOTE_APP': remote_app}) is ok

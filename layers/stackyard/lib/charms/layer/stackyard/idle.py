@@ -33,7 +33,8 @@ def spec_path(charm_dir):
     return os.path.join(charm_dir, SPEC_FILE)
 
 
-def write_spec(charm_dir, eligible, checks, expires_at=None, peer_endpoint=None):
+def write_spec(charm_dir, eligible, checks, expires_at=None, peer_endpoint=None,
+               app_watch=None):
     """Record whether the next update-status may take the fast path.
 
     :param checks: list of check specs (``check.spec()``)
@@ -41,9 +42,13 @@ def write_spec(charm_dir, eligible, checks, expires_at=None, peer_endpoint=None)
         another unit's data may take it too (whatever ``eligible`` says: a unit
         waiting for a restart slot is not idle, but only the app bag's grants
         concern it)
+    :param app_watch: with ``peer_endpoint``, what makes an app-bag change
+        concern this unit: ``{"app", "unit", "roll_key", "roll_seen",
+        "batch_key", "pending"}``
     """
     body = {'eligible': bool(eligible), 'checks': checks, 'expires_at': expires_at,
-            'peer_endpoint': peer_endpoint, 'written_at': time.time()}
+            'peer_endpoint': peer_endpoint, 'app_watch': app_watch,
+            'written_at': time.time()}
     path = spec_path(charm_dir)
     tmp = path + '.tmp'
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -97,14 +102,42 @@ def _checks_pass(check_specs):
 
 
 def _peer_change_allowed(spec, hook_name, environ):
-    """A change of another unit's bag on the peer relation the spec names.
+    """A peer relation change that cannot concern this unit.
 
-    An app-bag change (no remote unit) may be a grant or a rolling restart
-    that this unit must act on, so it always gets the full hook.
+    Another unit's bag: never (the spec is only offered to units for which
+    that holds).  The app bag: only when it neither announces a rolling
+    restart this unit has not seen nor grants this unit's waiting restart,
+    which one ``relation-get`` of the app bag tells (``app_watch`` in the
+    spec says what to look at).
     """
     peer = spec.get('peer_endpoint')
-    return bool(peer) and hook_name == peer + '-relation-changed' and \
-        bool(environ.get('JUJU_REMOTE_UNIT'))
+    if not peer or hook_name != peer + '-relation-changed':
+        return False
+    if environ.get('JUJU_REMOTE_UNIT'):
+        return True
+    return _app_change_is_nothing_for_us(spec.get('app_watch'), environ)
+
+
+def _app_change_is_nothing_for_us(watch, environ):
+    if not isinstance(watch, dict) or environ.get('JUJU_REMOTE_APP') != watch.get('app'):
+        return False
+    import subprocess
+    try:
+        proc = subprocess.run(['relation-get', '--format=json', '--app', '-', watch['app']],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=30)
+        if proc.returncode != 0:
+            return False
+        bag = json.loads(proc.stdout.decode() or 'null') or {}
+        roll = json.loads(bag.get(watch['roll_key']) or '{}')
+        batch = json.loads(bag.get(watch['batch_key']) or '{}')
+        granted = (batch.get('granted') or {}).get(watch['unit'])
+        roll_id = roll.get('id')
+    except (OSError, ValueError, KeyError, TypeError, AttributeError,
+            subprocess.SubprocessError):
+        return False
+    if roll_id and roll_id != watch.get('roll_seen'):
+        return False
+    return not (watch.get('pending') and granted == watch['pending'])
 
 
 def record(charm_dir, started, duration, hook_name='update-status'):

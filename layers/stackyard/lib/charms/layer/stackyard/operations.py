@@ -126,6 +126,13 @@ def write_idle_spec():
     checks = [c.spec() for cs in services.health_checks().values() for c in cs]
     leader = hookenv.is_leader() if restart.peer_relation() else False
     eligible = idle_eligible(leader)
-    peer = restart.PEER if peer_changes_skippable(leader) else None
+    peer, watch = None, None
+    if peer_changes_skippable(leader):
+        kv = unitdata.kv()
+        pending = kv.get(restart.PENDING)
+        peer = restart.PEER
+        watch = {'app': hookenv.application_name(), 'unit': hookenv.local_unit(),
+                 'roll_key': restart.ROLL_KEY, 'roll_seen': kv.get(restart.ROLL_SEEN),
+                 'batch_key': restart.BATCH_KEY, 'pending': pending and pending['id']}
     idle.write_spec(hookenv.charm_dir(), eligible, checks, options.current().expires_at,
-                    peer_endpoint=peer)
+                    peer_endpoint=peer, app_watch=watch)
