@@ -40,8 +40,8 @@ def write_spec(charm_dir, eligible, checks, expires_at=None, peer_endpoint=None,
     :param checks: list of check specs (``check.spec()``)
     :param peer_endpoint: when set, a ``<peer_endpoint>-relation-changed`` for
         another unit's data may take it too (whatever ``eligible`` says: a unit
-        waiting for a restart slot is not idle, but only the app bag's grants
-        concern it)
+        waiting for a restart slot is not idle, but other units' data does
+        not concern it)
     :param app_watch: with ``peer_endpoint``, what makes an app-bag change
         concern this unit: ``{"app", "unit", "roll_key", "roll_seen",
         "batch_key", "pending"}``

@@ -108,8 +108,10 @@ def peer_changes_skippable(leader):
 
     True on a unit that is not the leader, whose status is active and config
     valid, not paused, with no failing or halted health check, and either no
-    restart of its own or one still waiting for its slot: a grant comes in
-    the app bag, which always gets the full hook.
+    restart of its own or one still waiting for its slot.  Its grant comes in
+    the app bag, and the fast path lets an app-bag change through to the full
+    hook whenever it grants that restart or announces a new roll
+    (``app_watch``, written next to it).
     """
     kv = unitdata.kv()
     last = kv.get(status.LAST_KEY) or [None, None]
