@@ -7,7 +7,7 @@ record (``yard hooks``, the ``restart-history`` action) and from timing
 inside the machines, never from guesses.
 
     stackbench.py yard [--units 1,5,15]
-    stackbench.py restarts [--units 6,12] [--batches 1,2,4]
+    stackbench.py restarts [--units 6,12] [--batches 1,2,4] [--warmups 0,3]
     stackbench.py hooks [--samples 15]
 """
 
@@ -148,6 +148,12 @@ def bench_yard(args):
 
 
 def bench_restarts(args):
+    """A config change rolls a restart over the application: how long, how many at once.
+
+    ``--warmups`` sets the test service's start delay (its ``warmup`` option):
+    0 is a service back in a fraction of a second, which shows the
+    coordination's own cost; a few seconds stands in for a real workload.
+    """
     charm = need('stackyard-test')
     rows = []
     for n in args.units:
@@ -156,28 +162,36 @@ def bench_restarts(args):
         model.run('deploy', charm, 'web', '-n', n, '--config', 'restart-batch-size=1')
         model.run('wait', '--timeout', 2400, timeout=2600)
         units = sorted(model.json('status')['applications']['web']['units'])
-        for batch in args.batches:
-            model.run('config', 'web', 'restart-batch-size={}'.format(batch))
-            model.run('wait', '--timeout', 600)
-            hooks_before = len(model.hooks())
-            since = float(model.exec(units[0], 'date +%s.%N').strip())
-            start = time.monotonic()
-            model.run('config', 'web', 'message=bench {} {}'.format(batch, time.time()))
-            model.run('wait', '--timeout', 1800, timeout=2000)
-            wall = time.monotonic() - start
-            entries = []
-            for unit in units:
-                hist = json.loads(model.action(unit, 'restart-history')['results']['history'])
-                entries += [h for h in hist if (h.get('restarted_at') or 0) > since]
-            spans = [(h['restarted_at'], h['released_at']) for h in entries]
-            per_restart = statistics.median(b - a for a, b in spans) if spans else 0
-            batches = -(-n // batch)
-            rows.append((n, batch, len(entries), '{:.1f}'.format(wall),
-                         '{:.1f}'.format(batches * per_restart), concurrency(spans),
-                         len(model.hooks()) - hooks_before))
+        for warmup in args.warmups:
+            for batch in args.batches:
+                model.run('config', 'web', 'restart-batch-size={}'.format(batch),
+                          'warmup={}'.format(warmup))
+                model.run('wait', '--timeout', 1800, timeout=2000)
+                rows.append([n, warmup] + roll(model, units, batch))
         model.destroy()
-    table(('units', 'batch', 'restarts', 'wall s', 'batches x restart s', 'max at once',
-           'hooks'), rows)
+    table(('units', 'warmup s', 'batch', 'restarts', 'wall s', 'batches x restart s',
+           'ratio', 'max at once', 'hooks'), rows)
+
+
+def roll(model, units, batch):
+    """One rolling restart (a changed message): the table's measured columns."""
+    hooks_before = len(model.hooks())
+    since = float(model.exec(units[0], 'date +%s.%N').strip())
+    start = time.monotonic()
+    model.run('config', 'web', 'message=bench {} {}'.format(batch, time.time()))
+    model.run('wait', '--timeout', 1800, timeout=2000)
+    wall = time.monotonic() - start
+    entries = []
+    for unit in units:
+        hist = json.loads(model.action(unit, 'restart-history')['results']['history'])
+        entries += [h for h in hist if (h.get('restarted_at') or 0) > since]
+    spans = [(h['restarted_at'], h['released_at']) for h in entries]
+    # restart + health: from the restart to the release, health checks passed
+    per_restart = statistics.median(b - a for a, b in spans) if spans else 0
+    ideal = -(-len(units) // batch) * per_restart
+    return [len(entries), '{:.1f}'.format(wall), '{:.1f}'.format(ideal),
+            '{:.1f}x'.format(wall / ideal) if ideal else '-', concurrency(spans),
+            len(model.hooks()) - hooks_before]
 
 
 def concurrency(spans):
@@ -230,6 +244,8 @@ def main(argv=None):
     p.add_argument('--units', type=lambda s: [int(x) for x in s.split(',')], default=[6, 12])
     p.add_argument('--batches', type=lambda s: [int(x) for x in s.split(',')],
                    default=[1, 2, 4])
+    p.add_argument('--warmups', type=lambda s: [int(x) for x in s.split(',')],
+                   default=[0, 3])
     p = sub.add_parser('hooks')
     p.add_argument('--samples', type=int, default=15)
     args = parser.parse_args(argv)

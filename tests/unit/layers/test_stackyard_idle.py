@@ -113,9 +113,35 @@ def test_the_real_hook_takes_the_fast_path_under_its_shebang(hook_env, server, t
     assert rec['fast'] is True
 
 
+WATCH = {'app': 'web', 'unit': 'web/1', 'roll_key': 'stackyard-restart-roll',
+         'roll_seen': 'web/0@1', 'plan_key': 'stackyard-restart-plan',
+         'done_key': 'stackyard-restart-done', 'pending': None, 'planned': None,
+         'waiting_on': {}}
+
+
+FAIL = object()
+
+
+def fake_relation_get(tmp_path, monkeypatch, answer):
+    """A ``relation-get`` on PATH printing ``answer`` as JSON (``FAIL``: it fails)."""
+    import json
+    import os
+    tools = tmp_path / 'tools'
+    tools.mkdir(exist_ok=True)
+    script = tools / 'relation-get'
+    if answer is FAIL:
+        script.write_text('#!/bin/sh\necho "ERROR permission denied" >&2\nexit 1\n')
+    else:
+        script.write_text("#!/bin/sh\necho \"$@\" >> {}\ncat <<'EOF'\n{}\nEOF\n".format(
+            tmp_path / 'calls', json.dumps(answer)))
+    script.chmod(0o755)
+    monkeypatch.setenv('PATH', '{}:{}'.format(tools, os.environ['PATH']))
+    return tmp_path / 'calls'
+
+
 @pytest.mark.parametrize('peer, hook, remote, ok', [
     ('cluster', 'cluster-relation-changed', 'web/1', True),
-    ('cluster', 'cluster-relation-changed', '', False),      # app bag: maybe a grant
+    ('cluster', 'cluster-relation-changed', '', False),      # app bag, from no app
     ('cluster', 'website-relation-changed', 'probe/0', False),
     ('cluster', 'cluster-relation-joined', 'web/1', False),
     ('cluster', 'cluster-relation-departed', 'web/1', False),
@@ -125,7 +151,8 @@ def test_peer_change_fast_path(hook_env, server, peer, hook, remote, ok):
     kv = unitdata.kv()
     kv.set('something', 1)
     kv.flush()
-    idle.write_spec(hook_env.charm_dir, True, checks_for(server), peer_endpoint=peer)
+    idle.write_spec(hook_env.charm_dir, True, checks_for(server), peer_endpoint=peer,
+                    app_watch=WATCH)
     assert idle.try_fast_path(hook_env.charm_dir, hook,
                               environ={'JUJU_REMOTE_UNIT': remote}) is ok
     if ok:
@@ -133,19 +160,99 @@ def test_peer_change_fast_path(hook_env, server, peer, hook, remote, ok):
         assert [r['hook'] for r in hookstats.records()] == [hook]
 
 
+def test_peer_change_fast_path_needs_to_know_what_to_watch(hook_env, server):
+    """A spec from an older release (no watch list) never skips a peer change."""
+    idle.write_spec(hook_env.charm_dir, True, checks_for(server), peer_endpoint='cluster')
+    assert not idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                                  environ={'JUJU_REMOTE_UNIT': 'web/2'})
+
+
 def test_peer_change_fast_path_is_its_own_permission(hook_env, server):
     """A unit waiting for its restart slot is not idle, but may skip peer changes."""
     kv = unitdata.kv()
     kv.set('something', 1)
     kv.flush()
-    idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster')
+    idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster',
+                    app_watch=dict(WATCH, pending='web/1#2', planned=3,
+                                   waiting_on={'web/0': 'web/0#5'}))
     assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
-                              environ={'JUJU_REMOTE_UNIT': 'web/1'})
+                              environ={'JUJU_REMOTE_UNIT': 'web/2'})
+    assert not idle.try_fast_path(hook_env.charm_dir, 'update-status')
+
+
+@pytest.mark.parametrize('done, ok, left', [
+    ('web/0#4', True, ['web/0', 'web/3']),     # an older restart: still waiting
+    (None, True, ['web/0', 'web/3']),          # nothing finished yet
+    ('web/0#5', True, ['web/3']),              # done, but web/3 is still to come
+    ('web/0#6', True, ['web/3']),              # a later one counts too
+])
+def test_a_waiting_unit_tracks_the_units_it_waits_for(
+        hook_env, server, tmp_path, monkeypatch, done, ok, left):
+    import json
+    calls = fake_relation_get(tmp_path, monkeypatch,
+                              {'stackyard-restart-done': done} if done else {})
+    idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster',
+                    app_watch=dict(WATCH, pending='web/1#2', planned=3,
+                                   waiting_on={'web/0': 'web/0#5', 'web/3': 'web/3#1'}))
+    assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                              environ={'JUJU_REMOTE_UNIT': 'web/0'}) is ok
+    assert calls.read_text().split() == ['--format=json', '-', 'web/0']
+    with open(idle.spec_path(hook_env.charm_dir)) as f:
+        assert sorted(json.load(f)['app_watch']['waiting_on']) == left
+
+
+def test_the_last_unit_waited_for_finishing_runs_the_full_hook(
+        hook_env, server, tmp_path, monkeypatch):
+    fake_relation_get(tmp_path, monkeypatch, {'stackyard-restart-done': 'web/0#5'})
+    idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster',
+                    app_watch=dict(WATCH, pending='web/1#2', planned=3,
+                                   waiting_on={'web/0': 'web/0#5'}))
+    assert not idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                                  environ={'JUJU_REMOTE_UNIT': 'web/0'})
+
+
+def test_a_failing_relation_get_runs_the_full_hook(hook_env, server, tmp_path, monkeypatch):
+    fake_relation_get(tmp_path, monkeypatch, FAIL)
+    idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster',
+                    app_watch=dict(WATCH, pending='web/1#2', planned=3,
+                                   waiting_on={'web/0': 'web/0#5'}))
+    assert not idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                                  environ={'JUJU_REMOTE_UNIT': 'web/0'})
+
+
+@pytest.mark.parametrize('bag, ok', [
+    ({'stackyard-restart-request': 'web/2#3'}, False),       # a request to place
+    ({'stackyard-restart-request': 'web/2#2'}, True),        # placed already
+    ({'stackyard-restart-request': 'web/2#3',
+      'stackyard-restart-done': 'web/2#3'}, True),           # finished
+    ({'stackyard-restart-done': 'web/2#2'}, True),           # a release: nothing to do
+    ({}, True),
+    (FAIL, False),
+])
+def test_the_leader_skips_peer_changes_with_nothing_to_place(
+        hook_env, server, tmp_path, monkeypatch, bag, ok):
+    fake_relation_get(tmp_path, monkeypatch, bag)
+    idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster',
+                    app_watch=dict(WATCH, leader=True, request_key='stackyard-restart-request',
+                                   placed=[['web/2', 'web/2#2']]))
+    assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                              environ={'JUJU_REMOTE_UNIT': 'web/2'}) is ok
+    assert not idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                                  environ={'JUJU_REMOTE_UNIT': '', 'JUJU_REMOTE_APP': 'web'})
+
+
+def test_peer_changes_skip_the_health_checks(hook_env, tmp_path):
+    """A full peer hook does not check health either; update-status does."""
+    idle.write_spec(hook_env.charm_dir, True, [{'kind': 'tcp', 'host': '127.0.0.1',
+                                                 'port': 1, 'timeout': 1}],
+                    peer_endpoint='cluster', app_watch=WATCH)
+    assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                              environ={'JUJU_REMOTE_UNIT': 'web/2'})
     assert not idle.try_fast_path(hook_env.charm_dir, 'update-status')
 
 
 @pytest.mark.parametrize('leader, allowed, expected', [
-    (False, True, 'cluster'), (True, True, None), (False, False, None)])
+    (False, True, 'cluster'), (True, True, 'cluster'), (False, False, None)])
 def test_spec_offers_peer_changes_only_to_idle_minions_of_charms_that_allow_it(
         hook_env, monkeypatch, leader, allowed, expected):
     import json
@@ -155,7 +262,10 @@ def test_spec_offers_peer_changes_only_to_idle_minions_of_charms_that_allow_it(
     from charms.layer.stackyard import operations, options, restart, services, status
     monkeypatch.setattr(restart, 'peer_relation', lambda: 'cluster:0')
     monkeypatch.setattr(hookenv, 'is_leader', lambda: leader)
-    monkeypatch.setattr(restart, 'read_batch', lambda rid: {})
+    monkeypatch.setattr(restart, 'in_flight', lambda rid: False)
+    monkeypatch.setattr(restart, 'my_turn', lambda rid, request_id: (4, {'web/0': 'web/0#2'}))
+    monkeypatch.setattr(restart, 'read_plan', lambda rid: {'last': 4, 'batches': [
+        {'n': 4, 'units': {'test/0': 'test/0#1'}}]})
     monkeypatch.setattr(services, 'health_checks', lambda: {})
     monkeypatch.setattr(options, 'current', lambda: type('E', (), {
         'valid': True, 'expires_at': None})())
@@ -171,46 +281,43 @@ def test_spec_offers_peer_changes_only_to_idle_minions_of_charms_that_allow_it(
     with open(idle.spec_path(hook_env.charm_dir)) as f:
         spec = json.load(f)
     assert spec['eligible'] is False and spec['peer_endpoint'] == expected, 'waiting for a slot'
+    if expected:
+        watch = spec['app_watch']
+        assert (watch['pending'], watch['planned'], watch['waiting_on']) == \
+            ('test/0#1', 4, {'web/0': 'web/0#2'})
+        assert watch['leader'] is leader
+        assert watch.get('placed') == ([['test/0', 'test/0#1']] if leader else None)
     kv.set(restart.PENDING, {'id': 'test/0#1', 'services': ['app'], 'restarted': True})
     operations.write_idle_spec()
     with open(idle.spec_path(hook_env.charm_dir)) as f:
         assert json.load(f)['peer_endpoint'] is None, 'restarted, not released yet'
 
 
-WATCH = {'app': 'web', 'unit': 'web/1', 'roll_key': 'stackyard-restart-roll',
-         'roll_seen': 'web/0@1', 'batch_key': 'stackyard-restart-batch', 'pending': None}
+PLAN3 = '{"last": 3, "batches": [{"n": 3, "units": {"web/1": "web/1#4"}}]}'
 
 
-@pytest.mark.parametrize('bag, pending, remote_app, ok', [
-    ({}, None, 'web', True),
-    ({'stackyard-restart-roll': '{"id": "web/0@1"}'}, None, 'web', True),
-    ({'stackyard-restart-roll': '{"id": "web/0@2"}'}, None, 'web', False),   # a new roll
-    ({'stackyard-restart-batch': '{"n": 3, "granted": {"web/1": "web/1#4"}}'},
-     'web/1#4', 'web', False),                                               # my grant
-    ({'stackyard-restart-batch': '{"n": 3, "granted": {"web/2": "web/2#4"}}'},
-     'web/1#4', 'web', True),                                                # someone else's
-    ({'stackyard-restart-batch': '{not json'}, None, 'web', False),
-    ({}, None, 'other', False),
-    (None, None, 'web', False),                                              # relation-get fails
+@pytest.mark.parametrize('bag, pending, planned, remote_app, ok', [
+    ({}, None, None, 'web', True),
+    ({'stackyard-restart-roll': '{"id": "web/0@1"}'}, None, None, 'web', True),
+    ({'stackyard-restart-roll': '{"id": "web/0@2"}'}, None, None, 'web', False),  # a new roll
+    ({'stackyard-restart-plan': PLAN3}, 'web/1#4', None, 'web', False),       # placed now
+    ({'stackyard-restart-plan': PLAN3}, 'web/1#4', 3, 'web', True),           # known place
+    ({'stackyard-restart-plan': PLAN3}, 'web/1#5', None, 'web', True),        # not this one
+    ({'stackyard-restart-plan': '{"last": 3, "batches": [{"n": 3, "units": '
+                                '{"web/2": "web/2#4"}}]}'},
+     'web/1#4', None, 'web', True),                                           # someone else
+    ({'stackyard-restart-plan': '{not json'}, None, None, 'web', False),
+    ({}, None, None, 'other', False),
+    (FAIL, None, None, 'web', False),                                        # relation-get fails
 ])
 def test_app_bag_change_skipped_only_when_it_concerns_nobody_here(
-        hook_env, server, tmp_path, monkeypatch, bag, pending, remote_app, ok):
-    import json
-    import os
-    tools = tmp_path / 'tools'
-    tools.mkdir()
-    script = tools / 'relation-get'
-    if bag is None:
-        script.write_text('#!/bin/sh\necho "ERROR permission denied" >&2\nexit 1\n')
-    else:
-        script.write_text("#!/bin/sh\ncat <<'EOF'\n{}\nEOF\n".format(json.dumps(bag)))
-    script.chmod(0o755)
-    monkeypatch.setenv('PATH', '{}:{}'.format(tools, os.environ['PATH']))
+        hook_env, server, tmp_path, monkeypatch, bag, pending, planned, remote_app, ok):
+    fake_relation_get(tmp_path, monkeypatch, bag)
     kv = unitdata.kv()
     kv.set('something', 1)
     kv.flush()
     idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster',
-                    app_watch=dict(WATCH, pending=pending))
+                    app_watch=dict(WATCH, pending=pending, planned=planned))
     assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
                               environ={'JUJU_REMOTE_UNIT': '',
                                        'JUJU_REMOTE_APP': remote_app}) is ok

@@ -10,45 +10,48 @@ def units_with_requests(names, done=()):
             for u in names}
 
 
+def turn_came(plan, unit, request_id, units):
+    """What a unit decides on its own: placed, and every earlier entry done."""
+    n, earlier = restart.place_of(plan, unit, request_id)
+    return n is not None and all(
+        restart.entry_done(r, units[u]) for u, ids in earlier.items() if u in units
+        for r in ids)
+
+
 def simulate(names, batch_size, fail=()):
-    """Run the leader's planner and the units' releases to the end.
+    """Run the leader's planner and the units' own turns to the end.
 
     Units in ``fail`` never become healthy: they report a halted restart.
 
-    :returns: the list of grant waves (each a sorted list of newly granted units)
+    :returns: the waves of restarts (each a sorted list of units starting together)
     """
     units = units_with_requests(names)
-    batch, batches = {}, []
+    plan, waves = {}, []
     for _ in range(50):
-        new = restart.plan_batch(batch, units, batch_size)
-        assert len(new['granted']) <= batch_size
-        fresh = sorted(set(new['granted']) - set(batch.get('granted') or {}),
-                       key=restart._unit_key)
-        if fresh:
-            batches.append(fresh)
-        batch = new
-        progressed = False
-        for u, rid in batch['granted'].items():
-            if units[u]['done'] == rid:
-                continue
-            if u in fail:
-                units[u]['halted'] = rid
-            else:
-                units[u] = {'request': '', 'done': rid}
-                progressed = True
-        if not progressed:
+        plan = restart.plan_restarts(plan, units, batch_size)
+        assert all(len(b['units']) <= batch_size for b in plan['batches'])
+        wave = sorted((u for u, q in units.items()
+                       if q['request'] and not q.get('halted')
+                       and turn_came(plan, u, q['request'], units)), key=restart._unit_key)
+        if not wave:
             break
-    return batches
+        waves.append(wave)
+        for u in wave:
+            if u in fail:
+                units[u]['halted'] = units[u]['request']
+            else:
+                units[u] = {'request': '', 'done': units[u]['request']}
+    return waves
 
 
 @pytest.mark.parametrize('count, size', [(6, 1), (6, 2), (6, 4), (12, 2), (12, 4), (3, 5)])
 def test_every_unit_once_never_more_than_size(count, size):
     names = ['web/{}'.format(i) for i in range(count)]
-    batches = simulate(names, size)
-    flat = [u for b in batches for u in b]
+    waves = simulate(names, size)
+    flat = [u for b in waves for u in b]
     assert sorted(flat, key=restart._unit_key) == names
-    assert all(len(b) <= size for b in batches)
-    assert len(batches) == -(-count // size)
+    assert all(len(b) <= size for b in waves)
+    assert len(waves) == -(-count // size)
 
 
 def test_numeric_unit_order():
@@ -57,71 +60,96 @@ def test_numeric_unit_order():
 
 def test_a_unit_that_never_becomes_healthy_halts_the_roll():
     names = ['web/{}'.format(i) for i in range(6)]
-    batches = simulate(names, 2, fail={'web/1'})
-    assert batches == [['web/0', 'web/1']]
+    waves = simulate(names, 2, fail={'web/1'})
+    assert waves == [['web/0', 'web/1']]
 
 
-def test_late_requests_join_the_batch_until_it_is_sealed():
+def test_late_requests_join_the_last_batch_until_one_of_it_finishes():
     units = units_with_requests(['web/0'])
-    batch = restart.plan_batch({}, units, 2)
-    assert batch['granted'] == {'web/0': 'web/0#1'} and batch['n'] == 1
+    plan = restart.plan_restarts({}, units, 2)
+    assert plan == {'last': 1, 'batches': [{'n': 1, 'units': {'web/0': 'web/0#1'}}]}
     units.update(units_with_requests(['web/1', 'web/2']))
-    batch = restart.plan_batch(batch, units, 2)
-    assert batch['granted'] == {'web/0': 'web/0#1', 'web/1': 'web/1#1'} and batch['n'] == 1
+    plan = restart.plan_restarts(plan, units, 2)
+    assert [b['units'] for b in plan['batches']] == [
+        {'web/0': 'web/0#1', 'web/1': 'web/1#1'}, {'web/2': 'web/2#1'}]
+    assert not turn_came(plan, 'web/2', 'web/2#1', units)
     units['web/0'] = {'request': '', 'done': 'web/0#1'}
-    batch = restart.plan_batch(batch, units, 2)
-    assert batch['granted'] == {'web/0': 'web/0#1', 'web/1': 'web/1#1'}, 'no new batch yet'
-    assert batch['sealed']
+    assert not turn_came(plan, 'web/2', 'web/2#1', units), 'web/1 is still restarting'
     units['web/1'] = {'request': '', 'done': 'web/1#1'}
-    batch = restart.plan_batch(batch, units, 2)
-    assert batch['granted'] == {'web/2': 'web/2#1'} and batch['n'] == 2
+    assert turn_came(plan, 'web/2', 'web/2#1', units), 'no leader hook needed for the turn'
+    plan = restart.plan_restarts(plan, units, 2)
+    assert plan == {'last': 2, 'batches': [{'n': 2, 'units': {'web/2': 'web/2#1'}}]}
 
 
-def test_sealed_batch_takes_no_latecomers():
+def test_a_batch_one_of_which_finished_takes_no_latecomers():
     units = units_with_requests(['web/0', 'web/1'])
-    batch = restart.plan_batch({}, units, 3)
+    plan = restart.plan_restarts({}, units, 3)
     units['web/0'] = {'request': '', 'done': 'web/0#1'}
     units.update(units_with_requests(['web/2']))
-    batch = restart.plan_batch(batch, units, 3)
-    assert 'web/2' not in batch['granted'] and batch['sealed']
+    plan = restart.plan_restarts(plan, units, 3)
+    assert [sorted(b['units']) for b in plan['batches']] == [['web/0', 'web/1'], ['web/2']]
+    assert [b['n'] for b in plan['batches']] == [1, 2]
 
 
-def test_halted_unit_keeps_its_slot_and_blocks_new_grants():
+def test_halted_unit_keeps_its_slot_and_holds_later_batches():
     units = units_with_requests(['web/0', 'web/1', 'web/2'])
-    batch = restart.plan_batch({}, units, 2)
+    plan = restart.plan_restarts({}, units, 2)
     units['web/1']['halted'] = 'web/1#1'
     units['web/0'] = {'request': '', 'done': 'web/0#1'}
-    batch = restart.plan_batch(batch, units, 2)
-    assert batch['granted'] == {'web/0': 'web/0#1', 'web/1': 'web/1#1'}
+    plan = restart.plan_restarts(plan, units, 2)
+    assert plan['batches'][0]['units'] == {'web/0': 'web/0#1', 'web/1': 'web/1#1'}
+    assert not turn_came(plan, 'web/2', 'web/2#1', units)
+    units['web/0'] = {'request': 'web/0#2', 'done': 'web/0#1'}   # config changed again
+    plan = restart.plan_restarts(plan, units, 2)
+    assert [b['units'] for b in plan['batches']] == [
+        {'web/0': 'web/0#1', 'web/1': 'web/1#1'}, {'web/2': 'web/2#1', 'web/0': 'web/0#2'}]
     units['web/1'] = {'request': '', 'done': 'web/1#1', 'halted': ''}
-    batch = restart.plan_batch(batch, units, 2)
-    assert batch['granted'] == {'web/2': 'web/2#1'}
+    assert turn_came(plan, 'web/2', 'web/2#1', units)
 
 
-def test_departed_units_lose_their_grant_and_the_roll_goes_on():
+def test_departed_units_hold_nobody_up():
     units = units_with_requests(['web/0', 'web/1', 'web/2'])
-    batch = restart.plan_batch({}, units, 2)
-    assert set(batch['granted']) == {'web/0', 'web/1'}
+    plan = restart.plan_restarts({}, units, 2)
     del units['web/1']                       # its machine went away
     units['web/0'] = {'request': '', 'done': 'web/0#1'}
-    batch = restart.plan_batch(batch, units, 2)
-    assert batch['granted'] == {'web/2': 'web/2#1'}
+    assert turn_came(plan, 'web/2', 'web/2#1', units), 'seen by the unit itself'
+    plan = restart.plan_restarts(plan, units, 2)
+    assert plan['batches'] == [{'n': 2, 'units': {'web/2': 'web/2#1'}}]
 
 
 def test_new_leader_continues_from_recorded_state():
     units = units_with_requests(['web/0', 'web/1', 'web/2', 'web/3'])
-    batch = restart.plan_batch({}, units, 2)
-    assert batch['granted'] == {'web/0': 'web/0#1', 'web/1': 'web/1#1'}
+    plan = restart.plan_restarts({}, units, 2)
     # web/0 (the old leader) restarted and released, then its machine vanished.
     units['web/0'] = {'request': '', 'done': 'web/0#1'}
-    batch = restart.plan_batch(batch, units, 2)
     del units['web/0']
     # The new leader plans from the same bags: web/1 still holds its slot.
-    again = restart.plan_batch(batch, units, 2)
-    assert again['granted'] == {'web/1': 'web/1#1'}
+    again = restart.plan_restarts(plan, units, 2)
+    assert [b['units'] for b in again['batches']] == [
+        {'web/1': 'web/1#1'}, {'web/2': 'web/2#1', 'web/3': 'web/3#1'}]
+    assert not turn_came(again, 'web/2', 'web/2#1', units)
     units['web/1'] = {'request': '', 'done': 'web/1#1'}
-    nxt = restart.plan_batch(again, units, 2)
-    assert nxt['granted'] == {'web/2': 'web/2#1', 'web/3': 'web/3#1'}
+    assert turn_came(again, 'web/2', 'web/2#1', units)
+    assert restart.plan_restarts(again, units, 2)['batches'] == again['batches'][1:], \
+        'the finished head dropped, nothing new placed'
+
+
+def test_a_smaller_batch_size_applies_to_new_requests():
+    units = units_with_requests(['web/0', 'web/1', 'web/2', 'web/3'])
+    plan = restart.plan_restarts({}, units, 4)
+    units.update(units_with_requests(['web/4', 'web/5']))
+    units['web/0'] = {'request': '', 'done': 'web/0#1'}
+    plan = restart.plan_restarts(plan, units, 1)
+    assert [len(b['units']) for b in plan['batches']] == [4, 1, 1]
+
+
+@pytest.mark.parametrize('done, entry, finished', [
+    ('web/0#3', 'web/0#3', True), ('web/0#4', 'web/0#3', True), ('web/0#2', 'web/0#3', False),
+    ('', 'web/0#3', False), ('web/1#9', 'web/0#3', False), ('junk', 'web/0#3', False),
+    ('web/0#10', 'web/0#9', True),
+])
+def test_entry_done_compares_request_numbers(done, entry, finished):
+    assert restart.entry_done(entry, {'done': done}) is finished
 
 
 def test_should_restart_once_per_request():
@@ -141,12 +169,26 @@ def test_wait_healthy_gives_up_after_the_timeout():
         calls.append(now[0])
         return False, 'refused'
     check.name = 'tcp 127.0.0.1:1'
-    ok, results = health.wait_healthy({'svc': [check]}, 5, interval=1,
+    ok, results = health.wait_healthy({'svc': [check]}, 5, interval=1, first=1,
                                       clock=lambda: now[0],
                                       sleep=lambda s: now.__setitem__(0, now[0] + s))
     assert not ok
     assert health.describe(results[0]) == 'svc tcp 127.0.0.1:1 (refused)'
     assert len(calls) == 6
+
+
+def test_wait_healthy_retries_soon_then_backs_off():
+    now, pauses = [0.0], []
+
+    def sleep(s):
+        pauses.append(s)
+        now[0] += s
+
+    def check():
+        return now[0] >= 2.9, 'refused'
+    check.name = 'tcp 127.0.0.1:1'
+    ok, _ = health.wait_healthy({'svc': [check]}, 60, clock=lambda: now[0], sleep=sleep)
+    assert ok and pauses == [0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
 
 
 def test_real_tcp_and_http_checks():
@@ -168,16 +210,19 @@ def test_real_tcp_and_http_checks():
     assert health.Command(['sh', '-c', 'echo broken; exit 3'])() == (False, 'broken')
 
 
-@pytest.mark.parametrize('batch', [
-    {'n': 'seven', 'granted': ['web/0']},
-    {'n': 1, 'granted': {'web/0': 5}},
-    {'granted': None, 'sealed': 'yes'},
+@pytest.mark.parametrize('plan', [
+    {'last': 'seven', 'batches': [['web/0']]},
+    {'last': 1, 'batches': [{'n': 1, 'units': {'web/0': 5}}]},
+    {'batches': [{'n': True, 'units': {'web/0': 'web/0#1'}}, None, {'n': 2}]},
+    {'batches': 'many'},
     [],
 ])
-def test_malformed_batch_data_is_ignored_not_fatal(batch):
+def test_malformed_plan_data_is_ignored_not_fatal(plan):
     units = units_with_requests(['web/0', 'web/1'])
-    new = restart.plan_batch(batch, units, 2)
-    assert set(new['granted']) <= {'web/0', 'web/1'} and isinstance(new['n'], int)
+    new = restart.plan_restarts(plan, units, 2)
+    assert [b['units'] for b in new['batches']] == [{'web/0': 'web/0#1', 'web/1': 'web/1#1'}]
+    assert isinstance(new['last'], int)
+    assert restart.place_of(plan, 'web/0', 'web/0#1') == (None, {})
 
 
 @pytest.mark.parametrize('url, parts', [
@@ -240,13 +285,8 @@ def test_http_check_path_and_host_reach_the_server():
         server.server_close()
 
 
-def test_leader_writes_the_app_bag_only_when_grants_change(monkeypatch):
-    """Each app-bag write wakes every other unit: sealing alone is not written."""
-    import json
-
+def fake_peers(monkeypatch, bags, me='web/0'):
     from charmhelpers.core import hookenv
-    bags = {'web': {}, 'web/0': {'stackyard-restart-request': 'web/0#1'},
-            'web/1': {'stackyard-restart-request': 'web/1#1'}}
     writes = []
 
     def relation_get(attribute=None, unit=None, rid=None, app=None):
@@ -254,24 +294,53 @@ def test_leader_writes_the_app_bag_only_when_grants_change(monkeypatch):
 
     def relation_set(relation_id=None, relation_settings=None, app=False):
         writes.append(dict(relation_settings))
-        bags['web' if app else 'web/0'].update(relation_settings)
+        bags['web' if app else me].update(relation_settings)
     monkeypatch.setattr(hookenv, 'relation_get', relation_get)
     monkeypatch.setattr(hookenv, 'relation_set', relation_set)
-    monkeypatch.setattr(hookenv, 'related_units', lambda rid: ['web/1'])
-    monkeypatch.setattr(hookenv, 'local_unit', lambda: 'web/0')
+    monkeypatch.setattr(hookenv, 'related_units',
+                        lambda rid: [u for u in bags if '/' in u and u != me])
+    monkeypatch.setattr(hookenv, 'local_unit', lambda: me)
     monkeypatch.setattr(hookenv, 'application_name', lambda: 'web')
+    return writes
+
+
+def test_leader_writes_the_app_bag_only_when_it_places_requests(monkeypatch):
+    """Each app-bag write wakes every other unit: finishing alone is not written."""
+    import json
+    bags = {'web': {}, 'web/0': {'stackyard-restart-request': 'web/0#1'},
+            'web/1': {'stackyard-restart-request': 'web/1#1'}}
+    writes = fake_peers(monkeypatch, bags)
     restart.schedule('cluster:0', 2)
     assert len(writes) == 1
-    granted = json.loads(writes[0][restart.BATCH_KEY])['granted']
-    assert granted == {'web/0': 'web/0#1', 'web/1': 'web/1#1'}
+    [batch] = json.loads(writes[0][restart.PLAN_KEY])['batches']
+    assert batch['units'] == {'web/0': 'web/0#1', 'web/1': 'web/1#1'}
     restart.schedule('cluster:0', 2)
     assert len(writes) == 1, 'nothing changed, nothing written'
     bags['web/0'] = {'stackyard-restart-done': 'web/0#1'}
-    restart.schedule('cluster:0', 2)
-    assert len(writes) == 1, 'the batch is sealed now, but that is derived, not written'
     bags['web/1'] = {'stackyard-restart-done': 'web/1#1'}
+    restart.schedule('cluster:0', 2)
+    assert len(writes) == 1, 'the batch finished: not worth a write of its own'
+    assert not restart.in_flight('cluster:0')
     bags['web/0'] = {'stackyard-restart-request': 'web/0#2', 'stackyard-restart-done': 'web/0#1'}
     restart.schedule('cluster:0', 2)
     assert len(writes) == 2
-    assert json.loads(writes[1][restart.BATCH_KEY]) == {'n': 2, 'granted': {'web/0': 'web/0#2'},
-                                                        'sealed': False}
+    assert json.loads(writes[1][restart.PLAN_KEY]) == {
+        'last': 2, 'batches': [{'n': 2, 'units': {'web/0': 'web/0#2'}}]}
+    assert restart.in_flight('cluster:0')
+
+
+def test_a_batch_granted_before_an_upgrade_is_carried_on(monkeypatch):
+    import json
+    bags = {'web': {restart.BATCH_KEY: json.dumps(
+                {'n': 7, 'granted': {'web/1': 'web/1#3'}, 'sealed': False})},
+            'web/0': {'stackyard-restart-request': 'web/0#2'},
+            'web/1': {'stackyard-restart-request': 'web/1#3'}}
+    writes = fake_peers(monkeypatch, bags)
+    assert restart.my_turn('cluster:0', 'web/0#2') == (None, {})
+    restart.schedule('cluster:0', 1)
+    assert json.loads(bags['web'][restart.PLAN_KEY])['batches'] == [
+        {'n': 7, 'units': {'web/1': 'web/1#3'}}, {'n': 8, 'units': {'web/0': 'web/0#2'}}]
+    assert bags['web'][restart.BATCH_KEY] == '' and len(writes) == 2
+    assert restart.my_turn('cluster:0', 'web/0#2') == (8, {'web/1': 'web/1#3'})
+    bags['web/1'] = {'stackyard-restart-done': 'web/1#3'}
+    assert restart.my_turn('cluster:0', 'web/0#2') == (8, {})

@@ -47,6 +47,8 @@ def main(argv):
         os.makedirs(os.path.dirname(log), exist_ok=True)
         with open(log, 'a') as f:
             f.write('{:.3f} {}\n'.format(STARTED, Handler.config.get('unit', '')))
+    # A slow-starting workload, when configured: nothing listens until then.
+    time.sleep(max(0, int(Handler.config.get('warmup') or 0)))
     server = http.server.ThreadingHTTPServer(('0.0.0.0', int(Handler.config['port'])), Handler)
     server.serve_forever()
     return 0

@@ -167,20 +167,26 @@ def failing(results):
     return [r for r in results if not r['ok']]
 
 
-def wait_healthy(checks_by_service, timeout, interval=1.0, clock=time.monotonic,
+def wait_healthy(checks_by_service, timeout, interval=1.0, first=0.1, clock=time.monotonic,
                  sleep=time.sleep):
     """Re-run the checks until all pass or ``timeout`` seconds passed.
+
+    The first retry comes after ``first`` seconds and the pause doubles up to
+    ``interval``: a service that is back in a fraction of a second is seen
+    back then, and one that takes long is not polled hard.
 
     :returns: ``(ok, last results)``
     """
     deadline = clock() + timeout
+    pause = min(first, interval)
     while True:
         results = run(checks_by_service)
         if not failing(results):
             return True, results
         if clock() >= deadline:
             return False, results
-        sleep(interval)
+        sleep(pause)
+        pause = min(pause * 2, interval)
 
 
 def describe(result):

@@ -49,7 +49,10 @@ def write_spec(charm_dir, eligible, checks, expires_at=None, peer_endpoint=None,
     body = {'eligible': bool(eligible), 'checks': checks, 'expires_at': expires_at,
             'peer_endpoint': peer_endpoint, 'app_watch': app_watch,
             'written_at': time.time()}
-    path = spec_path(charm_dir)
+    _write(spec_path(charm_dir), body)
+
+
+def _write(path, body):
     tmp = path + '.tmp'
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, 'w') as f:
@@ -77,12 +80,14 @@ def try_fast_path(charm_dir, hook_name, now=None, environ=None):
     if hook_name == 'update-status':
         if not spec.get('eligible'):
             return False
-    elif not _peer_change_allowed(spec, hook_name, os.environ if environ is None else environ):
+    elif not _peer_change_allowed(spec, hook_name, os.environ if environ is None else environ,
+                                  charm_dir):
         return False
     now = time.time() if now is None else now
     if spec.get('expires_at') and now >= spec['expires_at']:
         return False
-    if not _checks_pass(spec.get('checks') or []):
+    # Health is update-status' business: a full peer hook does not check it either.
+    if hook_name == 'update-status' and not _checks_pass(spec.get('checks') or []):
         return False
     record(charm_dir, started, time.monotonic() - t0, hook_name)
     return True
@@ -101,43 +106,99 @@ def _checks_pass(check_specs):
     return True
 
 
-def _peer_change_allowed(spec, hook_name, environ):
+def _peer_change_allowed(spec, hook_name, environ, charm_dir=None):
     """A peer relation change that cannot concern this unit.
 
-    Another unit's bag: never (the spec is only offered to units for which
-    that holds).  The app bag: only when it neither announces a rolling
-    restart this unit has not seen nor grants this unit's waiting restart,
-    which one ``relation-get`` of the app bag tells (``app_watch`` in the
-    spec says what to look at).
+    Another unit's bag: unless this unit's restart waits for that unit's,
+    and the bag now shows it done (one ``relation-get``); the spec then
+    forgets that unit, and the full hook runs once nothing is left to wait
+    for.  On the leader also unless the bag holds a request the plan has not
+    placed.  The app bag (never on the leader): unless it announces a
+    rolling restart this unit has not seen, or places this unit's waiting
+    restart in another batch than the spec knows (one ``relation-get`` of
+    the app bag).  ``app_watch`` in the spec says what to look at.
     """
     peer = spec.get('peer_endpoint')
     if not peer or hook_name != peer + '-relation-changed':
         return False
-    if environ.get('JUJU_REMOTE_UNIT'):
+    watch = spec.get('app_watch')
+    if not isinstance(watch, dict):
+        return False
+    remote = environ.get('JUJU_REMOTE_UNIT')
+    if remote:
+        return _unit_change_is_nothing_for_us(spec, watch, remote, charm_dir)
+    return _app_change_is_nothing_for_us(watch, environ)
+
+
+_FAILED = object()
+
+
+def _relation_get(*args):
+    """``relation-get --format=json ...`` parsed, or ``_FAILED``."""
+    import subprocess
+    try:
+        proc = subprocess.run(['relation-get', '--format=json'] + list(args),
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=30)
+        if proc.returncode != 0:
+            return _FAILED
+        return json.loads(proc.stdout.decode() or 'null')
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return _FAILED
+
+
+def _unit_change_is_nothing_for_us(spec, watch, remote, charm_dir):
+    """Another unit's bag changed: skip unless it concerns this unit.
+
+    It does when this unit waits for that unit's restart and it is now done,
+    or, on the leader, when it holds a request the plan has not placed.
+    """
+    waiting = watch.get('waiting_on')
+    placed = watch.get('placed')
+    leader = watch.get('leader')
+    if not isinstance(waiting, dict) or (leader and not isinstance(placed, list)):
+        return False
+    if remote not in waiting and not leader:
         return True
-    return _app_change_is_nothing_for_us(spec.get('app_watch'), environ)
+    from charms.layer.stackyard import rollplan
+    bag = _relation_get('-', remote)
+    if bag is _FAILED or not isinstance(bag, (dict, type(None))):
+        return False
+    bag = bag or {}
+    done = {'done': bag.get(watch.get('done_key') or '')}
+    request = bag.get(watch.get('request_key') or '')
+    if leader and request and not rollplan.entry_done(request, done) \
+            and [remote, request] not in placed:
+        return False
+    if remote not in waiting or not rollplan.entry_done(waiting[remote], done):
+        return True
+    waiting = {u: r for u, r in waiting.items() if u != remote}
+    if not waiting or charm_dir is None:
+        return False
+    spec['app_watch'] = dict(watch, waiting_on=waiting)
+    _write(spec_path(charm_dir), spec)
+    return True
 
 
 def _app_change_is_nothing_for_us(watch, environ):
-    if not isinstance(watch, dict) or environ.get('JUJU_REMOTE_APP') != watch.get('app'):
+    if watch.get('leader') or environ.get('JUJU_REMOTE_APP') != watch.get('app'):
         return False
-    import subprocess
+    from charms.layer.stackyard import rollplan
+    bag = _relation_get('--app', '-', watch.get('app') or '')
+    if bag is _FAILED:
+        return False
     try:
-        proc = subprocess.run(['relation-get', '--format=json', '--app', '-', watch['app']],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=30)
-        if proc.returncode != 0:
-            return False
-        bag = json.loads(proc.stdout.decode() or 'null') or {}
+        bag = bag or {}
         roll = json.loads(bag.get(watch['roll_key']) or '{}')
-        batch = json.loads(bag.get(watch['batch_key']) or '{}')
-        granted = (batch.get('granted') or {}).get(watch['unit'])
+        plan = json.loads(bag.get(watch['plan_key']) or '{}')
         roll_id = roll.get('id')
-    except (OSError, ValueError, KeyError, TypeError, AttributeError,
-            subprocess.SubprocessError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         return False
     if roll_id and roll_id != watch.get('roll_seen'):
         return False
-    return not (watch.get('pending') and granted == watch['pending'])
+    if not watch.get('pending'):
+        return True
+    placed, _ = rollplan.place_of(plan, watch.get('unit'), watch['pending'])
+    return placed == watch.get('planned')
 
 
 def record(charm_dir, started, duration, hook_name='update-status'):

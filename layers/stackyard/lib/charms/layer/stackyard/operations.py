@@ -94,28 +94,25 @@ def idle_eligible(leader=None):
     if kv.get(restart.UNHEALTHY) or kv.get(HEALTH_KEY):
         return False
     rid = restart.peer_relation()
-    if rid and (hookenv.is_leader() if leader is None else leader):
-        batch = restart.read_batch(rid)
-        granted = batch.get('granted') or {}
-        units = restart.read_units(rid) if granted else {}
-        if any(units.get(u, {}).get('done') != r for u, r in granted.items() if u in units):
-            return False
+    if rid and (hookenv.is_leader() if leader is None else leader) and restart.in_flight(rid):
+        return False
     return True
 
 
 def peer_changes_skippable(leader):
-    """Whether other units' peer data changes can change nothing here.
+    """Whether other units' peer data changes can change nothing here, mostly.
 
-    True on a unit that is not the leader, whose status is active and config
-    valid, not paused, with no failing or halted health check, and either no
-    restart of its own or one still waiting for its slot.  Its grant comes in
-    the app bag, and the fast path lets an app-bag change through to the full
-    hook whenever it grants that restart or announces a new roll
-    (``app_watch``, written next to it).
+    True on a unit whose status is active and config valid, not paused, with
+    no failing or halted health check, and either no restart of its own or
+    one still waiting for its turn.  What can still concern it is written
+    next to it (``app_watch``) for the fast path to check: an app-bag change
+    that announces a new roll or places its waiting restart, a change of a
+    unit it waits for whose restart is now done, and on the leader a request
+    the plan has not placed.
     """
     kv = unitdata.kv()
     last = kv.get(status.LAST_KEY) or [None, None]
-    if leader or not status.peer_fast_path_enabled() or paused() or last[0] != status.ACTIVE:
+    if not status.peer_fast_path_enabled() or paused() or last[0] != status.ACTIVE:
         return False
     if not options.current().valid or kv.get(restart.UNHEALTHY) or kv.get(HEALTH_KEY):
         return False
@@ -126,15 +123,26 @@ def peer_changes_skippable(leader):
 def write_idle_spec():
     """After a full hook: tell the next update-status (and peer change) whether it may be fast."""
     checks = [c.spec() for cs in services.health_checks().values() for c in cs]
-    leader = hookenv.is_leader() if restart.peer_relation() else False
+    rid = restart.peer_relation()
+    leader = hookenv.is_leader() if rid else False
     eligible = idle_eligible(leader)
     peer, watch = None, None
-    if peer_changes_skippable(leader):
+    if rid and peer_changes_skippable(leader):
         kv = unitdata.kv()
         pending = kv.get(restart.PENDING)
+        planned, waiting_on = None, {}
+        if pending:
+            planned, waiting_on = restart.my_turn(rid, pending['id'])
         peer = restart.PEER
         watch = {'app': hookenv.application_name(), 'unit': hookenv.local_unit(),
                  'roll_key': restart.ROLL_KEY, 'roll_seen': kv.get(restart.ROLL_SEEN),
-                 'batch_key': restart.BATCH_KEY, 'pending': pending and pending['id']}
+                 'plan_key': restart.PLAN_KEY, 'done_key': restart.DONE_KEY,
+                 'request_key': restart.REQUEST_KEY,
+                 'pending': pending and pending['id'], 'planned': planned,
+                 'waiting_on': waiting_on, 'leader': leader}
+        if leader:
+            plan = restart.read_plan(rid)
+            watch['placed'] = sorted([u, r] for b in plan['batches']
+                                     for u, r in b['units'].items())
     idle.write_spec(hookenv.charm_dir(), eligible, checks, options.current().expires_at,
                     peer_endpoint=peer, app_watch=watch)

@@ -1,25 +1,28 @@
-"""Batched, health-gated restarts coordinated by the leader over the peer relation.
+"""Batched, health-gated restarts, planned by the leader over the peer relation.
 
 A unit that needs a restart (changed files, an action, a package upgrade)
 records a *request* and publishes its id in its peer unit bag.  The leader
-grants slots in batches of ``restart-batch-size`` by writing the current batch
-to the peer application bag.  A granted unit restarts, waits until its health
-checks pass (at most ``restart-health-timeout`` seconds), waits
+places each request in a *plan*, an ordered list of batches of at most
+``restart-batch-size`` units, in the peer application bag.  A unit's turn
+comes when every request of every earlier batch is done, which it reads in
+those units' bags itself: the next batch starts as soon as the last unit of
+the one before releases, with no leader hook in between, and a roll goes on
+while leadership changes hands.  A unit whose turn came restarts, waits until
+its health checks pass (at most ``restart-health-timeout`` seconds), waits
 ``restart-batch-interval`` seconds, and publishes the request id as done,
-which releases its slot.  The leader starts the next batch only when every
-unit of the current batch released its slot.
+which releases its slot.
 
-A batch may take late requests (units notice a config change one hook
-after another) until its first member finishes.  A unit whose checks do not
-pass keeps its slot, goes blocked naming the failing check and publishes
-``stackyard-restart-halted``; the current batch never completes and while
-any unit is halted the leader grants nothing: no restart storm.  It keeps
-checking on later hooks (update-status, config-changed after a fix) and
-releases its slot once healthy.
+The last batch takes late requests (units notice a config change one hook
+after another) until one of its members finishes or halts.  A unit whose
+checks do not pass keeps its slot, goes blocked naming the failing check and
+publishes ``stackyard-restart-halted``; no later batch starts while its
+request is not done: no restart storm.  It keeps checking on later hooks
+(update-status, config-changed after a fix) and releases its slot once
+healthy.
 
 All coordination state lives in relation data, so a new leader carries on
 from where the old one stopped; a unit restarts at most once per request id,
-and grants for units that left are dropped.
+and units that left hold nobody up.
 
 ``restart-batch-size`` 0 turns coordination off: each unit restarts when it
 needs to (still health-checked).  With ``enable-auto-restarts`` false, needed
@@ -30,9 +33,12 @@ Peer relation keys (endpoint ``cluster``):
 - unit bag ``stackyard-restart-request``: id of the unit's open request ("" if none)
 - unit bag ``stackyard-restart-done``: id of the unit's last completed request
 - unit bag ``stackyard-restart-halted``: id of a request whose health checks timed out
-- app bag ``stackyard-restart-batch``: JSON ``{"n": int, "granted": {unit: id}, "sealed": bool}``
+- app bag ``stackyard-restart-plan``: JSON ``{"last": n, "batches": [{"n": n,
+  "units": {unit: id}}]}`` (see :mod:`rollplan`)
 - app bag ``stackyard-restart-roll``: JSON ``{"id": str, "services": [..],
   "deferred_only": bool}``, written by the ``restart-services`` action on the leader
+- app bag ``stackyard-restart-batch``: the single granted batch of earlier
+  releases; read once after an upgrade, then removed
 """
 
 import json
@@ -40,10 +46,13 @@ import time
 
 from charmhelpers.core import hookenv, host, unitdata
 
+from charms.layer.stackyard import rollplan
+
 PEER = 'cluster'
 REQUEST_KEY = 'stackyard-restart-request'
 DONE_KEY = 'stackyard-restart-done'
-BATCH_KEY = 'stackyard-restart-batch'
+PLAN_KEY = 'stackyard-restart-plan'
+BATCH_KEY = 'stackyard-restart-batch'     # before the plan: one granted batch
 ROLL_KEY = 'stackyard-restart-roll'
 HALTED_KEY = 'stackyard-restart-halted'
 
@@ -56,65 +65,10 @@ HISTORY = 'stackyard.restart.history'      # [{"id", "services", "restarted_at",
 MAX_HISTORY = 50
 
 
-# ---- pure planning -----------------------------------------------------------------
+# ---- planning (pure, in rollplan: the fast path reads it without the venv) ----------
 
-def plan_batch(batch, units, batch_size):
-    """The leader's next grants: batches of at most ``batch_size`` units.
-
-    A new batch starts only when every unit of the current one published its
-    request id as done (restarted, healthy, interval waited).  Requests that
-    arrive while the current batch runs may still join it, up to the batch
-    size, until its first member finishes (the batch is then *sealed*): units
-    notice a config change in their own hooks, one after another, and this
-    keeps batches full without ever letting a unit start after an earlier
-    batch-mate proved healthy or not.  While any unit reports a halted
-    restart (its health checks did not pass in time) nothing new is granted.
-
-    :param batch: current ``{"n", "granted": {unit: id}, "sealed": bool}`` (may be empty)
-    :param units: every live unit: ``{unit: {"request", "done", "halted"}}``
-    :param batch_size: at most this many units per batch (>= 1)
-    :returns: the new batch
-    """
-    batch = _sane_batch(batch)
-    n = batch['n']
-    granted = {u: r for u, r in batch['granted'].items() if u in units}
-    busy = {u: r for u, r in granted.items() if units[u].get('done') != r}
-    sealed = bool(batch.get('sealed')) or len(busy) < len(batch.get('granted') or {})
-    current = {'n': n, 'granted': granted, 'sealed': sealed}
-    if any(q.get('halted') for q in units.values()):
-        return current
-    waiting = sorted((u for u, q in units.items()
-                      if q.get('request') and q.get('request') != q.get('done')
-                      and granted.get(u) != q.get('request')),
-                     key=_unit_key)
-    if not waiting:
-        return current
-    size = max(1, batch_size)
-    if busy:
-        room = size - len(granted)
-        if sealed or room <= 0:
-            return current
-        granted = dict(granted, **{u: units[u]['request'] for u in waiting[:room]})
-        return {'n': n, 'granted': granted, 'sealed': False}
-    return {'n': n + 1, 'granted': {u: units[u]['request'] for u in waiting[:size]},
-            'sealed': False}
-
-
-def _sane_batch(batch):
-    """The batch with malformed parts (from the untrusted app bag) dropped."""
-    n = batch.get('n', 0) if isinstance(batch, dict) else 0
-    granted = batch.get('granted') if isinstance(batch, dict) else {}
-    if not isinstance(granted, dict):
-        granted = {}
-    return {'n': n if isinstance(n, int) and not isinstance(n, bool) else 0,
-            'granted': {u: r for u, r in granted.items()
-                        if isinstance(u, str) and isinstance(r, str)},
-            'sealed': bool(batch.get('sealed')) if isinstance(batch, dict) else False}
-
-
-def _unit_key(unit):
-    app, _, num = unit.partition('/')
-    return (app, int(num) if num.isdigit() else 0)
+plan_restarts, sane_plan, place_of = rollplan.plan_restarts, rollplan.sane_plan, rollplan.place_of
+split_id, entry_done, _unit_key = rollplan.split_id, rollplan.entry_done, rollplan.unit_key
 
 
 def should_restart(pending, grant, done):
@@ -159,19 +113,32 @@ def _publish_app(rid, key, value):
     hookenv.flush('"app": {}'.format(json.dumps(hookenv.application_name())))
 
 
-def read_batch(rid):
-    return _load(_app_data(rid).get(BATCH_KEY), {})
+def read_plan(rid):
+    """The leader's restart plan from the app bag (see :func:`plan_restarts`).
+
+    A batch granted under the older ``stackyard-restart-batch`` key (before
+    an upgrade) reads as the plan's only batch, so a roll in flight goes on.
+    """
+    bag = _app_data(rid)
+    if bag.get(PLAN_KEY):
+        return sane_plan(_load(bag.get(PLAN_KEY), {}))
+    old = _load(bag.get(BATCH_KEY), {})
+    n = old.get('n') if isinstance(old.get('n'), int) else 0
+    granted = old.get('granted') if isinstance(old.get('granted'), dict) else {}
+    return sane_plan({'last': n, 'batches': [{'n': n, 'units': granted}]})
+
+
+def read_unit(rid, unit):
+    """``{"request", "done", "halted"}`` of one unit's bag."""
+    data = _unit_data(rid, unit)
+    return {'request': data.get(REQUEST_KEY, ''), 'done': data.get(DONE_KEY, ''),
+            'halted': data.get(HALTED_KEY, '')}
 
 
 def read_units(rid):
     """``{unit: {"request", "done"}}`` for this unit and every joined peer."""
-    me = hookenv.local_unit()
-    units = {}
-    for unit in [me] + hookenv.related_units(rid):
-        data = _unit_data(rid, unit)
-        units[unit] = {'request': data.get(REQUEST_KEY, ''), 'done': data.get(DONE_KEY, ''),
-                       'halted': data.get(HALTED_KEY, '')}
-    return units
+    return {unit: read_unit(rid, unit)
+            for unit in [hookenv.local_unit()] + hookenv.related_units(rid)}
 
 
 def publish(rid, **keys):
@@ -280,19 +247,18 @@ def coordinate(config, checks, restart=host.service_restart, paused=False):
 def _step(rid, batch_size, interval, timeout, checks, restart):
     kv = unitdata.kv()
     pending = kv.get(PENDING)
-    me = hookenv.local_unit()
-    batch_n = None
-    if rid and batch_size > 0:
-        if hookenv.is_leader():
-            schedule(rid, batch_size)
-        batch = read_batch(rid)
-        grant, batch_n = (batch.get('granted') or {}).get(me), batch.get('n')
-        done = _unit_data(rid, me).get(DONE_KEY) or ''
-    else:
-        grant, done = (pending or {}).get('id'), ''
-    if not pending or grant != pending['id']:
+    coordinated = bool(rid) and batch_size > 0
+    if coordinated and hookenv.is_leader():
+        schedule(rid, batch_size)
+    if not pending:
         return False
-    if should_restart(pending, grant, done):
+    batch_n, done = None, ''
+    if coordinated:
+        batch_n, waiting = my_turn(rid, pending['id'])
+        if batch_n is None or waiting:
+            return False
+        done = read_unit(rid, hookenv.local_unit())['done']
+    if should_restart(pending, pending['id'], done):
         for service in pending['services']:
             hookenv.log('Restarting {} ({})'.format(service, pending['id']))
             restart(service)
@@ -305,14 +271,36 @@ def _step(rid, batch_size, interval, timeout, checks, restart):
     ok, results = health.wait_healthy(relevant, timeout)
     if not ok:
         kv.set(UNHEALTHY, [health.describe(r) for r in health.failing(results)])
-        if rid and batch_size > 0:
+        if coordinated:
             publish(rid, **{HALTED_KEY: pending['id']})
         return False
     kv.unset(UNHEALTHY)
     if interval > 0:
         time.sleep(interval)
-    _release(rid if batch_size > 0 else None, pending)
-    return bool(rid) and batch_size > 0 and hookenv.is_leader()
+    _release(rid if coordinated else None, pending)
+    return coordinated and hookenv.is_leader()
+
+
+def my_turn(rid, request_id):
+    """``(batch n, {unit: id} still to finish before this unit may go)``.
+
+    ``(None, {})`` while the leader has not placed the request yet.  Units
+    that left the relation do not hold anyone up.
+    """
+    me = hookenv.local_unit()
+    n, earlier = place_of(read_plan(rid), me, request_id)
+    if n is None:
+        return None, {}
+    live = set(hookenv.related_units(rid)) | {me}
+    waiting = {}
+    for unit, ids in earlier.items():
+        if unit not in live:
+            continue
+        state = read_unit(rid, unit)
+        for entry in ids:
+            if not entry_done(entry, state):
+                waiting[unit] = entry
+    return n, waiting
 
 
 def _release(rid, pending):
@@ -338,15 +326,29 @@ def history_ids():
 
 
 def schedule(rid, batch_size):
-    """Leader: grant the next batch when the current one is done."""
-    current = read_batch(rid)
+    """Leader: place new requests in the restart plan.
+
+    The plan is written only when it places something: finished batches are
+    dropped with that write, not by one of their own, because each write of
+    the app bag costs a relation-changed hook on every other unit.
+    """
+    current = read_plan(rid)
+    new = plan_restarts(current, read_units(rid), batch_size)
+    before = {(u, r) for b in current['batches'] for u, r in b['units'].items()}
+    if any((u, r) not in before for b in new['batches'] for u, r in b['units'].items()):
+        _publish_app(rid, PLAN_KEY, json.dumps(new, sort_keys=True))
+        if _app_data(rid).get(BATCH_KEY):
+            _publish_app(rid, BATCH_KEY, '')
+
+
+def in_flight(rid):
+    """Leader: whether a planned restart of a live unit has not finished."""
+    plan = read_plan(rid)
+    if not plan['batches']:
+        return False
     units = read_units(rid)
-    new = plan_batch(current, units, batch_size)
-    # Sealing alone is not written: plan_batch derives it again from the
-    # finished members, and each write of the app bag costs a relation-changed
-    # hook on every other unit.
-    if dict(new, sealed=False) != dict(_sane_batch(current), sealed=False):
-        _publish_app(rid, BATCH_KEY, json.dumps(new, sort_keys=True))
+    return any(u in units and not entry_done(r, units[u])
+               for b in plan['batches'] for u, r in b['units'].items())
 
 
 def announce_roll(services, deferred_only):

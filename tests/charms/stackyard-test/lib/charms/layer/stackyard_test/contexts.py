@@ -23,6 +23,14 @@ def port_reason(value):
     return None
 
 
+@options.rule('warmup')
+def warmup_reason(value):
+    """Validator: the service's start delay is 0 to 600 seconds."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 600:
+        return 'must be a whole number of seconds from 0 to 600, not {!r}'.format(value)
+    return None
+
+
 class ServiceContext(dict):
     """Config for the HTTP service; empty (not ready) while the port is invalid."""
 
@@ -34,4 +42,5 @@ class ServiceContext(dict):
         if port_problem(config.get('port')) is None:
             self.update(port=config['port'], message=config.get('message') or '',
                         debug=bool(config.get('debug')), unit=hookenv.local_unit(),
+                        warmup=int(config.get('warmup') or 0),
                         server=paths.SERVER, starts_log=paths.STARTS_LOG)

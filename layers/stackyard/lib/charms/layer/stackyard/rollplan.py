@@ -1,0 +1,121 @@
+"""The restart plan: which units restart in which batch (pure functions).
+
+The leader writes the plan to the peer application bag; every unit reads it
+to know when its turn comes.  Standard library only: the peer fast path reads
+it before the charm's venv is entered.
+"""
+
+
+def split_id(request_id):
+    """``("web/3", 7)`` from a request id ``"web/3#7"``; None when malformed."""
+    if not isinstance(request_id, str):
+        return None
+    unit, sep, num = request_id.rpartition('#')
+    return (unit, int(num)) if sep and unit and num.isdigit() else None
+
+
+def entry_done(entry_id, state):
+    """Whether a unit's state (``{"done": id, ...}``) shows request ``entry_id`` finished.
+
+    A unit publishes only its last finished request, so a later one of the
+    same unit counts too.
+    """
+    done = (state or {}).get('done')
+    if not done:
+        return False
+    if done == entry_id:
+        return True
+    a, b = split_id(done), split_id(entry_id)
+    return bool(a and b) and a[0] == b[0] and a[1] >= b[1]
+
+
+def plan_restarts(plan, units, batch_size):
+    """The leader's plan: every open request placed in a batch of at most ``batch_size``.
+
+    The plan is an ordered list of batches.  A unit starts its restart when
+    every entry of every earlier batch is done (or its unit left), which it
+    sees in the other units' bags itself: the leader is not on the path from
+    one batch to the next, and a roll goes on while leadership changes hands.
+    The leader only places new requests: it fills the last batch while none
+    of its members finished or halted (units notice a config change one hook
+    after another, and this keeps batches full without letting a unit start
+    after an earlier batch-mate proved healthy or not), then opens new
+    batches.  Planned batches are never regrouped, so a unit that already
+    started never shares its turn with more units than its batch held;
+    a changed ``restart-batch-size`` applies to requests placed after it.
+    Finished batches at the head are dropped.
+
+    :param plan: current ``{"last": n, "batches": [{"n": n, "units": {unit: id}}]}``
+    :param units: every live unit: ``{unit: {"request", "done", "halted"}}``
+    :param batch_size: at most this many units per batch (>= 1)
+    :returns: the new plan
+    """
+    plan = sane_plan(plan)
+    last = plan['last']
+    batches = []
+    for batch in plan['batches']:
+        kept = {u: r for u, r in batch['units'].items() if u in units}
+        if kept:
+            batches.append({'n': batch['n'], 'units': kept})
+    while batches and all(entry_done(r, units[u]) for u, r in batches[0]['units'].items()):
+        batches.pop(0)
+    placed = {(u, r) for b in batches for u, r in b['units'].items()}
+    waiting = sorted((u for u, q in units.items()
+                      if q.get('request') and not entry_done(q['request'], q)
+                      and (u, q['request']) not in placed),
+                     key=unit_key)
+    size = max(1, batch_size)
+    if waiting and batches:
+        tail = batches[-1]['units']
+        closed = any(entry_done(r, units[u]) or units[u].get('halted') == r
+                     for u, r in tail.items())
+        room = 0 if closed else size - len(tail)
+        for u in waiting[:max(0, room)]:
+            tail[u] = units[u]['request']
+        waiting = waiting[max(0, room):]
+    while waiting:
+        last += 1
+        batches.append({'n': last, 'units': {u: units[u]['request'] for u in waiting[:size]}})
+        waiting = waiting[size:]
+    return {'last': last, 'batches': batches}
+
+
+def sane_plan(plan):
+    """The plan with malformed parts (from the untrusted app bag) dropped."""
+    if not isinstance(plan, dict):
+        plan = {}
+    last = plan.get('last', 0)
+    last = last if isinstance(last, int) and not isinstance(last, bool) else 0
+    batches = []
+    for batch in plan.get('batches') if isinstance(plan.get('batches'), list) else []:
+        if not isinstance(batch, dict) or not isinstance(batch.get('units'), dict):
+            continue
+        n = batch.get('n')
+        if not isinstance(n, int) or isinstance(n, bool):
+            continue
+        entries = {u: r for u, r in batch['units'].items()
+                   if isinstance(u, str) and isinstance(r, str)}
+        if entries:
+            batches.append({'n': n, 'units': entries})
+            last = max(last, n)
+    return {'last': last, 'batches': batches}
+
+
+def place_of(plan, unit, request_id):
+    """``(n, earlier entries)`` of the batch holding ``unit``'s ``request_id``.
+
+    :returns: ``(None, {})`` when the request is not planned yet; earlier
+        entries as ``{unit: [ids]}``
+    """
+    earlier = {}
+    for batch in sane_plan(plan)['batches']:
+        if batch['units'].get(unit) == request_id:
+            return batch['n'], earlier
+        for u, r in batch['units'].items():
+            earlier.setdefault(u, []).append(r)
+    return None, {}
+
+
+def unit_key(unit):
+    app, _, num = unit.partition('/')
+    return (app, int(num) if num.isdigit() else 0)
