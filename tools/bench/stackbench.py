@@ -167,7 +167,8 @@ def bench_restarts(args):
                 model.run('config', 'web', 'restart-batch-size={}'.format(batch),
                           'warmup={}'.format(warmup))
                 model.run('wait', '--timeout', 1800, timeout=2000)
-                rows.append([n, warmup] + roll(model, units, batch))
+                rows.append([n, warmup, batch] + roll(model, units, batch))
+                print('measured:', *rows[-1], file=sys.stderr, flush=True)
         model.destroy()
     table(('units', 'warmup s', 'batch', 'restarts', 'wall s', 'batches x restart s',
            'ratio', 'max at once', 'hooks'), rows)

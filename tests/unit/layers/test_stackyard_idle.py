@@ -64,12 +64,37 @@ def test_failing_check_falls_through(hook_env, server):
 def test_no_spec_or_a_broken_one_falls_through(hook_env):
     assert not idle.try_fast_path(hook_env.charm_dir, 'update-status')
     with open(idle.spec_path(hook_env.charm_dir), 'w') as f:
-        f.write('{not json')
+        f.write('{not a spec')
+    assert not idle.try_fast_path(hook_env.charm_dir, 'update-status')
+    with open(idle.spec_path(hook_env.charm_dir), 'wb') as f:
+        f.write(b'')
     assert not idle.try_fast_path(hook_env.charm_dir, 'update-status')
     idle.write_spec(hook_env.charm_dir, True, [{'kind': 'nosuch'}])
     assert not idle.try_fast_path(hook_env.charm_dir, 'update-status')
     idle.clear_spec(hook_env.charm_dir)
     assert not idle.try_fast_path(hook_env.charm_dir, 'update-status')
+
+
+def test_fast_hooks_leave_a_line_that_the_next_full_hook_moves_in(hook_env, server):
+    import os
+    idle.write_spec(hook_env.charm_dir, True, checks_for(server))
+    assert idle.try_fast_path(hook_env.charm_dir, 'update-status')
+    assert idle.try_fast_path(hook_env.charm_dir, 'update-status')
+    assert [r['fast'] for r in hookstats.records()] == [True, True]
+    hookstats.record('config-changed', 1.0, 0.5, 'ok')
+    assert not os.path.exists(idle.fast_log_path(hook_env.charm_dir))
+    recs = hookstats.records()
+    assert [(r['hook'], r.get('fast', False)) for r in recs] == [
+        ('update-status', True), ('update-status', True), ('config-changed', False)]
+
+
+def test_a_full_fast_log_sends_the_hook_the_full_way(hook_env, server):
+    idle.write_spec(hook_env.charm_dir, True, checks_for(server))
+    with open(idle.fast_log_path(hook_env.charm_dir), 'w') as f:
+        f.write('1.000 0.0100 update-status\n' * (idle.FAST_LOG_LIMIT // 20))
+    assert not idle.try_fast_path(hook_env.charm_dir, 'update-status')
+    hookstats.record('update-status', 2.0, 0.3, 'ok')
+    assert idle.try_fast_path(hook_env.charm_dir, 'update-status')
 
 
 def test_spec_is_private(hook_env):
@@ -108,9 +133,8 @@ def test_the_real_hook_takes_the_fast_path_under_its_shebang(hook_env, server, t
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.returncode == 0 and proc.stderr == b'', proc.stderr
     assert not (charm / '.venv').exists()
-    unitdata._KV = None
-    [rec] = hookstats.records()
-    assert rec['fast'] is True
+    [rec] = idle.take_fast_records(str(charm))
+    assert rec['fast'] is True and rec['hook'] == 'update-status'
 
 
 WATCH = {'app': 'web', 'unit': 'web/1', 'roll_key': 'stackyard-restart-roll',
@@ -188,7 +212,6 @@ def test_peer_change_fast_path_is_its_own_permission(hook_env, server):
 ])
 def test_a_waiting_unit_tracks_the_units_it_waits_for(
         hook_env, server, tmp_path, monkeypatch, done, ok, left):
-    import json
     calls = fake_relation_get(tmp_path, monkeypatch,
                               {'stackyard-restart-done': done} if done else {})
     idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster',
@@ -197,8 +220,7 @@ def test_a_waiting_unit_tracks_the_units_it_waits_for(
     assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
                               environ={'JUJU_REMOTE_UNIT': 'web/0'}) is ok
     assert calls.read_text().split() == ['--format=json', '-', 'web/0']
-    with open(idle.spec_path(hook_env.charm_dir)) as f:
-        assert sorted(json.load(f)['app_watch']['waiting_on']) == left
+    assert sorted(idle.read_spec(hook_env.charm_dir)['app_watch']['waiting_on']) == left
 
 
 def test_the_last_unit_waited_for_finishing_runs_the_full_hook(
@@ -243,8 +265,8 @@ def test_the_leader_skips_peer_changes_with_nothing_to_place(
 
 def test_peer_changes_skip_the_health_checks(hook_env, tmp_path):
     """A full peer hook does not check health either; update-status does."""
-    idle.write_spec(hook_env.charm_dir, True, [{'kind': 'tcp', 'host': '127.0.0.1',
-                                                 'port': 1, 'timeout': 1}],
+    closed = [{'kind': 'tcp', 'host': '127.0.0.1', 'port': 1, 'timeout': 1}]
+    idle.write_spec(hook_env.charm_dir, True, closed,
                     peer_endpoint='cluster', app_watch=WATCH)
     assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
                               environ={'JUJU_REMOTE_UNIT': 'web/2'})
@@ -255,8 +277,6 @@ def test_peer_changes_skip_the_health_checks(hook_env, tmp_path):
     (False, True, 'cluster'), (True, True, 'cluster'), (False, False, None)])
 def test_spec_offers_peer_changes_only_to_idle_minions_of_charms_that_allow_it(
         hook_env, monkeypatch, leader, allowed, expected):
-    import json
-
     from charmhelpers.core import hookenv
 
     from charms.layer.stackyard import operations, options, restart, services, status
@@ -273,13 +293,11 @@ def test_spec_offers_peer_changes_only_to_idle_minions_of_charms_that_allow_it(
     kv = unitdata.kv()
     kv.set(status.LAST_KEY, [status.ACTIVE, 'Ready'])
     operations.write_idle_spec()
-    with open(idle.spec_path(hook_env.charm_dir)) as f:
-        spec = json.load(f)
+    spec = idle.read_spec(hook_env.charm_dir)
     assert spec['eligible'] is True and spec['peer_endpoint'] == expected
     kv.set(restart.PENDING, {'id': 'test/0#1', 'services': ['app'], 'restarted': False})
     operations.write_idle_spec()
-    with open(idle.spec_path(hook_env.charm_dir)) as f:
-        spec = json.load(f)
+    spec = idle.read_spec(hook_env.charm_dir)
     assert spec['eligible'] is False and spec['peer_endpoint'] == expected, 'waiting for a slot'
     if expected:
         watch = spec['app_watch']
@@ -289,8 +307,8 @@ def test_spec_offers_peer_changes_only_to_idle_minions_of_charms_that_allow_it(
         assert watch.get('placed') == ([['test/0', 'test/0#1']] if leader else None)
     kv.set(restart.PENDING, {'id': 'test/0#1', 'services': ['app'], 'restarted': True})
     operations.write_idle_spec()
-    with open(idle.spec_path(hook_env.charm_dir)) as f:
-        assert json.load(f)['peer_endpoint'] is None, 'restarted, not released yet'
+    assert idle.read_spec(hook_env.charm_dir)['peer_endpoint'] is None, \
+        'restarted, not released yet'
 
 
 PLAN3 = '{"last": 3, "batches": [{"n": 3, "units": {"web/1": "web/1#4"}}]}'

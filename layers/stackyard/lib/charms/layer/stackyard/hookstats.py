@@ -1,8 +1,9 @@
 """Hook timing: each hook's name, start, duration and outcome, kept in unitdata.
 
 Records are a bounded list (the newest ``MAX_RECORDS``) under one kv key, so a
-long-lived unit never grows its state without limit.  The ``hook-stats``
-action summarises them.
+long-lived unit never grows its state without limit.  Hooks that took the
+idle fast path leave a line in a file instead (:mod:`idle`); the next full
+hook moves them in.  The ``hook-stats`` action summarises them.
 """
 
 import os
@@ -31,15 +32,24 @@ def record(name, start, duration, outcome, kv=None, limit=MAX_RECORDS):
     :param outcome: "ok" or "error"
     """
     kv = kv or unitdata.kv()
-    records = kv.get(KEY, [])
+    records = kv.get(KEY, []) + _fast(keep=False)
     records.append({'hook': name, 'start': round(start, 3),
                     'duration': round(duration, 4), 'outcome': outcome})
     kv.set(KEY, records[-limit:])
 
 
 def records(kv=None):
-    """All kept records, oldest first."""
-    return list((kv or unitdata.kv()).get(KEY, []))
+    """All kept records, oldest first (fast hooks' not moved in yet included)."""
+    return list((kv or unitdata.kv()).get(KEY, [])) + _fast(keep=True)
+
+
+def _fast(keep):
+    from charms.layer.stackyard import idle
+    try:
+        charm_dir = hookenv.charm_dir()
+    except KeyError:
+        return []
+    return idle.take_fast_records(charm_dir, keep=keep) if charm_dir else []
 
 
 def summary(recs):

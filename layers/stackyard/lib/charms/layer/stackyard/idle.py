@@ -4,7 +4,7 @@ So does, where the charm allows it, a change of another unit's data on the
 peer relation seen by a unit that is not the leader and is idle or waiting for
 its restart slot.
 
-Every full hook ends by writing ``$CHARM_DIR/.stackyard-idle.json``: whether
+Every full hook ends by writing ``$CHARM_DIR/.stackyard-idle.spec``: whether
 the unit is idle (active, nothing pending or deferred, not paused, no unit
 override due to expire, and on the leader no restart batch in flight) and the
 health checks to run.  The next update-status, before the venv is entered,
@@ -16,17 +16,26 @@ work that would have changed nothing.
 Charms whose own status checks must run on update-status (a probe, say)
 leave it off; a charm turns it on with ``status.idle_fast_path()``.
 
-Standard library only: this runs before the charm's venv.
+A fast hook's timing is appended as a line to ``$CHARM_DIR/.stackyard-fast-hooks``
+(``<start> <seconds> <hook>``); the next full hook moves the lines into the
+kv store's hook records (:mod:`hookstats`).  Once the file holds
+``FAST_LOG_LIMIT`` bytes the fast path stands aside until a full hook
+emptied it.
+
+Standard library only: this runs before the charm's venv, and imports only
+modules the interpreter has loaded anyway or that cost next to nothing
+(``marshal`` for the spec, not ``json``; a line of text for the timing, not
+``sqlite3``): an idle hook is mostly interpreter start-up.
 """
 
-import json
+import marshal
 import os
-import sqlite3
 import time
 
-SPEC_FILE = '.stackyard-idle.json'
-RECORDS_KEY = 'stackyard.hookstats.records'
-MAX_RECORDS = 500
+SPEC_FILE = '.stackyard-idle.spec'
+OLD_SPEC_FILES = ('.stackyard-idle.json',)
+FAST_LOG = '.stackyard-fast-hooks'
+FAST_LOG_LIMIT = 64 * 1024
 
 
 def spec_path(charm_dir):
@@ -55,16 +64,27 @@ def write_spec(charm_dir, eligible, checks, expires_at=None, peer_endpoint=None,
 def _write(path, body):
     tmp = path + '.tmp'
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, 'w') as f:
-        json.dump(body, f)
+    with os.fdopen(fd, 'wb') as f:
+        marshal.dump(body, f)
     os.rename(tmp, path)
 
 
-def clear_spec(charm_dir):
+def read_spec(charm_dir):
+    """The spec the last full hook wrote, or None."""
     try:
-        os.remove(spec_path(charm_dir))
-    except FileNotFoundError:
-        pass
+        with open(spec_path(charm_dir), 'rb') as f:
+            spec = marshal.load(f)
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    return spec if isinstance(spec, dict) else None
+
+
+def clear_spec(charm_dir):
+    for name in (SPEC_FILE,) + OLD_SPEC_FILES:
+        try:
+            os.remove(os.path.join(charm_dir, name))
+        except FileNotFoundError:
+            pass
 
 
 def try_fast_path(charm_dir, hook_name, now=None, environ=None):
@@ -72,10 +92,8 @@ def try_fast_path(charm_dir, hook_name, now=None, environ=None):
     if hook_name != 'update-status' and not hook_name.endswith('-relation-changed'):
         return False
     started, t0 = time.time(), time.monotonic()
-    try:
-        with open(spec_path(charm_dir)) as f:
-            spec = json.load(f)
-    except (OSError, ValueError):
+    spec = read_spec(charm_dir)
+    if spec is None or _fast_log_full(charm_dir):
         return False
     if hook_name == 'update-status':
         if not spec.get('eligible'):
@@ -135,6 +153,7 @@ _FAILED = object()
 
 def _relation_get(*args):
     """``relation-get --format=json ...`` parsed, or ``_FAILED``."""
+    import json
     import subprocess
     try:
         proc = subprocess.run(['relation-get', '--format=json'] + list(args),
@@ -186,6 +205,7 @@ def _app_change_is_nothing_for_us(watch, environ):
     bag = _relation_get('--app', '-', watch.get('app') or '')
     if bag is _FAILED:
         return False
+    import json
     try:
         bag = bag or {}
         roll = json.loads(bag.get(watch['roll_key']) or '{}')
@@ -201,21 +221,46 @@ def _app_change_is_nothing_for_us(watch, environ):
     return placed == watch.get('planned')
 
 
-def record(charm_dir, started, duration, hook_name='update-status'):
-    """Append the fast hook's timing to the unit's kv store, as hookstats does."""
-    path = os.environ.get('UNIT_STATE_DB') or os.path.join(charm_dir, '.unit-state.db')
-    if not os.path.exists(path):
-        return
-    conn = sqlite3.connect(path, timeout=10)
+def fast_log_path(charm_dir):
+    return os.path.join(charm_dir, FAST_LOG)
+
+
+def _fast_log_full(charm_dir):
     try:
-        row = conn.execute('SELECT data FROM kv WHERE key=?', (RECORDS_KEY,)).fetchone()
-        records = json.loads(row[0]) if row else []
-        records.append({'hook': hook_name, 'start': round(started, 3),
-                        'duration': round(duration, 4), 'outcome': 'ok', 'fast': True})
-        conn.execute('REPLACE INTO kv (key, data) VALUES (?, ?)',
-                     (RECORDS_KEY, json.dumps(records[-MAX_RECORDS:])))
-        conn.commit()
-    except sqlite3.Error:
-        pass
+        return os.stat(fast_log_path(charm_dir)).st_size >= FAST_LOG_LIMIT
+    except OSError:
+        return False
+
+
+def record(charm_dir, started, duration, hook_name='update-status'):
+    """Append the fast hook's timing: one line, ``<start> <seconds> <hook>``."""
+    line = '{:.3f} {:.4f} {}\n'.format(started, duration, hook_name).encode()
+    fd = os.open(fast_log_path(charm_dir), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.write(fd, line)
     finally:
-        conn.close()
+        os.close(fd)
+
+
+def take_fast_records(charm_dir, keep=True):
+    """The fast hooks' records (``hookstats`` form), oldest first.
+
+    :param keep: False empties the file (the caller stores the records)
+    """
+    path = fast_log_path(charm_dir)
+    try:
+        with open(path, 'rb') as f:
+            lines = f.read().decode(errors='replace').splitlines()
+    except OSError:
+        return []
+    if not keep:
+        os.remove(path)
+    records = []
+    for line in lines:
+        parts = line.split(' ', 2)
+        try:
+            records.append({'hook': parts[2], 'start': float(parts[0]),
+                            'duration': float(parts[1]), 'outcome': 'ok', 'fast': True})
+        except (IndexError, ValueError):
+            continue
+    return records
