@@ -139,8 +139,8 @@ def test_the_real_hook_takes_the_fast_path_under_its_shebang(hook_env, server, t
 
 WATCH = {'app': 'web', 'unit': 'web/1', 'roll_key': 'stackyard-restart-roll',
          'roll_seen': 'web/0@1', 'plan_key': 'stackyard-restart-plan',
-         'done_key': 'stackyard-restart-done', 'pending': None, 'planned': None,
-         'waiting_on': {}}
+         'done_key': 'stackyard-restart-done', 'echo_key': 'stackyard-restart-echo',
+         'echo_sent': None, 'pending': None, 'planned': None, 'waiting_on': {}}
 
 
 FAIL = object()
@@ -263,6 +263,26 @@ def test_the_leader_skips_peer_changes_with_nothing_to_place(
                                   environ={'JUJU_REMOTE_UNIT': '', 'JUJU_REMOTE_APP': 'web'})
 
 
+def test_an_echo_once_answered_is_skipped(hook_env, server, tmp_path, monkeypatch):
+    fake_relation_get(tmp_path, monkeypatch, {'stackyard-restart-echo': ECHO})
+    idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster',
+                    app_watch=dict(WATCH, echo_sent='web/0#7'))
+    assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                              environ={'JUJU_REMOTE_UNIT': '', 'JUJU_REMOTE_APP': 'web'})
+
+
+@pytest.mark.parametrize('leader', [True, False])
+def test_a_unit_whose_turn_came_takes_it_at_the_next_peer_change(
+        hook_env, server, tmp_path, monkeypatch, leader):
+    fake_relation_get(tmp_path, monkeypatch, {})
+    idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster',
+                    app_watch=dict(WATCH, leader=leader, placed=[['web/1', 'web/1#4']],
+                                   request_key='stackyard-restart-request',
+                                   pending='web/1#4', planned=3, waiting_on={}))
+    assert not idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                                  environ={'JUJU_REMOTE_UNIT': 'web/5'})
+
+
 def test_peer_changes_skip_the_health_checks(hook_env, tmp_path):
     """A full peer hook does not check health either; update-status does."""
     closed = [{'kind': 'tcp', 'host': '127.0.0.1', 'port': 1, 'timeout': 1}]
@@ -284,6 +304,7 @@ def test_spec_offers_peer_changes_only_to_idle_minions_of_charms_that_allow_it(
     monkeypatch.setattr(hookenv, 'is_leader', lambda: leader)
     monkeypatch.setattr(restart, 'in_flight', lambda rid: False)
     monkeypatch.setattr(restart, 'my_turn', lambda rid, request_id: (4, {'web/0': 'web/0#2'}))
+    monkeypatch.setattr(restart, 'read_unit', lambda rid, unit: {'echo': 'web/0#1'})
     monkeypatch.setattr(restart, 'read_plan', lambda rid: {'last': 4, 'batches': [
         {'n': 4, 'units': {'test/0': 'test/0#1'}}]})
     monkeypatch.setattr(services, 'health_checks', lambda: {})
@@ -303,7 +324,7 @@ def test_spec_offers_peer_changes_only_to_idle_minions_of_charms_that_allow_it(
         watch = spec['app_watch']
         assert (watch['pending'], watch['planned'], watch['waiting_on']) == \
             ('test/0#1', 4, {'web/0': 'web/0#2'})
-        assert watch['leader'] is leader
+        assert watch['leader'] is leader and watch['echo_sent'] == 'web/0#1'
         assert watch.get('placed') == ([['test/0', 'test/0#1']] if leader else None)
     kv.set(restart.PENDING, {'id': 'test/0#1', 'services': ['app'], 'restarted': True})
     operations.write_idle_spec()
@@ -312,6 +333,7 @@ def test_spec_offers_peer_changes_only_to_idle_minions_of_charms_that_allow_it(
 
 
 PLAN3 = '{"last": 3, "batches": [{"n": 3, "units": {"web/1": "web/1#4"}}]}'
+ECHO = '{"by": "web/1", "token": "web/0#7"}'
 
 
 @pytest.mark.parametrize('bag, pending, planned, remote_app, ok', [
@@ -325,6 +347,8 @@ PLAN3 = '{"last": 3, "batches": [{"n": 3, "units": {"web/1": "web/1#4"}}]}'
                                 '{"web/2": "web/2#4"}}]}'},
      'web/1#4', None, 'web', True),                                           # someone else
     ({'stackyard-restart-plan': '{not json'}, None, None, 'web', False),
+    ({'stackyard-restart-echo': ECHO}, None, None, 'web', False),             # answer it
+    ({'stackyard-restart-echo': ECHO.replace('web/1', 'web/2')}, None, None, 'web', True),
     ({}, None, None, 'other', False),
     (FAIL, None, None, 'web', False),                                        # relation-get fails
 ])
@@ -335,7 +359,8 @@ def test_app_bag_change_skipped_only_when_it_concerns_nobody_here(
     kv.set('something', 1)
     kv.flush()
     idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster',
-                    app_watch=dict(WATCH, pending=pending, planned=planned))
+                    app_watch=dict(WATCH, pending=pending, planned=planned,
+                                   waiting_on={'web/0': 'web/0#9'} if planned else {}))
     assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
                               environ={'JUJU_REMOTE_UNIT': '',
                                        'JUJU_REMOTE_APP': remote_app}) is ok

@@ -301,6 +301,7 @@ def fake_peers(monkeypatch, bags, me='web/0'):
                         lambda rid: [u for u in bags if '/' in u and u != me])
     monkeypatch.setattr(hookenv, 'local_unit', lambda: me)
     monkeypatch.setattr(hookenv, 'application_name', lambda: 'web')
+    monkeypatch.setattr(hookenv, 'relation_ids', lambda endpoint=None: ['cluster:0'])
     return writes
 
 
@@ -344,3 +345,59 @@ def test_a_batch_granted_before_an_upgrade_is_carried_on(monkeypatch):
     assert restart.my_turn('cluster:0', 'web/0#2') == (8, {'web/1': 'web/1#3'})
     bags['web/1'] = {'stackyard-restart-done': 'web/1#3'}
     assert restart.my_turn('cluster:0', 'web/0#2') == (8, {})
+
+
+def test_the_leader_takes_its_own_turn_in_its_next_hook_and_names_an_echo(monkeypatch):
+    """Placing its own request, the leader does not restart in the same hook."""
+    import json
+
+    from charmhelpers.core import unitdata
+    bags = {'web': {}, 'web/0': {'stackyard-restart-request': 'web/0#1'}, 'web/2': {},
+            'web/1': {}}
+    fake_peers(monkeypatch, bags)
+    monkeypatch.setattr(restart, '_plan_written', False)
+    monkeypatch.setattr(restart.hookenv, 'is_leader', lambda: True)
+    kv = unitdata.kv()
+    kv.set(restart.PENDING, {'id': 'web/0#1', 'services': ['app'], 'restarted': False})
+    restarted = []
+    restart.coordinate({'restart-batch-size': 2}, {}, restart=restarted.append)
+    assert restarted == [], 'not in the hook that placed it'
+    echo = json.loads(bags['web'][restart.ECHO_KEY])
+    assert echo['by'] == 'web/1' and echo['token'].startswith('web/0#1@')
+    monkeypatch.setattr(restart, '_plan_written', False)     # the next hook
+    bags['web/2'] = {'stackyard-restart-request': 'web/2#1'}
+    restart.coordinate({'restart-batch-size': 2}, {}, restart=restarted.append)
+    assert restarted == [], 'this hook placed web/2: its place is committed first'
+    plan = json.loads(bags['web'][restart.PLAN_KEY])
+    assert plan['batches'][0]['units'] == {'web/0': 'web/0#1', 'web/2': 'web/2#1'}, \
+        'the next request joined the leader\'s batch'
+    monkeypatch.setattr(restart, '_plan_written', False)     # the echo's hook
+    restart.coordinate({'restart-batch-size': 2}, {}, restart=restarted.append)
+    assert restarted == ['app']
+
+
+def test_alone_the_leader_restarts_at_once(monkeypatch):
+    from charmhelpers.core import unitdata
+    bags = {'web': {}, 'web/0': {'stackyard-restart-request': 'web/0#1'}}
+    fake_peers(monkeypatch, bags)
+    monkeypatch.setattr(restart, '_plan_written', False)
+    monkeypatch.setattr(restart.hookenv, 'is_leader', lambda: True)
+    unitdata.kv().set(restart.PENDING, {'id': 'web/0#1', 'services': ['app'],
+                                        'restarted': False})
+    restarted = []
+    restart.coordinate({'restart-batch-size': 2}, {}, restart=restarted.append)
+    assert restarted == ['app'] and restart.ECHO_KEY not in bags['web']
+
+
+def test_the_named_peer_answers_the_echo_once(monkeypatch):
+    import json
+    bags = {'web': {restart.ECHO_KEY: json.dumps({'by': 'web/1', 'token': 'web/0#1'})},
+            'web/0': {}, 'web/1': {}}
+    writes = fake_peers(monkeypatch, bags, me='web/1')
+    restart.answer_echo('cluster:0')
+    assert bags['web/1'][restart.ECHO_KEY] == 'web/0#1'
+    restart.answer_echo('cluster:0')
+    assert len(writes) == 1
+    bags['web'][restart.ECHO_KEY] = '{bad'
+    restart.answer_echo('cluster:0')
+    assert len(writes) == 1

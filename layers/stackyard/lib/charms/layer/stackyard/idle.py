@@ -132,9 +132,11 @@ def _peer_change_allowed(spec, hook_name, environ, charm_dir=None):
     forgets that unit, and the full hook runs once nothing is left to wait
     for.  On the leader also unless the bag holds a request the plan has not
     placed.  The app bag (never on the leader): unless it announces a
-    rolling restart this unit has not seen, or places this unit's waiting
-    restart in another batch than the spec knows (one ``relation-get`` of
-    the app bag).  ``app_watch`` in the spec says what to look at.
+    rolling restart this unit has not seen, places this unit's waiting
+    restart in another batch than the spec knows, or asks this unit to
+    answer the leader's echo (one ``relation-get`` of the app bag).  Neither
+    when this unit's turn came but it did not take it yet.  ``app_watch`` in
+    the spec says what to look at.
     """
     peer = spec.get('peer_endpoint')
     if not peer or hook_name != peer + '-relation-changed':
@@ -176,6 +178,8 @@ def _unit_change_is_nothing_for_us(spec, watch, remote, charm_dir):
     leader = watch.get('leader')
     if not isinstance(waiting, dict) or (leader and not isinstance(placed, list)):
         return False
+    if _turn_came(watch):
+        return False
     if remote not in waiting and not leader:
         return True
     from charms.layer.stackyard import rollplan
@@ -198,8 +202,19 @@ def _unit_change_is_nothing_for_us(spec, watch, remote, charm_dir):
     return True
 
 
+def _turn_came(watch):
+    """Placed, nothing left to wait for, not restarted: the next hook takes the turn.
+
+    (The leader leaves its own turn to its next hook; any peer change is one.)
+    """
+    return bool(watch.get('pending')) and watch.get('planned') is not None \
+        and not watch.get('waiting_on')
+
+
 def _app_change_is_nothing_for_us(watch, environ):
     if watch.get('leader') or environ.get('JUJU_REMOTE_APP') != watch.get('app'):
+        return False
+    if _turn_came(watch):
         return False
     from charms.layer.stackyard import rollplan
     bag = _relation_get('--app', '-', watch.get('app') or '')
@@ -210,10 +225,13 @@ def _app_change_is_nothing_for_us(watch, environ):
         bag = bag or {}
         roll = json.loads(bag.get(watch['roll_key']) or '{}')
         plan = json.loads(bag.get(watch['plan_key']) or '{}')
+        echo = json.loads(bag.get(watch['echo_key']) or '{}')
         roll_id = roll.get('id')
+        echo_wanted = echo.get('by') == watch.get('unit') and \
+            echo.get('token') != watch.get('echo_sent')
     except (ValueError, KeyError, TypeError, AttributeError):
         return False
-    if roll_id and roll_id != watch.get('roll_seen'):
+    if (roll_id and roll_id != watch.get('roll_seen')) or echo_wanted:
         return False
     if not watch.get('pending'):
         return True

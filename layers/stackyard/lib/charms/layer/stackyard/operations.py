@@ -137,7 +137,8 @@ def write_idle_spec():
         watch = {'app': hookenv.application_name(), 'unit': hookenv.local_unit(),
                  'roll_key': restart.ROLL_KEY, 'roll_seen': kv.get(restart.ROLL_SEEN),
                  'plan_key': restart.PLAN_KEY, 'done_key': restart.DONE_KEY,
-                 'request_key': restart.REQUEST_KEY,
+                 'request_key': restart.REQUEST_KEY, 'echo_key': restart.ECHO_KEY,
+                 'echo_sent': restart.read_unit(rid, hookenv.local_unit()).get('echo'),
                  'pending': pending and pending['id'], 'planned': planned,
                  'waiting_on': waiting_on, 'leader': leader}
         if leader:

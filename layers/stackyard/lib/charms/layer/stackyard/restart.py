@@ -37,6 +37,10 @@ Peer relation keys (endpoint ``cluster``):
   "units": {unit: id}}]}`` (see :mod:`rollplan`)
 - app bag ``stackyard-restart-roll``: JSON ``{"id": str, "services": [..],
   "deferred_only": bool}``, written by the ``restart-services`` action on the leader
+- app bag ``stackyard-restart-echo``: JSON ``{"by": unit, "token": str}``: the
+  leader's turn came in a hook that wrote the plan, and it waits for its
+  next hook; unit ``by`` answers with ``token`` in its unit bag key of the
+  same name
 - app bag ``stackyard-restart-batch``: the single granted batch of earlier
   releases; read once after an upgrade, then removed
 """
@@ -54,6 +58,7 @@ DONE_KEY = 'stackyard-restart-done'
 PLAN_KEY = 'stackyard-restart-plan'
 BATCH_KEY = 'stackyard-restart-batch'     # before the plan: one granted batch
 ROLL_KEY = 'stackyard-restart-roll'
+ECHO_KEY = 'stackyard-restart-echo'
 HALTED_KEY = 'stackyard-restart-halted'
 
 PENDING = 'stackyard.restart.pending'      # {"id", "services", "restarted"}
@@ -63,6 +68,10 @@ ROLL_SEEN = 'stackyard.restart.roll-seen'
 UNHEALTHY = 'stackyard.restart.unhealthy'  # failing check descriptions
 HISTORY = 'stackyard.restart.history'      # [{"id", "services", "restarted_at", ...}]
 MAX_HISTORY = 50
+
+# Whether the leader wrote the plan in this very hook (one process per hook):
+# then its own turn waits for its next hook (see hold_own_turn()).
+_plan_written = False
 
 
 # ---- planning (pure, in rollplan: the fast path reads it without the venv) ----------
@@ -129,10 +138,10 @@ def read_plan(rid):
 
 
 def read_unit(rid, unit):
-    """``{"request", "done", "halted"}`` of one unit's bag."""
+    """``{"request", "done", "halted", "echo"}`` of one unit's bag."""
     data = _unit_data(rid, unit)
     return {'request': data.get(REQUEST_KEY, ''), 'done': data.get(DONE_KEY, ''),
-            'halted': data.get(HALTED_KEY, '')}
+            'halted': data.get(HALTED_KEY, ''), 'echo': data.get(ECHO_KEY, '')}
 
 
 def read_units(rid):
@@ -239,6 +248,8 @@ def coordinate(config, checks, restart=host.service_restart, paused=False):
     rid = peer_relation()
     if rid:
         follow_roll(rid, config)
+        if not hookenv.is_leader():
+            answer_echo(rid)
     for _ in range(2):  # the leader may finish its own slot and grant the next batch
         if not _step(rid, batch_size, interval, timeout, checks, restart):
             break
@@ -254,8 +265,8 @@ def _step(rid, batch_size, interval, timeout, checks, restart):
         return False
     batch_n, done = None, ''
     if coordinated:
-        batch_n, waiting = my_turn(rid, pending['id'])
-        if batch_n is None or waiting:
+        batch_n = _turn_now(rid, pending)
+        if batch_n is None:
             return False
         done = read_unit(rid, hookenv.local_unit())['done']
     if should_restart(pending, pending['id'], done):
@@ -279,6 +290,34 @@ def _step(rid, batch_size, interval, timeout, checks, restart):
         time.sleep(interval)
     _release(rid if coordinated else None, pending)
     return coordinated and hookenv.is_leader()
+
+
+def _turn_now(rid, pending):
+    """The batch number when this unit's turn came in this hook, else None."""
+    batch_n, waiting = my_turn(rid, pending['id'])
+    if batch_n is None or waiting or hold_own_turn(rid, pending):
+        return None
+    return batch_n
+
+
+def hold_own_turn(rid, pending):
+    """Leader: leave a turn that came to the next hook when this one wrote the plan.
+
+    Relation data is committed when the hook ends: restarting now would keep
+    the units just placed from seeing their places for a whole restart, and
+    the leader's hooks, the only ones that place requests, busy meanwhile.
+    Its next hook usually comes with the next request; in case none comes,
+    one peer named in the app bag answers in its own bag
+    (``stackyard-restart-echo``), and that change is the hook.
+    """
+    if not _plan_written or pending.get('restarted'):
+        return False
+    peers = sorted(hookenv.related_units(rid), key=_unit_key)
+    if not peers:
+        return False
+    token = '{}@{:.6f}'.format(pending['id'], time.time())
+    _publish_app(rid, ECHO_KEY, json.dumps({'by': peers[0], 'token': token}, sort_keys=True))
+    return True
 
 
 def my_turn(rid, request_id):
@@ -332,13 +371,26 @@ def schedule(rid, batch_size):
     dropped with that write, not by one of their own, because each write of
     the app bag costs a relation-changed hook on every other unit.
     """
+    global _plan_written
     current = read_plan(rid)
     new = plan_restarts(current, read_units(rid), batch_size)
     before = {(u, r) for b in current['batches'] for u, r in b['units'].items()}
-    if any((u, r) not in before for b in new['batches'] for u, r in b['units'].items()):
-        _publish_app(rid, PLAN_KEY, json.dumps(new, sort_keys=True))
-        if _app_data(rid).get(BATCH_KEY):
-            _publish_app(rid, BATCH_KEY, '')
+    if not any((u, r) not in before for b in new['batches'] for u, r in b['units'].items()):
+        return
+    _publish_app(rid, PLAN_KEY, json.dumps(new, sort_keys=True))
+    if _app_data(rid).get(BATCH_KEY):
+        _publish_app(rid, BATCH_KEY, '')
+    _plan_written = True
+
+
+def answer_echo(rid):
+    """A peer the leader named: answer in this unit's bag (once per token)."""
+    echo = _load(_app_data(rid).get(ECHO_KEY), {})
+    token = echo.get('token')
+    if echo.get('by') != hookenv.local_unit() or not isinstance(token, str):
+        return
+    if _unit_data(rid, hookenv.local_unit()).get(ECHO_KEY) != token:
+        publish(rid, **{ECHO_KEY: token})
 
 
 def in_flight(rid):
