@@ -263,6 +263,73 @@ def test_the_leader_skips_peer_changes_with_nothing_to_place(
                                   environ={'JUJU_REMOTE_UNIT': '', 'JUJU_REMOTE_APP': 'web'})
 
 
+def fake_peer_tools(tmp_path, monkeypatch, bags, set_fails=False):
+    """relation-get answering from ``bags`` ('web' the app bag); relation-set logging."""
+    import json
+    import os
+    import sys
+    tools = tmp_path / 'tools'
+    tools.mkdir(exist_ok=True)
+    (tmp_path / 'bags.json').write_text(json.dumps(bags))
+    get = tools / 'relation-get'
+    get.write_text('#!{}\nimport json, sys\nbags = json.load(open({!r}))\n'
+                   'print(json.dumps(bags.get(sys.argv[-1], {{}})))\n'.format(
+                       sys.executable, str(tmp_path / 'bags.json')))
+    put = tools / 'relation-set'
+    put.write_text('#!/bin/sh\necho "$@" >> {}\nexit {}\n'.format(
+        tmp_path / 'sets', 1 if set_fails else 0))
+    for f in (get, put):
+        f.chmod(0o755)
+    monkeypatch.setenv('PATH', '{}:{}'.format(tools, os.environ['PATH']))
+    return tmp_path / 'sets'
+
+
+LEADER = dict(WATCH, unit='web/0', leader=True, request_key='stackyard-restart-request',
+              halted_key='stackyard-restart-halted', old_batch_key='stackyard-restart-batch',
+              batch_size=2, placed=[['web/1', 'web/1#4']])
+
+
+@pytest.mark.parametrize('tail, expected', [
+    ({'web/1': 'web/1#4'}, [{'web/1': 'web/1#4', 'web/2': 'web/2#3'}]),     # joins
+    ({'web/1': 'web/1#3'}, [{'web/1': 'web/1#3'}, {'web/2': 'web/2#3'}]),   # web/1 done
+    ({'web/1': 'web/1#4', 'web/3': 'web/3#1'},
+     [{'web/1': 'web/1#4', 'web/3': 'web/3#1'}, {'web/2': 'web/2#3'}]),     # full
+])
+def test_the_leader_places_a_request_in_the_fast_path(
+        hook_env, server, tmp_path, monkeypatch, tail, expected):
+    import json
+    plan = {'last': 5, 'batches': [{'n': 5, 'units': tail}]}
+    sets = fake_peer_tools(tmp_path, monkeypatch, {
+        'web': {'stackyard-restart-plan': json.dumps(plan)},
+        'web/1': {'stackyard-restart-done': 'web/1#3'},
+        'web/2': {'stackyard-restart-request': 'web/2#3'}})
+    idle.write_spec(hook_env.charm_dir, True, checks_for(server), peer_endpoint='cluster',
+                    app_watch=LEADER)
+    assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                              environ={'JUJU_REMOTE_UNIT': 'web/2'})
+    args = sets.read_text().split(' ', 1)
+    assert args[0] == '--app'
+    key, _, value = args[1].strip().partition('=')
+    assert key == 'stackyard-restart-plan'
+    assert [b['units'] for b in json.loads(value)['batches']] == expected
+    assert ['web/2', 'web/2#3'] in idle.read_spec(hook_env.charm_dir)['app_watch']['placed']
+
+
+@pytest.mark.parametrize('bags, set_fails', [
+    ({'web': {'stackyard-restart-batch': '{"n": 1}'}}, False),      # older format
+    ({'web': {}}, True),                                               # relation-set fails
+    ({'web': {'stackyard-restart-plan': '{bad'}}, False),
+])
+def test_the_leader_leaves_odd_cases_to_the_full_hook(
+        hook_env, server, tmp_path, monkeypatch, bags, set_fails):
+    bags['web/2'] = {'stackyard-restart-request': 'web/2#3'}
+    fake_peer_tools(tmp_path, monkeypatch, bags, set_fails)
+    idle.write_spec(hook_env.charm_dir, True, checks_for(server), peer_endpoint='cluster',
+                    app_watch=LEADER)
+    assert not idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                                  environ={'JUJU_REMOTE_UNIT': 'web/2'})
+
+
 def test_an_echo_once_answered_is_skipped(hook_env, server, tmp_path, monkeypatch):
     fake_relation_get(tmp_path, monkeypatch, {'stackyard-restart-echo': ECHO})
     idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster',
@@ -310,6 +377,7 @@ def test_spec_offers_peer_changes_only_to_idle_minions_of_charms_that_allow_it(
     monkeypatch.setattr(services, 'health_checks', lambda: {})
     monkeypatch.setattr(options, 'current', lambda: type('E', (), {
         'valid': True, 'expires_at': None})())
+    monkeypatch.setattr(options, 'config', lambda: {'restart-batch-size': 3})
     monkeypatch.setattr(status, '_idle', {'enabled': True, 'peers': allowed})
     kv = unitdata.kv()
     kv.set(status.LAST_KEY, [status.ACTIVE, 'Ready'])
@@ -326,6 +394,7 @@ def test_spec_offers_peer_changes_only_to_idle_minions_of_charms_that_allow_it(
             ('test/0#1', 4, {'web/0': 'web/0#2'})
         assert watch['leader'] is leader and watch['echo_sent'] == 'web/0#1'
         assert watch.get('placed') == ([['test/0', 'test/0#1']] if leader else None)
+        assert watch.get('batch_size') == (3 if leader else None)
     kv.set(restart.PENDING, {'id': 'test/0#1', 'services': ['app'], 'restarted': True})
     operations.write_idle_spec()
     assert idle.read_spec(hook_env.charm_dir)['peer_endpoint'] is None, \

@@ -401,3 +401,18 @@ def test_the_named_peer_answers_the_echo_once(monkeypatch):
     bags['web'][restart.ECHO_KEY] = '{bad'
     restart.answer_echo('cluster:0')
     assert len(writes) == 1
+
+
+@pytest.mark.parametrize('count, size', [(6, 2), (12, 4), (5, 1)])
+def test_placing_one_request_at_a_time_matches_the_planner(count, size):
+    """The leader's fast path places as the full planner does, request by request."""
+    from charms.layer.stackyard import rollplan
+    names = ['web/{}'.format(i) for i in range(count)]
+    one_by_one, full = {}, {}
+    units = {}
+    for u in names:
+        units[u] = {'request': u + '#1', 'done': ''}
+        one_by_one = rollplan.place(one_by_one, u, u + '#1', size, units)
+        full = restart.plan_restarts(full, units, size)
+        assert one_by_one == full
+    assert rollplan.place(one_by_one, names[0], names[0] + '#1', size, units) == one_by_one

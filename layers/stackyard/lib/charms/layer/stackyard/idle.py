@@ -191,7 +191,7 @@ def _unit_change_is_nothing_for_us(spec, watch, remote, charm_dir):
     request = bag.get(watch.get('request_key') or '')
     if leader and request and not rollplan.entry_done(request, done) \
             and [remote, request] not in placed:
-        return False
+        return _place(spec, watch, remote, request, bag, charm_dir)
     if remote not in waiting or not rollplan.entry_done(waiting[remote], done):
         return True
     waiting = {u: r for u, r in waiting.items() if u != remote}
@@ -200,6 +200,65 @@ def _unit_change_is_nothing_for_us(spec, watch, remote, charm_dir):
     spec['app_watch'] = dict(watch, waiting_on=waiting)
     _write(spec_path(charm_dir), spec)
     return True
+
+
+def _place(spec, watch, remote, request, remote_bag, charm_dir):
+    """Leader: place one unit's request in the plan here, without the full hook.
+
+    Remote unit data is only fresh in a hook for that unit, so the leader
+    places requests one hook per unit; a full hook for each would make the
+    placements of a roll's requests wait on one another.  Anything unusual
+    (an older plan format, a failing hook tool, a batch size of 0) goes to
+    the full hook.
+    """
+    import json
+    from charms.layer.stackyard import rollplan
+    size = watch.get('batch_size')
+    if not isinstance(size, int) or size < 1 or charm_dir is None:
+        return False
+    bag = _relation_get('--app', '-', watch.get('app') or '')
+    if bag is _FAILED or not isinstance(bag, (dict, type(None))):
+        return False
+    bag = bag or {}
+    if bag.get(watch.get('old_batch_key') or ''):
+        return False
+    try:
+        plan = rollplan.sane_plan(json.loads(bag.get(watch['plan_key']) or '{}'))
+    except (ValueError, KeyError):
+        return False
+    states = _tail_states(plan, watch, remote, remote_bag)
+    if states is None:
+        return False
+    new = rollplan.place(plan, remote, request, size, states)
+    if new != plan and not _relation_set_app(watch['plan_key'], json.dumps(new, sort_keys=True)):
+        return False
+    placed = [[u, r] for b in new['batches'] for u, r in b['units'].items()]
+    spec['app_watch'] = dict(watch, placed=sorted(placed))
+    _write(spec_path(charm_dir), spec)
+    return True
+
+
+def _tail_states(plan, watch, remote, remote_bag):
+    """``{unit: {"done", "halted"}}`` of the plan's last batch, or None."""
+    states = {}
+    for unit in (plan['batches'][-1]['units'] if plan['batches'] else {}):
+        data = remote_bag if unit == remote else _relation_get('-', unit)
+        if data is _FAILED or not isinstance(data, (dict, type(None))):
+            return None
+        data = data or {}
+        states[unit] = {'done': data.get(watch['done_key']),
+                        'halted': data.get(watch.get('halted_key') or '')}
+    return states
+
+
+def _relation_set_app(key, value):
+    import subprocess
+    try:
+        proc = subprocess.run(['relation-set', '--app', '{}={}'.format(key, value)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return proc.returncode == 0
 
 
 def _turn_came(watch):

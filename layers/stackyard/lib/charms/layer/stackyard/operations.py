@@ -142,6 +142,8 @@ def write_idle_spec():
                  'pending': pending and pending['id'], 'planned': planned,
                  'waiting_on': waiting_on, 'leader': leader}
         if leader:
+            watch.update(batch_size=restart.settings(options.config())[0],
+                         halted_key=restart.HALTED_KEY, old_batch_key=restart.BATCH_KEY)
             plan = restart.read_plan(rid)
             watch['placed'] = sorted([u, r] for b in plan['batches']
                                      for u, r in b['units'].items())
