@@ -184,6 +184,25 @@ def test_unit_override_touches_only_its_unit_then_expires(web):
     web.wait()
 
 
+def test_a_restart_of_the_leader_alone_completes(web):
+    """The leader leaves its own turn to its next hook; with no other unit
+    asking for a restart, the peer it names answers, and that is the hook."""
+    leader = web.leader(APP)
+    units = current_units(web)
+    before = {u: workload(web, u) for u in units}
+    since = machine_now(web)
+    web.run("config", APP, "unit-overrides=%s: {debug: true}" % leader)
+    web.wait(timeout=300)
+    assert [e["batch"] for e in restarts_since(web, since, [leader])[leader]], leader
+    after = {u: workload(web, u) for u in units}
+    assert after[leader][1] == before[leader][1] + 1
+    assert {u: after[u] for u in units if u != leader} == \
+        {u: before[u] for u in units if u != leader}
+    web.run("config", APP, "unit-overrides=")
+    web.wait(timeout=300)
+    assert workload(web, leader)[1] == before[leader][1] + 2
+
+
 def test_deferred_restarts_applied_by_action(web):
     units = current_units(web)
     web.run("config", APP, "enable-auto-restarts=false")

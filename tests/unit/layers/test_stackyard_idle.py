@@ -315,6 +315,20 @@ def test_the_leader_places_a_request_in_the_fast_path(
     assert ['web/2', 'web/2#3'] in idle.read_spec(hook_env.charm_dir)['app_watch']['placed']
 
 
+def test_a_holding_leader_still_places_requests_fast(hook_env, server, tmp_path, monkeypatch):
+    """Its turn came, but a new request is placed first; anything else runs the full hook."""
+    sets = fake_peer_tools(tmp_path, monkeypatch, {
+        'web': {}, 'web/2': {'stackyard-restart-request': 'web/2#3'}, 'web/3': {}})
+    watch = dict(LEADER, pending='web/0#1', planned=5, waiting_on={})
+    idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster',
+                    app_watch=watch)
+    assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                              environ={'JUJU_REMOTE_UNIT': 'web/2'})
+    assert sets.read_text().startswith('--app stackyard-restart-plan=')
+    assert not idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                                  environ={'JUJU_REMOTE_UNIT': 'web/3'})
+
+
 @pytest.mark.parametrize('bags, set_fails', [
     ({'web': {'stackyard-restart-batch': '{"n": 1}'}}, False),      # older format
     ({'web': {}}, True),                                               # relation-set fails

@@ -356,6 +356,7 @@ def test_the_leader_takes_its_own_turn_in_its_next_hook_and_names_an_echo(monkey
             'web/1': {}}
     fake_peers(monkeypatch, bags)
     monkeypatch.setattr(restart, '_plan_written', False)
+    monkeypatch.setattr(restart, '_placed_now', set())
     monkeypatch.setattr(restart.hookenv, 'is_leader', lambda: True)
     kv = unitdata.kv()
     kv.set(restart.PENDING, {'id': 'web/0#1', 'services': ['app'], 'restarted': False})
@@ -365,13 +366,16 @@ def test_the_leader_takes_its_own_turn_in_its_next_hook_and_names_an_echo(monkey
     echo = json.loads(bags['web'][restart.ECHO_KEY])
     assert echo['by'] == 'web/1' and echo['token'].startswith('web/0#1@')
     monkeypatch.setattr(restart, '_plan_written', False)     # the next hook
+    monkeypatch.setattr(restart, '_placed_now', set())
     bags['web/2'] = {'stackyard-restart-request': 'web/2#1'}
     restart.coordinate({'restart-batch-size': 2}, {}, restart=restarted.append)
     assert restarted == [], 'this hook placed web/2: its place is committed first'
+    assert json.loads(bags['web'][restart.ECHO_KEY]) == echo, 'the first echo is still due'
     plan = json.loads(bags['web'][restart.PLAN_KEY])
     assert plan['batches'][0]['units'] == {'web/0': 'web/0#1', 'web/2': 'web/2#1'}, \
         'the next request joined the leader\'s batch'
     monkeypatch.setattr(restart, '_plan_written', False)     # the echo's hook
+    monkeypatch.setattr(restart, '_placed_now', set())
     restart.coordinate({'restart-batch-size': 2}, {}, restart=restarted.append)
     assert restarted == ['app']
 
@@ -381,6 +385,7 @@ def test_alone_the_leader_restarts_at_once(monkeypatch):
     bags = {'web': {}, 'web/0': {'stackyard-restart-request': 'web/0#1'}}
     fake_peers(monkeypatch, bags)
     monkeypatch.setattr(restart, '_plan_written', False)
+    monkeypatch.setattr(restart, '_placed_now', set())
     monkeypatch.setattr(restart.hookenv, 'is_leader', lambda: True)
     unitdata.kv().set(restart.PENDING, {'id': 'web/0#1', 'services': ['app'],
                                         'restarted': False})
@@ -416,3 +421,36 @@ def test_placing_one_request_at_a_time_matches_the_planner(count, size):
         full = restart.plan_restarts(full, units, size)
         assert one_by_one == full
     assert rollplan.place(one_by_one, names[0], names[0] + '#1', size, units) == one_by_one
+
+
+def test_a_new_echo_once_the_last_was_answered(monkeypatch):
+    import json
+
+    from charmhelpers.core import unitdata
+    bags = {'web': {restart.ECHO_KEY: json.dumps({'by': 'web/1', 'token': 't1'})},
+            'web/0': {'stackyard-restart-request': 'web/0#1'},
+            'web/1': {restart.ECHO_KEY: 't1'}}
+    fake_peers(monkeypatch, bags)
+    monkeypatch.setattr(restart, '_plan_written', False)
+    monkeypatch.setattr(restart, '_placed_now', set())
+    monkeypatch.setattr(restart.hookenv, 'is_leader', lambda: True)
+    unitdata.kv().set(restart.PENDING, {'id': 'web/0#1', 'services': ['app'],
+                                        'restarted': False})
+    restart.coordinate({'restart-batch-size': 2}, {}, restart=[].append)
+    assert json.loads(bags['web'][restart.ECHO_KEY])['token'] != 't1'
+
+
+def test_with_batches_of_one_the_leader_does_not_wait_for_a_next_hook(monkeypatch):
+    """Nobody can share its batch: holding its turn would only delay the roll."""
+    from charmhelpers.core import unitdata
+    bags = {'web': {}, 'web/0': {'stackyard-restart-request': 'web/0#1'},
+            'web/1': {'stackyard-restart-request': 'web/1#1'}}
+    fake_peers(monkeypatch, bags)
+    monkeypatch.setattr(restart, '_plan_written', False)
+    monkeypatch.setattr(restart, '_placed_now', set())
+    monkeypatch.setattr(restart.hookenv, 'is_leader', lambda: True)
+    unitdata.kv().set(restart.PENDING, {'id': 'web/0#1', 'services': ['app'],
+                                        'restarted': False})
+    restarted = []
+    restart.coordinate({'restart-batch-size': 1}, {}, restart=restarted.append)
+    assert restarted == ['app'] and restart.ECHO_KEY not in bags['web']

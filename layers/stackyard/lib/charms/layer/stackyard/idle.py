@@ -171,14 +171,17 @@ def _unit_change_is_nothing_for_us(spec, watch, remote, charm_dir):
     """Another unit's bag changed: skip unless it concerns this unit.
 
     It does when this unit waits for that unit's restart and it is now done,
-    or, on the leader, when it holds a request the plan has not placed.
+    or when this unit's turn came and it has not taken it.  On the leader a
+    request the plan has not placed is placed here, whether or not its own
+    turn waits: the leader takes its turn at the next change that places
+    nothing (the echo, at the latest).
     """
     waiting = watch.get('waiting_on')
     placed = watch.get('placed')
     leader = watch.get('leader')
     if not isinstance(waiting, dict) or (leader and not isinstance(placed, list)):
         return False
-    if _turn_came(watch):
+    if _turn_came(watch) and not leader:
         return False
     if remote not in waiting and not leader:
         return True
@@ -192,6 +195,8 @@ def _unit_change_is_nothing_for_us(spec, watch, remote, charm_dir):
     if leader and request and not rollplan.entry_done(request, done) \
             and [remote, request] not in placed:
         return _place(spec, watch, remote, request, bag, charm_dir)
+    if _turn_came(watch):
+        return False
     if remote not in waiting or not rollplan.entry_done(waiting[remote], done):
         return True
     waiting = {u: r for u, r in waiting.items() if u != remote}

@@ -69,9 +69,11 @@ UNHEALTHY = 'stackyard.restart.unhealthy'  # failing check descriptions
 HISTORY = 'stackyard.restart.history'      # [{"id", "services", "restarted_at", ...}]
 MAX_HISTORY = 50
 
-# Whether the leader wrote the plan in this very hook (one process per hook):
-# then its own turn waits for its next hook (see hold_own_turn()).
+# What the leader placed in this very hook (one process per hook): its own
+# turn may then wait for its next hook (see hold_own_turn()).
 _plan_written = False
+_placed_now = set()
+_batch_size = 1
 
 
 # ---- planning (pure, in rollplan: the fast path reads it without the venv) ----------
@@ -295,26 +297,40 @@ def _step(rid, batch_size, interval, timeout, checks, restart):
 def _turn_now(rid, pending):
     """The batch number when this unit's turn came in this hook, else None."""
     batch_n, waiting = my_turn(rid, pending['id'])
-    if batch_n is None or waiting or hold_own_turn(rid, pending):
+    if batch_n is None or waiting or hold_own_turn(rid, pending, batch_n):
         return None
     return batch_n
 
 
-def hold_own_turn(rid, pending):
-    """Leader: leave a turn that came to the next hook when this one wrote the plan.
+def hold_own_turn(rid, pending, batch_n):
+    """Leader: leave a turn that came to the next hook when this one placed batch-mates.
 
     Relation data is committed when the hook ends: restarting now would keep
-    the units just placed from seeing their places for a whole restart, and
-    the leader's hooks, the only ones that place requests, busy meanwhile.
-    Its next hook usually comes with the next request; in case none comes,
-    one peer named in the app bag answers in its own bag
-    (``stackyard-restart-echo``), and that change is the hook.
+    units just placed in the leader's own batch from seeing their places for
+    a whole restart, and the leader's hooks, the only ones that place
+    requests, busy meanwhile.  Likewise when the leader just placed itself
+    in a batch with room: its request is usually the first of a roll (a
+    config change reaches it before the others' requests do), and the others
+    should join its batch rather than wait for it.  Its next hook usually
+    comes with the next request; in case none comes, one peer named in the
+    app bag answers in its own bag (``stackyard-restart-echo``), and that
+    change is the hook.
     """
     if not _plan_written or pending.get('restarted'):
+        return False
+    me = hookenv.local_unit()
+    mates = next((b['units'] for b in read_plan(rid)['batches'] if b['n'] == batch_n), {})
+    placed_mates = any(u != me and (u, r) in _placed_now for u, r in mates.items())
+    room = (me, pending['id']) in _placed_now and len(mates) < _batch_size
+    if not (placed_mates or room):
         return False
     peers = sorted(hookenv.related_units(rid), key=_unit_key)
     if not peers:
         return False
+    echo = _load(_app_data(rid).get(ECHO_KEY), {})
+    if echo.get('by') in peers and echo.get('token') and \
+            _unit_data(rid, echo['by']).get(ECHO_KEY) != echo['token']:
+        return True     # an answer to an earlier echo is on its way: that is the hook
     token = '{}@{:.6f}'.format(pending['id'], time.time())
     _publish_app(rid, ECHO_KEY, json.dumps({'by': peers[0], 'token': token}, sort_keys=True))
     return True
@@ -371,16 +387,19 @@ def schedule(rid, batch_size):
     dropped with that write, not by one of their own, because each write of
     the app bag costs a relation-changed hook on every other unit.
     """
-    global _plan_written
+    global _plan_written, _batch_size
+    _batch_size = batch_size
     current = read_plan(rid)
     new = plan_restarts(current, read_units(rid), batch_size)
     before = {(u, r) for b in current['batches'] for u, r in b['units'].items()}
-    if not any((u, r) not in before for b in new['batches'] for u, r in b['units'].items()):
+    placed = {(u, r) for b in new['batches'] for u, r in b['units'].items()} - before
+    if not placed:
         return
     _publish_app(rid, PLAN_KEY, json.dumps(new, sort_keys=True))
     if _app_data(rid).get(BATCH_KEY):
         _publish_app(rid, BATCH_KEY, '')
     _plan_written = True
+    _placed_now.update(placed)
 
 
 def answer_echo(rid):
