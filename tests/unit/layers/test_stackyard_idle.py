@@ -276,9 +276,12 @@ def fake_peer_tools(tmp_path, monkeypatch, bags, set_fails=False):
                    'print(json.dumps(bags.get(sys.argv[-1], {{}})))\n'.format(
                        sys.executable, str(tmp_path / 'bags.json')))
     put = tools / 'relation-set'
-    put.write_text('#!/bin/sh\necho "$@" >> {}\nexit {}\n'.format(
+    put.write_text('#!/bin/sh\nfor a in "$@"; do echo "$a"; done >> {}\nexit {}\n'.format(
         tmp_path / 'sets', 1 if set_fails else 0))
-    for f in (get, put):
+    members = tools / 'relation-list'
+    members.write_text("#!/bin/sh\necho '{}'\n".format(
+        json.dumps(sorted(u for u in bags if '/' in u and u != 'web/0'))))
+    for f in (get, put, members):
         f.chmod(0o755)
     monkeypatch.setenv('PATH', '{}:{}'.format(tools, os.environ['PATH']))
     return tmp_path / 'sets'
@@ -307,12 +310,33 @@ def test_the_leader_places_a_request_in_the_fast_path(
                     app_watch=LEADER)
     assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
                               environ={'JUJU_REMOTE_UNIT': 'web/2'})
-    args = sets.read_text().split(' ', 1)
-    assert args[0] == '--app'
-    key, _, value = args[1].strip().partition('=')
+    args = sets.read_text().splitlines()
+    assert args[0] == '--app' and len(args) == 2
+    key, _, value = args[1].partition('=')
     assert key == 'stackyard-restart-plan'
     assert [b['units'] for b in json.loads(value)['batches']] == expected
     assert ['web/2', 'web/2#3'] in idle.read_spec(hook_env.charm_dir)['app_watch']['placed']
+
+
+def test_an_echo_peer_that_joins_the_leaders_batch_hands_the_echo_on(
+        hook_env, server, tmp_path, monkeypatch):
+    import json
+    plan = {'last': 5, 'batches': [{'n': 5, 'units': {'web/0': 'web/0#1'}}]}
+    sets = fake_peer_tools(tmp_path, monkeypatch, {
+        'web': {'stackyard-restart-plan': json.dumps(plan),
+                'stackyard-restart-echo': json.dumps({'by': 'web/2', 'token': 't'})},
+        'web/2': {'stackyard-restart-request': 'web/2#3'}, 'web/3': {}, 'web/1': {}})
+    watch = dict(LEADER, pending='web/0#1', planned=5, waiting_on={},
+                 placed=[['web/0', 'web/0#1']])
+    idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster',
+                    app_watch=watch)
+    assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                              environ={'JUJU_REMOTE_UNIT': 'web/2'})
+    args = sets.read_text().splitlines()
+    echo = json.loads(args[1].partition('=')[2])
+    assert args[0] == '--app' and echo == {'by': 'web/3', 'token': 't'}
+    assert json.loads(args[2].partition('=')[2])['batches'][0]['units'] == {
+        'web/0': 'web/0#1', 'web/2': 'web/2#3'}
 
 
 def test_a_holding_leader_still_places_requests_fast(hook_env, server, tmp_path, monkeypatch):
@@ -324,7 +348,7 @@ def test_a_holding_leader_still_places_requests_fast(hook_env, server, tmp_path,
                     app_watch=watch)
     assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
                               environ={'JUJU_REMOTE_UNIT': 'web/2'})
-    assert sets.read_text().startswith('--app stackyard-restart-plan=')
+    assert sets.read_text().startswith('--app\nstackyard-restart-plan=')
     assert not idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
                                   environ={'JUJU_REMOTE_UNIT': 'web/3'})
 

@@ -364,7 +364,7 @@ def test_the_leader_takes_its_own_turn_in_its_next_hook_and_names_an_echo(monkey
     restart.coordinate({'restart-batch-size': 2}, {}, restart=restarted.append)
     assert restarted == [], 'not in the hook that placed it'
     echo = json.loads(bags['web'][restart.ECHO_KEY])
-    assert echo['by'] == 'web/1' and echo['token'].startswith('web/0#1@')
+    assert echo['by'] == 'web/2' and echo['token'].startswith('web/0#1@')
     monkeypatch.setattr(restart, '_plan_written', False)     # the next hook
     monkeypatch.setattr(restart, '_placed_now', set())
     bags['web/2'] = {'stackyard-restart-request': 'web/2#1'}

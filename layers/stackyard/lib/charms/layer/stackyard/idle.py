@@ -235,7 +235,13 @@ def _place(spec, watch, remote, request, remote_bag, charm_dir):
     if states is None:
         return False
     new = rollplan.place(plan, remote, request, size, states)
-    if new != plan and not _relation_set_app(watch['plan_key'], json.dumps(new, sort_keys=True)):
+    settings = {watch['plan_key']: json.dumps(new, sort_keys=True)}
+    echo = _echo_elsewhere(watch, new, bag)
+    if echo is _FAILED:
+        return False
+    if echo:
+        settings[watch['echo_key']] = echo
+    if new != plan and not _relation_set_app(settings):
         return False
     placed = [[u, r] for b in new['batches'] for u, r in b['units'].items()]
     spec['app_watch'] = dict(watch, placed=sorted(placed))
@@ -256,10 +262,48 @@ def _tail_states(plan, watch, remote, remote_bag):
     return states
 
 
-def _relation_set_app(key, value):
+def _echo_elsewhere(watch, plan, bag):
+    """A new echo request when the peer named to answer joined the leader's batch.
+
+    That peer would answer only once its own restart is over, and the leader
+    waits for the answer to take its turn.  Returns the new JSON value, None
+    (keep it) or ``_FAILED``.
+    """
+    import json
+    try:
+        echo = json.loads(bag.get(watch['echo_key']) or '{}')
+    except (ValueError, KeyError):
+        return _FAILED
+    mates = next((b['units'] for b in plan['batches']
+                  if b['units'].get(watch.get('unit')) == watch.get('pending')), {})
+    if not isinstance(echo, dict) or echo.get('by') not in mates:
+        return None
+    peers = _relation_list()
+    if peers is _FAILED:
+        return _FAILED
+    others = [u for u in peers if u not in mates]
+    if not others:
+        return None
+    return json.dumps(dict(echo, by=others[-1]), sort_keys=True)
+
+
+def _relation_list():
+    import json
     import subprocess
     try:
-        proc = subprocess.run(['relation-set', '--app', '{}={}'.format(key, value)],
+        proc = subprocess.run(['relation-list', '--format=json'], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, timeout=30)
+        peers = json.loads(proc.stdout.decode() or '[]') if proc.returncode == 0 else _FAILED
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return _FAILED
+    return peers if isinstance(peers, list) else _FAILED
+
+
+def _relation_set_app(settings):
+    import subprocess
+    args = ['{}={}'.format(k, v) for k, v in sorted(settings.items())]
+    try:
+        proc = subprocess.run(['relation-set', '--app'] + args,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
     except (OSError, subprocess.SubprocessError):
         return False

@@ -332,7 +332,9 @@ def hold_own_turn(rid, pending, batch_n):
             _unit_data(rid, echo['by']).get(ECHO_KEY) != echo['token']:
         return True     # an answer to an earlier echo is on its way: that is the hook
     token = '{}@{:.6f}'.format(pending['id'], time.time())
-    _publish_app(rid, ECHO_KEY, json.dumps({'by': peers[0], 'token': token}, sort_keys=True))
+    # A peer outside its batch: one inside would answer after its own restart.
+    others = [u for u in peers if u not in mates] or peers
+    _publish_app(rid, ECHO_KEY, json.dumps({'by': others[-1], 'token': token}, sort_keys=True))
     return True
 
 
