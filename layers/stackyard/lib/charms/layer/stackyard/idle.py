@@ -1,8 +1,9 @@
 """The idle fast path: an update-status that finds nothing to do costs little.
 
-So does, where the charm allows it, a change of another unit's data on the
-peer relation seen by a unit that is not the leader and is idle or waiting for
-its restart slot.
+So does, where the charm allows it, a change of other units' data on the
+peer relation that cannot concern this unit (see ``_peer_change_allowed``);
+on the leader, placing one unit's restart request in the plan is done here
+too.
 
 Every full hook ends by writing ``$CHARM_DIR/.stackyard-idle.spec``: whether
 the unit is idle (active, nothing pending or deferred, not paused, no unit

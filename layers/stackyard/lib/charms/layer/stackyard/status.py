@@ -30,11 +30,11 @@ def idle_fast_path(enabled=True, peer_changes=False):
     Only for charms whose status checks need not run on update-status: the
     fast path re-runs the declared health checks, nothing else.
 
-    :param peer_changes: also skip the full hook, on an idle unit that is not
-        the leader, for a change of another unit's data on the layer's peer
-        relation (the restart requests and releases of a rolling restart wake
-        every unit).  Only for charms with no handlers of their own that react
-        to peer unit data: the changed flags come at the next full peer hook.
+    :param peer_changes: also skip the full hook for changes of peer data
+        that cannot concern the unit (the restart requests and releases of a
+        rolling restart wake every unit; the leader places requests in the
+        fast path).  Only for charms with no handlers of their own that react
+        to peer data: the changed flags come at the next full peer hook.
     """
     _idle['enabled'] = bool(enabled)
     _idle['peers'] = bool(enabled) and bool(peer_changes)
