@@ -347,19 +347,23 @@ def test_a_batch_granted_before_an_upgrade_is_carried_on(monkeypatch):
     assert restart.my_turn('cluster:0', 'web/0#2') == (8, {})
 
 
-def test_the_leader_takes_its_own_turn_in_its_next_hook_and_names_an_echo(monkeypatch):
-    """Placing its own request, the leader does not restart in the same hook."""
-    import json
-
+def leader_hook(monkeypatch):
+    """A new hook on the leader web/0, whose request web/0#1 is open."""
     from charmhelpers.core import unitdata
-    bags = {'web': {}, 'web/0': {'stackyard-restart-request': 'web/0#1'}, 'web/2': {},
-            'web/1': {}}
-    fake_peers(monkeypatch, bags)
     monkeypatch.setattr(restart, '_plan_written', False)
     monkeypatch.setattr(restart, '_placed_now', set())
     monkeypatch.setattr(restart.hookenv, 'is_leader', lambda: True)
-    kv = unitdata.kv()
-    kv.set(restart.PENDING, {'id': 'web/0#1', 'services': ['app'], 'restarted': False})
+    unitdata.kv().set(restart.PENDING, {'id': 'web/0#1', 'services': ['app'],
+                                        'restarted': False})
+
+
+def test_the_leader_takes_its_own_turn_in_its_next_hook_and_names_an_echo(monkeypatch):
+    """Placing its own request, the leader does not restart in the same hook."""
+    import json
+    bags = {'web': {}, 'web/0': {'stackyard-restart-request': 'web/0#1'}, 'web/2': {},
+            'web/1': {}}
+    fake_peers(monkeypatch, bags)
+    leader_hook(monkeypatch)
     restarted = []
     restart.coordinate({'restart-batch-size': 2}, {}, restart=restarted.append)
     assert restarted == [], 'not in the hook that placed it'
@@ -381,14 +385,9 @@ def test_the_leader_takes_its_own_turn_in_its_next_hook_and_names_an_echo(monkey
 
 
 def test_alone_the_leader_restarts_at_once(monkeypatch):
-    from charmhelpers.core import unitdata
     bags = {'web': {}, 'web/0': {'stackyard-restart-request': 'web/0#1'}}
     fake_peers(monkeypatch, bags)
-    monkeypatch.setattr(restart, '_plan_written', False)
-    monkeypatch.setattr(restart, '_placed_now', set())
-    monkeypatch.setattr(restart.hookenv, 'is_leader', lambda: True)
-    unitdata.kv().set(restart.PENDING, {'id': 'web/0#1', 'services': ['app'],
-                                        'restarted': False})
+    leader_hook(monkeypatch)
     restarted = []
     restart.coordinate({'restart-batch-size': 2}, {}, restart=restarted.append)
     assert restarted == ['app'] and restart.ECHO_KEY not in bags['web']
@@ -425,32 +424,21 @@ def test_placing_one_request_at_a_time_matches_the_planner(count, size):
 
 def test_a_new_echo_once_the_last_was_answered(monkeypatch):
     import json
-
-    from charmhelpers.core import unitdata
     bags = {'web': {restart.ECHO_KEY: json.dumps({'by': 'web/1', 'token': 't1'})},
             'web/0': {'stackyard-restart-request': 'web/0#1'},
             'web/1': {restart.ECHO_KEY: 't1'}}
     fake_peers(monkeypatch, bags)
-    monkeypatch.setattr(restart, '_plan_written', False)
-    monkeypatch.setattr(restart, '_placed_now', set())
-    monkeypatch.setattr(restart.hookenv, 'is_leader', lambda: True)
-    unitdata.kv().set(restart.PENDING, {'id': 'web/0#1', 'services': ['app'],
-                                        'restarted': False})
+    leader_hook(monkeypatch)
     restart.coordinate({'restart-batch-size': 2}, {}, restart=[].append)
     assert json.loads(bags['web'][restart.ECHO_KEY])['token'] != 't1'
 
 
 def test_with_batches_of_one_the_leader_does_not_wait_for_a_next_hook(monkeypatch):
     """Nobody can share its batch: holding its turn would only delay the roll."""
-    from charmhelpers.core import unitdata
     bags = {'web': {}, 'web/0': {'stackyard-restart-request': 'web/0#1'},
             'web/1': {'stackyard-restart-request': 'web/1#1'}}
     fake_peers(monkeypatch, bags)
-    monkeypatch.setattr(restart, '_plan_written', False)
-    monkeypatch.setattr(restart, '_placed_now', set())
-    monkeypatch.setattr(restart.hookenv, 'is_leader', lambda: True)
-    unitdata.kv().set(restart.PENDING, {'id': 'web/0#1', 'services': ['app'],
-                                        'restarted': False})
+    leader_hook(monkeypatch)
     restarted = []
     restart.coordinate({'restart-batch-size': 1}, {}, restart=restarted.append)
     assert restarted == ['app'] and restart.ECHO_KEY not in bags['web']
