@@ -17,6 +17,16 @@ def test_port_problem(port, ok):
 
 
 @pytest.mark.parametrize('value, ok', [
+    (0, True), (3, True), (600, True), (-1, False), (601, False), (2.5, False), ('3', False),
+    (True, False), (None, False)])
+def test_warmup_reason(value, ok):
+    reason = contexts.warmup_reason(value)
+    assert (reason is None) == ok
+    if not ok:
+        assert reason.startswith('must be a whole number of seconds from 0 to 600')
+
+
+@pytest.mark.parametrize('value, ok', [
     (3.0, True), (0.1, True), (60, True), (0.0, False), (61, False), ('3', False),
     (False, False)])
 def test_timeout_problem(value, ok):

@@ -45,10 +45,7 @@ def records(kv=None):
 
 def _fast(keep):
     from charms.layer.stackyard import idle
-    try:
-        charm_dir = hookenv.charm_dir()
-    except KeyError:
-        return []
+    charm_dir = hookenv.charm_dir()
     return idle.take_fast_records(charm_dir, keep=keep) if charm_dir else []
 
 

@@ -73,7 +73,6 @@ MAX_HISTORY = 50
 # turn may then wait for its next hook (see hold_own_turn()).
 _plan_written = False
 _placed_now = set()
-_batch_size = 1
 
 
 # ---- planning (pure, in rollplan: the fast path reads it without the venv) ----------
@@ -252,9 +251,7 @@ def coordinate(config, checks, restart=host.service_restart, paused=False):
         follow_roll(rid, config)
         if not hookenv.is_leader():
             answer_echo(rid)
-    for _ in range(2):  # the leader may finish its own slot and grant the next batch
-        if not _step(rid, batch_size, interval, timeout, checks, restart):
-            break
+    _step(rid, batch_size, interval, timeout, checks, restart)
 
 
 def _step(rid, batch_size, interval, timeout, checks, restart):
@@ -264,12 +261,12 @@ def _step(rid, batch_size, interval, timeout, checks, restart):
     if coordinated and hookenv.is_leader():
         schedule(rid, batch_size)
     if not pending:
-        return False
+        return
     batch_n, done = None, ''
     if coordinated:
-        batch_n = _turn_now(rid, pending)
+        batch_n = _turn_now(rid, pending, batch_size)
         if batch_n is None:
-            return False
+            return
         done = read_unit(rid, hookenv.local_unit())['done']
     if should_restart(pending, pending['id'], done):
         for service in pending['services']:
@@ -286,23 +283,22 @@ def _step(rid, batch_size, interval, timeout, checks, restart):
         kv.set(UNHEALTHY, [health.describe(r) for r in health.failing(results)])
         if coordinated:
             publish(rid, **{HALTED_KEY: pending['id']})
-        return False
+        return
     kv.unset(UNHEALTHY)
     if interval > 0:
         time.sleep(interval)
     _release(rid if coordinated else None, pending)
-    return coordinated and hookenv.is_leader()
 
 
-def _turn_now(rid, pending):
+def _turn_now(rid, pending, batch_size):
     """The batch number when this unit's turn came in this hook, else None."""
     batch_n, waiting = my_turn(rid, pending['id'])
-    if batch_n is None or waiting or hold_own_turn(rid, pending, batch_n):
+    if batch_n is None or waiting or hold_own_turn(rid, pending, batch_n, batch_size):
         return None
     return batch_n
 
 
-def hold_own_turn(rid, pending, batch_n):
+def hold_own_turn(rid, pending, batch_n, batch_size):
     """Leader: leave a turn that came to the next hook when this one placed batch-mates.
 
     Relation data is committed when the hook ends: restarting now would keep
@@ -321,7 +317,7 @@ def hold_own_turn(rid, pending, batch_n):
     me = hookenv.local_unit()
     mates = next((b['units'] for b in read_plan(rid)['batches'] if b['n'] == batch_n), {})
     placed_mates = any(u != me and (u, r) in _placed_now for u, r in mates.items())
-    room = (me, pending['id']) in _placed_now and len(mates) < _batch_size
+    room = (me, pending['id']) in _placed_now and len(mates) < batch_size
     if not (placed_mates or room):
         return False
     peers = sorted(hookenv.related_units(rid), key=_unit_key)
@@ -389,8 +385,7 @@ def schedule(rid, batch_size):
     dropped with that write, not by one of their own, because each write of
     the app bag costs a relation-changed hook on every other unit.
     """
-    global _plan_written, _batch_size
-    _batch_size = batch_size
+    global _plan_written
     current = read_plan(rid)
     new = plan_restarts(current, read_units(rid), batch_size)
     before = {(u, r) for b in current['batches'] for u, r in b['units'].items()}

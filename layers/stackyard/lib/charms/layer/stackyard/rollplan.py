@@ -64,29 +64,19 @@ def plan_restarts(plan, units, batch_size):
                       if q.get('request') and not entry_done(q['request'], q)
                       and (u, q['request']) not in placed),
                      key=unit_key)
-    size = max(1, batch_size)
-    if waiting and batches:
-        tail = batches[-1]['units']
-        closed = any(entry_done(r, units[u]) or units[u].get('halted') == r
-                     for u, r in tail.items())
-        room = 0 if closed else size - len(tail)
-        for u in waiting[:max(0, room)]:
-            tail[u] = units[u]['request']
-        waiting = waiting[max(0, room):]
-    while waiting:
-        last += 1
-        batches.append({'n': last, 'units': {u: units[u]['request'] for u in waiting[:size]}})
-        waiting = waiting[size:]
-    return {'last': last, 'batches': batches}
+    plan = {'last': last, 'batches': batches}
+    for u in waiting:
+        plan = place(plan, u, units[u]['request'], batch_size, units)
+    return plan
 
 
 def place(plan, unit, request_id, batch_size, states):
     """The plan with one more request placed, as :func:`plan_restarts` places it.
 
-    For the leader's fast path, which sees one unit's request at a time: the
-    request joins the last batch while it has room and none of its members
-    finished or halted, else opens a new batch.  Finished batches stay (the
-    next full planning drops them).
+    The request joins the last batch while it has room and none of its
+    members finished or halted, else opens a new batch.  Finished batches
+    stay (the leader's full planning drops them).  The leader's fast path,
+    which sees one unit's request at a time, calls it directly.
 
     :param states: ``{unit: {"done", "halted"}}`` of the last batch's members
     """
