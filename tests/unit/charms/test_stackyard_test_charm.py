@@ -64,3 +64,18 @@ def test_fetch_reads_a_real_server():
         server.shutdown()
     ok, text = probe.fetch('127.0.0.1', server.server_port, 0.5)
     assert not ok and '127.0.0.1' in text
+
+
+def test_version_is_what_the_server_script_prints(tmp_path, monkeypatch):
+    import os
+    import subprocess
+    import sys
+    from charms.layer.stackyard_test import paths, services
+    script = os.path.join(os.path.dirname(__file__), '..', '..', 'charms', 'stackyard-test',
+                          'files', 'server.py')
+    printed = subprocess.check_output([sys.executable, script, '--version'],
+                                      universal_newlines=True).strip()
+    monkeypatch.setattr(paths, 'SERVER', script)
+    assert services.version() == printed and printed
+    monkeypatch.setattr(paths, 'SERVER', str(tmp_path / 'missing.py'))
+    assert services.version() is None

@@ -340,9 +340,12 @@ def test_an_echo_peer_that_joins_the_leaders_batch_hands_the_echo_on(
 
 
 def test_a_holding_leader_still_places_requests_fast(hook_env, server, tmp_path, monkeypatch):
-    """Its turn came, but a new request is placed first; anything else runs the full hook."""
+    """Its turn came, but a new batch-mate is placed first; anything else runs the full hook."""
+    import json
+    plan = {'last': 5, 'batches': [{'n': 5, 'units': {'web/0': 'web/0#1'}}]}
     sets = fake_peer_tools(tmp_path, monkeypatch, {
-        'web': {}, 'web/2': {'stackyard-restart-request': 'web/2#3'}, 'web/3': {}})
+        'web': {'stackyard-restart-plan': json.dumps(plan)},
+        'web/2': {'stackyard-restart-request': 'web/2#3'}, 'web/3': {}})
     watch = dict(LEADER, pending='web/0#1', planned=5, waiting_on={})
     idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster',
                     app_watch=watch)
@@ -351,6 +354,26 @@ def test_a_holding_leader_still_places_requests_fast(hook_env, server, tmp_path,
     assert sets.read_text().startswith('--app\nstackyard-restart-plan=')
     assert not idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
                                   environ={'JUJU_REMOTE_UNIT': 'web/3'})
+
+
+@pytest.mark.parametrize('turn_came', [True, False])
+def test_a_request_for_a_later_batch_sends_a_holding_leader_to_its_full_hook(
+        hook_env, server, tmp_path, monkeypatch, turn_came):
+    """Its own batch is full: the full hook places the request and takes the turn."""
+    import json
+    plan = {'last': 5, 'batches': [{'n': 5, 'units': {'web/0': 'web/0#1', 'web/1': 'web/1#4'}}]}
+    sets = fake_peer_tools(tmp_path, monkeypatch, {
+        'web': {'stackyard-restart-plan': json.dumps(plan)},
+        'web/2': {'stackyard-restart-request': 'web/2#3'}, 'web/1': {}})
+    watch = dict(LEADER, pending='web/0#1', planned=5,
+                 waiting_on={} if turn_came else {'web/9': 'web/9#1'},
+                 placed=[['web/0', 'web/0#1'], ['web/1', 'web/1#4']])
+    idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster',
+                    app_watch=watch)
+    fast = idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                              environ={'JUJU_REMOTE_UNIT': 'web/2'})
+    assert fast is not turn_came
+    assert sets.exists() is not turn_came
 
 
 @pytest.mark.parametrize('bags, set_fails', [

@@ -15,12 +15,18 @@ charmhelpers uses (apt, systemd), so a Debian-family system gets the
 imported.
 4. Not a fix but a price: imports that would load all of setuptools in every
 hook are made cheap first (:mod:`lightimports`).
+5. Also a price: ``is_leader()`` runs ``is-leader`` at every call, and a
+hook asks several times (placing restarts, its own turn, the idle spec).
+The answer is kept for the hook: "not leader" for the whole hook, as Juju's
+own hook context does, and "leader" for ``LEADER_TRUST_SECONDS``, well
+inside the 30 s that Juju's lease guarantees after a true answer.
 """
 
 import collections
 import collections.abc
 import os
 import sys
+import time
 
 import charmhelpers.osplatform as osplatform
 
@@ -73,6 +79,26 @@ def _wrap_lsb_release(original):
     return lsb_release
 
 
+LEADER_TRUST_SECONDS = 15
+
+
+def _wrap_is_leader(original, clock=time.monotonic):
+    seen = {}
+
+    def is_leader():
+        context = os.environ.get('JUJU_CONTEXT_ID')
+        now = clock()
+        last = seen.get(context)
+        if last is not None and (not last[0] or now - last[1] < LEADER_TRUST_SECONDS):
+            return last[0]
+        answer = original()
+        seen.clear()
+        seen[context] = (answer, now)
+        return answer
+    is_leader.stackyard_compat = True
+    return is_leader
+
+
 def install():
     """Apply the fixes (idempotent); call before importing charmhelpers.core.*."""
     lightimports.install()
@@ -82,6 +108,9 @@ def install():
     from charmhelpers.core.host_factory import ubuntu
     if not getattr(ubuntu.lsb_release, 'stackyard_compat', False):
         ubuntu.lsb_release = _wrap_lsb_release(ubuntu.lsb_release)
+    from charmhelpers.core import hookenv
+    if not getattr(hookenv.is_leader, 'stackyard_compat', False):
+        hookenv.is_leader = _wrap_is_leader(hookenv.is_leader)
     host = sys.modules.get('charmhelpers.core.host')
     if host is not None:
         host.lsb_release = ubuntu.lsb_release

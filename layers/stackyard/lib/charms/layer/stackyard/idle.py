@@ -173,9 +173,10 @@ def _unit_change_is_nothing_for_us(spec, watch, remote, charm_dir):
 
     It does when this unit waits for that unit's restart and it is now done,
     or when this unit's turn came and it has not taken it.  On the leader a
-    request the plan has not placed is placed here, whether or not its own
-    turn waits: the leader takes its turn at the next change that places
-    nothing (the echo, at the latest).
+    request the plan has not placed is placed here while it joins the
+    leader's own batch or the leader's turn has not come; otherwise, and at
+    the next change that places nothing (the echo, at the latest), the
+    leader's full hook runs and takes its turn.
     """
     waiting = watch.get('waiting_on')
     placed = watch.get('placed')
@@ -236,18 +237,27 @@ def _place(spec, watch, remote, request, remote_bag, charm_dir):
     if states is None:
         return False
     new = rollplan.place(plan, remote, request, size, states)
-    settings = {watch['plan_key']: json.dumps(new, sort_keys=True)}
+    if _turn_came(watch) and _batch_of(new, watch.get('unit'), watch.get('pending')) \
+            .get(remote) != request:
+        # The leader's own batch is full or closed, so nothing holds its turn
+        # back any more: the full hook places this request and takes the turn.
+        return False
     echo = _echo_elsewhere(watch, new, bag)
     if echo is _FAILED:
         return False
-    if echo:
-        settings[watch['echo_key']] = echo
+    settings = dict({watch['plan_key']: json.dumps(new, sort_keys=True)},
+                    **({watch['echo_key']: echo} if echo else {}))
     if new != plan and not _relation_set_app(settings):
         return False
     placed = [[u, r] for b in new['batches'] for u, r in b['units'].items()]
     spec['app_watch'] = dict(watch, placed=sorted(placed))
     _write(spec_path(charm_dir), spec)
     return True
+
+
+def _batch_of(plan, unit, request_id):
+    """``{unit: id}`` of the batch holding ``unit``'s ``request_id`` ({} if none)."""
+    return next((b['units'] for b in plan['batches'] if b['units'].get(unit) == request_id), {})
 
 
 def _tail_states(plan, watch, remote, remote_bag):
@@ -275,8 +285,7 @@ def _echo_elsewhere(watch, plan, bag):
         echo = json.loads(bag.get(watch['echo_key']) or '{}')
     except (ValueError, KeyError):
         return _FAILED
-    mates = next((b['units'] for b in plan['batches']
-                  if b['units'].get(watch.get('unit')) == watch.get('pending')), {})
+    mates = _batch_of(plan, watch.get('unit'), watch.get('pending'))
     if not isinstance(echo, dict) or echo.get('by') not in mates:
         return None
     peers = _relation_list()
