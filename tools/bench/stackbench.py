@@ -171,17 +171,21 @@ def bench_restarts(args):
                 print('measured:', *rows[-1], file=sys.stderr, flush=True)
         model.destroy()
     table(('units', 'warmup s', 'batch', 'restarts', 'wall s', 'batches x restart s',
-           'ratio', 'max at once', 'hooks'), rows)
+           'ratio', 'max at once', 'hooks', 'host cpu'), rows)
 
 
 def roll(model, units, batch):
     """One rolling restart (a changed message): the table's measured columns."""
     hooks_before = len(model.hooks())
     since = float(model.exec(units[0], 'date +%s.%N').strip())
+    busy_before = host_cpu_busy()
     start = time.monotonic()
     model.run('config', 'web', 'message=bench {} {}'.format(batch, time.time()))
     model.run('wait', '--timeout', 1800, timeout=2000)
     wall = time.monotonic() - start
+    # Every machine shares this host's cores: how busy they were says how
+    # much of the wall time is hooks queueing for a CPU.
+    cpu = (host_cpu_busy() - busy_before) / (wall * (os.cpu_count() or 1))
     entries = []
     for unit in units:
         hist = json.loads(model.action(unit, 'restart-history')['results']['history'])
@@ -192,7 +196,15 @@ def roll(model, units, batch):
     ideal = -(-len(units) // batch) * per_restart
     return [len(entries), '{:.1f}'.format(wall), '{:.1f}'.format(ideal),
             '{:.1f}x'.format(wall / ideal) if ideal else '-', concurrency(spans),
-            len(model.hooks()) - hooks_before]
+            len(model.hooks()) - hooks_before, '{:.0f}%'.format(100 * cpu)]
+
+
+def host_cpu_busy():
+    """Seconds of CPU time this host spent busy since boot, all cores (``/proc/stat``)."""
+    with open('/proc/stat') as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields) - idle) / os.sysconf('SC_CLK_TCK')
 
 
 def concurrency(spans):

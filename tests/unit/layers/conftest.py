@@ -17,6 +17,13 @@ class HookEnv:
         self.logs = []
 
 
+@pytest.fixture(autouse=True)
+def no_spec_from_an_earlier_hook(monkeypatch):
+    """What one test's full hook found in the idle spec does not leak into the next."""
+    from charms.layer.stackyard import idle
+    monkeypatch.setattr(idle, 'previous', None)
+
+
 @pytest.fixture
 def hook_env(tmp_path, monkeypatch):
     """Patch charmhelpers' hook tools and give each test its own unit state."""

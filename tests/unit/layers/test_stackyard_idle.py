@@ -494,3 +494,12 @@ def test_app_bag_change_skipped_only_when_it_concerns_nobody_here(
     assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
                               environ={'JUJU_REMOTE_UNIT': '',
                                        'JUJU_REMOTE_APP': remote_app}) is ok
+
+
+def test_the_hook_template_survives_charm_builds_substitution():
+    """charm build puts the hook's name in place of every empty brace pair."""
+    import os
+    template = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'layers', 'stackyard',
+                            'hooks', 'hook.template')
+    with open(template) as f:
+        assert '{}' not in f.read()

@@ -442,3 +442,27 @@ def test_with_batches_of_one_the_leader_does_not_wait_for_a_next_hook(monkeypatc
     restarted = []
     restart.coordinate({'restart-batch-size': 1}, {}, restart=restarted.append)
     assert restarted == ['app'] and restart.ECHO_KEY not in bags['web']
+
+
+@pytest.mark.parametrize('watch, reads_earlier', [
+    ({'pending': 'web/0#2', 'planned': 8, 'waiting_on': {}}, False),
+    ({'pending': 'web/0#2', 'planned': 7, 'waiting_on': {}}, True),      # other batch
+    ({'pending': 'web/0#1', 'planned': 8, 'waiting_on': {}}, True),      # other request
+    ({'pending': 'web/0#2', 'planned': 8, 'waiting_on': {'web/1': 'web/1#3'}}, True),
+    (None, True),
+])
+def test_a_turn_the_idle_spec_saw_come_is_not_read_again(monkeypatch, watch, reads_earlier):
+    import json
+    from charms.layer.stackyard import idle
+    plan = {'last': 8, 'batches': [{'n': 7, 'units': {'web/1': 'web/1#3'}},
+                                   {'n': 8, 'units': {'web/0': 'web/0#2'}}]}
+    bags = {'web': {restart.PLAN_KEY: json.dumps(plan)}, 'web/0': {},
+            'web/1': {'stackyard-restart-done': 'web/1#3'}}
+    fake_peers(monkeypatch, bags)
+    read = []
+    get = restart.hookenv.relation_get
+    monkeypatch.setattr(restart.hookenv, 'relation_get',
+                        lambda **kw: read.append(kw.get('unit')) or get(**kw))
+    monkeypatch.setattr(idle, 'previous', {'app_watch': watch})
+    assert restart.my_turn('cluster:0', 'web/0#2') == (8, {})
+    assert ('web/1' in read) is reads_earlier

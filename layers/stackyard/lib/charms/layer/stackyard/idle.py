@@ -80,7 +80,14 @@ def read_spec(charm_dir):
     return spec if isinstance(spec, dict) else None
 
 
+#: The spec the running full hook found (see :func:`clear_spec`), or None.
+previous = None
+
+
 def clear_spec(charm_dir):
+    """Remove the spec at the start of a full hook, keeping what it said in :data:`previous`."""
+    global previous
+    previous = read_spec(charm_dir)
     for name in (SPEC_FILE,) + OLD_SPEC_FILES:
         try:
             os.remove(os.path.join(charm_dir, name))
@@ -318,6 +325,20 @@ def _relation_set_app(settings):
     except (OSError, subprocess.SubprocessError):
         return False
     return proc.returncode == 0
+
+
+def turn_known(request_id, batch_n):
+    """Whether the spec this hook found says ``request_id``'s turn in batch ``batch_n`` came.
+
+    The last full hook worked out what the request waits for, and fast hooks
+    since struck off each unit as its bag showed it done; an entry once done
+    stays done, and the plan only appends batches, so while the request is
+    still in the same batch nothing new can stand before it.  The full hook
+    then need not read every earlier unit's bag again.
+    """
+    watch = (previous or {}).get('app_watch')
+    return isinstance(watch, dict) and watch.get('pending') == request_id \
+        and watch.get('planned') == batch_n and watch.get('waiting_on') == {}
 
 
 def _turn_came(watch):

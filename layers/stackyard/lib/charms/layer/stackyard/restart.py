@@ -50,7 +50,7 @@ import time
 
 from charmhelpers.core import hookenv, host, unitdata
 
-from charms.layer.stackyard import rollplan
+from charms.layer.stackyard import idle, rollplan
 
 PEER = 'cluster'
 REQUEST_KEY = 'stackyard-restart-request'
@@ -344,6 +344,8 @@ def my_turn(rid, request_id):
     n, earlier = place_of(read_plan(rid), me, request_id)
     if n is None:
         return None, {}
+    if idle.turn_known(request_id, n):
+        return n, {}
     live = set(hookenv.related_units(rid)) | {me}
     waiting = {}
     for unit, ids in earlier.items():
