@@ -18,10 +18,13 @@ class HookEnv:
 
 
 @pytest.fixture(autouse=True)
-def no_spec_from_an_earlier_hook(monkeypatch):
+def nothing_from_an_earlier_hook(monkeypatch):
     """What one test's full hook found in the idle spec does not leak into the next."""
-    from charms.layer.stackyard import idle
+    from charms.layer.stackyard import idle, restart
     monkeypatch.setattr(idle, 'previous', None)
+    # Nor what one test's leader placed (one process is one hook).
+    monkeypatch.setattr(restart, '_plan_written', False)
+    monkeypatch.setattr(restart, '_placed_now', set())
 
 
 @pytest.fixture

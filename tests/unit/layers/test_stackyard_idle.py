@@ -263,7 +263,7 @@ def test_the_leader_skips_peer_changes_with_nothing_to_place(
                                   environ={'JUJU_REMOTE_UNIT': '', 'JUJU_REMOTE_APP': 'web'})
 
 
-def fake_peer_tools(tmp_path, monkeypatch, bags, set_fails=False):
+def fake_peer_tools(tmp_path, monkeypatch, bags, set_fails=False, me='web/0'):
     """relation-get answering from ``bags`` ('web' the app bag); relation-set logging."""
     import json
     import os
@@ -280,7 +280,7 @@ def fake_peer_tools(tmp_path, monkeypatch, bags, set_fails=False):
         tmp_path / 'sets', 1 if set_fails else 0))
     members = tools / 'relation-list'
     members.write_text("#!/bin/sh\necho '{}'\n".format(
-        json.dumps(sorted(u for u in bags if '/' in u and u != 'web/0'))))
+        json.dumps(sorted(u for u in bags if '/' in u and u != me))))
     for f in (get, put, members):
         f.chmod(0o755)
     monkeypatch.setenv('PATH', '{}:{}'.format(tools, os.environ['PATH']))
@@ -359,7 +359,7 @@ def test_a_holding_leader_still_places_requests_fast(hook_env, server, tmp_path,
 @pytest.mark.parametrize('turn_came', [True, False])
 def test_a_request_for_a_later_batch_sends_a_holding_leader_to_its_full_hook(
         hook_env, server, tmp_path, monkeypatch, turn_came):
-    """Its own batch is full: the full hook places the request and takes the turn."""
+    """Its own batch is full: it restarts, the full hook places the request and finishes."""
     import json
     plan = {'last': 5, 'batches': [{'n': 5, 'units': {'web/0': 'web/0#1', 'web/1': 'web/1#4'}}]}
     sets = fake_peer_tools(tmp_path, monkeypatch, {
@@ -367,13 +367,16 @@ def test_a_request_for_a_later_batch_sends_a_holding_leader_to_its_full_hook(
         'web/2': {'stackyard-restart-request': 'web/2#3'}, 'web/1': {}})
     watch = dict(LEADER, pending='web/0#1', planned=5,
                  waiting_on={} if turn_came else {'web/9': 'web/9#1'},
-                 placed=[['web/0', 'web/0#1'], ['web/1', 'web/1#4']])
+                 placed=[['web/0', 'web/0#1'], ['web/1', 'web/1#4']],
+                 early_restart=restart_commands(tmp_path))
     idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster',
                     app_watch=watch)
-    fast = idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
-                              environ={'JUJU_REMOTE_UNIT': 'web/2'})
+    for _ in range(2 if turn_came else 1):      # the full hook re-runs the template
+        fast = idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                                  environ={'JUJU_REMOTE_UNIT': 'web/2'})
     assert fast is not turn_came
     assert sets.exists() is not turn_came
+    assert restarts(tmp_path) == (['app'] if turn_came else [])
 
 
 @pytest.mark.parametrize('bags, set_fails', [
@@ -503,3 +506,74 @@ def test_the_hook_template_survives_charm_builds_substitution():
                             'hooks', 'hook.template')
     with open(template) as f:
         assert '{}' not in f.read()
+
+
+def restart_commands(tmp_path, fail=False):
+    """``early_restart`` for the spec: a command that counts its runs in a file."""
+    script = tmp_path / 'restart-app'
+    script.write_text('#!/bin/sh\necho "$1" >> {}\nexit {}\n'.format(
+        tmp_path / 'restarts', 1 if fail else 0))
+    script.chmod(0o755)
+    return {'services': ['app'], 'commands': [[str(script), 'app']]}
+
+
+def restarts(tmp_path):
+    path = tmp_path / 'restarts'
+    return path.read_text().split() if path.exists() else []
+
+
+@pytest.mark.parametrize('leader, fail, restarted', [
+    (False, False, True), (True, False, True), (False, True, False)])
+def test_the_last_unit_waited_for_finishing_restarts_this_unit_at_once(
+        hook_env, server, tmp_path, monkeypatch, leader, fail, restarted):
+    """The full hook still runs (health, release); it finds the restart done."""
+    fake_relation_get(tmp_path, monkeypatch, {'stackyard-restart-done': 'web/0#5'})
+    watch = dict(WATCH, pending='web/1#2', planned=3, waiting_on={'web/0': 'web/0#5'},
+                 early_restart=restart_commands(tmp_path, fail), leader=leader,
+                 placed=[], request_key='stackyard-restart-request')
+    idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster',
+                    app_watch=watch)
+    for _ in range(2):      # the hook re-runs itself under the venv's python
+        assert not idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                                      environ={'JUJU_REMOTE_UNIT': 'web/0'})
+    assert restarts(tmp_path) == (['app'] if restarted or fail else [])
+    note = idle.take_early_restart(hook_env.charm_dir)
+    if restarted:
+        assert note['id'] == 'web/1#2' and note['batch'] == 3 and note['services'] == ['app']
+    else:
+        assert note is None
+    assert idle.take_early_restart(hook_env.charm_dir) is None, 'taken once'
+
+
+@pytest.mark.parametrize('web0, fast, restarted, waiting', [
+    ({}, False, True, {}),                                       # first in the plan
+    ({'stackyard-restart-done': 'web/0#5'}, False, True, {}),    # the batch before is done
+    ({'stackyard-restart-done': 'web/0#4'}, True, False, {'web/0': 'web/0#5'}),
+    (None, False, True, {}),                                     # web/0 left
+])
+def test_a_new_place_in_the_plan_is_worked_out_in_the_fast_path(
+        hook_env, server, tmp_path, monkeypatch, web0, fast, restarted, waiting):
+    """Whom the unit waits for goes in the spec; a turn that came restarts at once."""
+    import json
+    batches = [{'n': 4, 'units': {'web/1': 'web/1#2'}}]
+    if web0 != {}:
+        batches.insert(0, {'n': 3, 'units': {'web/0': 'web/0#5'}})
+    bags = {'web': {'stackyard-restart-plan': json.dumps({'last': 4, 'batches': batches})},
+            'web/2': {}}
+    if web0 is not None:
+        bags['web/0'] = web0
+    fake_peer_tools(tmp_path, monkeypatch, bags, me='web/1')
+    watch = dict(WATCH, pending='web/1#2', early_restart=restart_commands(tmp_path))
+    idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster',
+                    app_watch=watch)
+    app_change = {'JUJU_REMOTE_UNIT': '', 'JUJU_REMOTE_APP': 'web'}
+    assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                              environ=app_change) is fast
+    if not fast:    # the full hook's own pass, under the venv's python
+        assert not idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                                      environ=app_change)
+    assert restarts(tmp_path) == (['app'] if restarted else [])
+    spec = idle.read_spec(hook_env.charm_dir)['app_watch']
+    assert (spec['planned'], spec['waiting_on']) == (4, waiting)
+    note = idle.take_early_restart(hook_env.charm_dir)
+    assert (note or {}).get('batch') == (4 if restarted else None)

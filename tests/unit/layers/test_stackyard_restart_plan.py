@@ -188,7 +188,7 @@ def test_wait_healthy_retries_soon_then_backs_off():
         return now[0] >= 2.9, 'refused'
     check.name = 'tcp 127.0.0.1:1'
     ok, _ = health.wait_healthy({'svc': [check]}, 60, clock=lambda: now[0], sleep=sleep)
-    assert ok and pauses == [0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
+    assert ok and pauses == [0.1, 0.2, 0.4, 0.5, 0.5, 0.5, 0.5, 0.5]
 
 
 def test_real_tcp_and_http_checks():
@@ -466,3 +466,47 @@ def test_a_turn_the_idle_spec_saw_come_is_not_read_again(monkeypatch, watch, rea
     monkeypatch.setattr(idle, 'previous', {'app_watch': watch})
     assert restart.my_turn('cluster:0', 'web/0#2') == (8, {})
     assert ('web/1' in read) is reads_earlier
+
+
+@pytest.mark.parametrize('note_id, services, taken', [
+    ('web/1#1', ['app'], True),
+    ('web/1#0', ['app'], False),       # an older request's note
+    ('web/1#1', [], False),            # did not restart every service asked for
+])
+def test_a_restart_the_fast_path_did_is_not_done_again(
+        hook_env, monkeypatch, note_id, services, taken):
+    """The full hook takes the note, waits for health and releases the slot."""
+    import json
+    from charmhelpers.core import unitdata
+    from charms.layer.stackyard import idle
+    plan = {'last': 2, 'batches': [{'n': 2, 'units': {'web/1': 'web/1#1'}}]}
+    bags = {'web': {restart.PLAN_KEY: json.dumps(plan)},
+            'web/1': {'stackyard-restart-request': 'web/1#1'}, 'web/0': {}}
+    fake_peers(monkeypatch, bags, me='web/1')
+    monkeypatch.setattr(restart.hookenv, 'is_leader', lambda: False)
+    monkeypatch.setattr(restart.hookenv, 'charm_dir', lambda: hook_env.charm_dir)
+    unitdata.kv().set(restart.PENDING, {'id': 'web/1#1', 'services': ['app'],
+                                        'restarted': False})
+    idle._write(hook_env.charm_dir + '/' + idle.EARLY_RESTART,
+                {'id': note_id, 'services': services, 'batch': 2, 'at': 1234.5})
+    assert restart.take_early_restart() is taken
+    restarted = []
+    restart.coordinate({'restart-batch-size': 2}, {}, restart=restarted.append)
+    assert restarted == ([] if taken else ['app'])
+    assert bags['web/1'][restart.DONE_KEY] == 'web/1#1'
+    [entry] = restart.history()
+    assert (entry['restarted_at'] == 1234.5) is taken and entry['batch'] == 2
+
+
+def test_the_fast_path_restarts_with_charmhelpers_command(hook_env, monkeypatch):
+    from charmhelpers.core import unitdata
+    monkeypatch.setattr(restart.host, 'init_is_systemd', lambda service_name=None: True)
+    unitdata.kv().set(restart.PENDING, {'id': 'web/1#1', 'services': ['a', 'b'],
+                                        'restarted': False})
+    assert restart.early_restart_spec() == {
+        'services': ['a', 'b'],
+        'commands': [['systemctl', 'restart', 'a'], ['systemctl', 'restart', 'b']]}
+    monkeypatch.setattr(restart.host, 'init_is_systemd', lambda service_name=None: False)
+    assert restart.restart_command('a') == ['service', 'a', 'restart']
+    unitdata.kv().set(restart.PENDING, {'id': 'web/1#1', 'services': ['a'], 'restarted': True})
+    assert restart.early_restart_spec() is None

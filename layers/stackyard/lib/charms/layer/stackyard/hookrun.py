@@ -11,7 +11,7 @@ from charms import reactive  # noqa: E402
 from charms.reactive import trace  # noqa: E402
 
 from charms.layer.stackyard import (  # noqa: E402
-    config_flags, hookstats, idle, operations, status)
+    config_flags, hookstats, idle, operations, restart, status)
 
 
 class OneEntryTracer(trace.LogTracer):
@@ -44,6 +44,7 @@ def main():
     started, t0 = time.time(), time.monotonic()
     # Only a hook that completes may let the next update-status take the fast path.
     idle.clear_spec(hookenv.charm_dir())
+    restart.take_early_restart()
     tracer = OneEntryTracer()
     # Registered after charms.reactive's own LogTracer, so it replaces it.
     hookenv.atstart(trace.install_tracer, tracer)

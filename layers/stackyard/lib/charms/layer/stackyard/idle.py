@@ -3,7 +3,8 @@
 So does, where the charm allows it, a change of other units' data on the
 peer relation that cannot concern this unit (see ``_peer_change_allowed``);
 on the leader, placing one unit's restart request in the plan is done here
-too.
+too, and on a unit whose restart turn comes, the restart itself: the full
+hook that follows only waits for health and releases the slot.
 
 Every full hook ends by writing ``$CHARM_DIR/.stackyard-idle.spec``: whether
 the unit is idle (active, nothing pending or deferred, not paused, no unit
@@ -37,6 +38,7 @@ SPEC_FILE = '.stackyard-idle.spec'
 OLD_SPEC_FILES = ('.stackyard-idle.json',)
 FAST_LOG = '.stackyard-fast-hooks'
 FAST_LOG_LIMIT = 64 * 1024
+EARLY_RESTART = '.stackyard-early-restart'
 
 
 def spec_path(charm_dir):
@@ -137,14 +139,15 @@ def _peer_change_allowed(spec, hook_name, environ, charm_dir=None):
 
     Another unit's bag: unless this unit's restart waits for that unit's,
     and the bag now shows it done (one ``relation-get``); the spec then
-    forgets that unit, and the full hook runs once nothing is left to wait
-    for.  On the leader also unless the bag holds a request the plan has not
-    placed.  The app bag (never on the leader): unless it announces a
-    rolling restart this unit has not seen, places this unit's waiting
-    restart in another batch than the spec knows, or asks this unit to
-    answer the leader's echo (one ``relation-get`` of the app bag).  Neither
-    when this unit's turn came but it did not take it yet.  ``app_watch`` in
-    the spec says what to look at.
+    forgets that unit, and once nothing is left to wait for the unit
+    restarts here (:func:`restart_early`) and the full hook runs.  On the
+    leader also unless the bag holds a request the plan has not placed.  The
+    app bag (never on the leader): unless it announces a rolling restart
+    this unit has not seen, or asks this unit to answer the leader's echo
+    (one ``relation-get`` of the app bag); a new place for this unit's
+    waiting restart is worked out here, and only a turn that came with it
+    runs the full hook.  Neither when this unit's turn came but it did not
+    take it yet.  ``app_watch`` in the spec says what to look at.
     """
     peer = spec.get('peer_endpoint')
     if not peer or hook_name != peer + '-relation-changed':
@@ -155,7 +158,7 @@ def _peer_change_allowed(spec, hook_name, environ, charm_dir=None):
     remote = environ.get('JUJU_REMOTE_UNIT')
     if remote:
         return _unit_change_is_nothing_for_us(spec, watch, remote, charm_dir)
-    return _app_change_is_nothing_for_us(watch, environ)
+    return _app_change_is_nothing_for_us(watch, environ, charm_dir)
 
 
 _FAILED = object()
@@ -209,10 +212,13 @@ def _unit_change_is_nothing_for_us(spec, watch, remote, charm_dir):
     if remote not in waiting or not rollplan.entry_done(waiting[remote], done):
         return True
     waiting = {u: r for u, r in waiting.items() if u != remote}
-    if not waiting or charm_dir is None:
+    if charm_dir is None:
         return False
     spec['app_watch'] = dict(watch, waiting_on=waiting)
     _write(spec_path(charm_dir), spec)
+    if not waiting:
+        restart_early(watch, watch.get('planned'), charm_dir)
+        return False
     return True
 
 
@@ -247,7 +253,9 @@ def _place(spec, watch, remote, request, remote_bag, charm_dir):
     if _turn_came(watch) and _batch_of(new, watch.get('unit'), watch.get('pending')) \
             .get(remote) != request:
         # The leader's own batch is full or closed, so nothing holds its turn
-        # back any more: the full hook places this request and takes the turn.
+        # back any more: it restarts, and the full hook places this request
+        # (in a later batch) and finishes the turn.
+        restart_early(watch, watch.get('planned'), charm_dir)
         return False
     echo = _echo_elsewhere(watch, new, bag)
     if echo is _FAILED:
@@ -350,12 +358,11 @@ def _turn_came(watch):
         and not watch.get('waiting_on')
 
 
-def _app_change_is_nothing_for_us(watch, environ):
+def _app_change_is_nothing_for_us(watch, environ, charm_dir=None):
     if watch.get('leader') or environ.get('JUJU_REMOTE_APP') != watch.get('app'):
         return False
     if _turn_came(watch):
         return False
-    from charms.layer.stackyard import rollplan
     bag = _relation_get('--app', '-', watch.get('app') or '')
     if bag is _FAILED:
         return False
@@ -374,8 +381,114 @@ def _app_change_is_nothing_for_us(watch, environ):
         return False
     if not watch.get('pending'):
         return True
-    placed, _ = rollplan.place_of(plan, watch.get('unit'), watch['pending'])
-    return placed == watch.get('planned')
+    return _placement_unchanged(watch, plan, charm_dir)
+
+
+def _placement_unchanged(watch, plan, charm_dir):
+    """A new place for this unit's request: what it waits for, worked out here.
+
+    The units of earlier batches that are not done yet go into the spec (one
+    ``relation-get`` each, and a ``relation-list`` for who is still there,
+    as ``restart.my_turn`` does); when none is left, the turn came with the
+    place (the leader wrote the plan in the hook that also finished the
+    batch before, say) and the unit restarts here.  Only a turn that came
+    needs the full hook.
+    """
+    from charms.layer.stackyard import rollplan
+    placed, earlier = rollplan.place_of(plan, watch.get('unit'), watch['pending'])
+    if placed == watch.get('planned'):
+        return True
+    if placed is None or charm_dir is None:
+        return False
+    waiting = _still_to_finish(watch, earlier)
+    spec = read_spec(charm_dir)
+    if waiting is _FAILED or spec is None:
+        return False
+    # The spec says so before any restart, so the full hook's own pass
+    # through here (after it re-executes under the venv's python) does not
+    # restart again.
+    spec['app_watch'] = dict(watch, planned=placed, waiting_on=waiting)
+    _write(spec_path(charm_dir), spec)
+    if waiting:
+        return True
+    restart_early(watch, placed, charm_dir)
+    return False
+
+
+def _still_to_finish(watch, earlier):
+    """``{unit: id}`` of ``earlier`` entries whose units are here and not done, or ``_FAILED``."""
+    from charms.layer.stackyard import rollplan
+    if not earlier:
+        return {}
+    live = _relation_list()
+    if live is _FAILED:
+        return _FAILED
+    waiting = {}
+    for unit, ids in sorted(earlier.items()):
+        if unit not in live and unit != watch.get('unit'):
+            continue
+        bag = _relation_get('-', unit)
+        if bag is _FAILED or not isinstance(bag, (dict, type(None))):
+            return _FAILED
+        state = {'done': (bag or {}).get(watch.get('done_key') or '')}
+        for entry in ids:
+            if not rollplan.entry_done(entry, state):
+                waiting[unit] = entry
+    return waiting
+
+
+def restart_early(watch, batch_n, charm_dir):
+    """A unit whose turn just came restarts its services here, before the full hook.
+
+    The full hook that follows (in this same process) would spend its
+    interpreter start, imports and handlers first; the restart needs none of
+    them.  It runs the commands the last full hook wrote in the spec (those
+    charmhelpers' ``service_restart`` runs), then leaves a note that the full
+    hook takes at its start (:func:`take_early_restart`): it waits for the
+    health checks and releases the slot as usual.  A command that fails
+    leaves no note, and the full hook restarts the services itself.
+
+    On the leader only where the hook places nobody in its own batch (its
+    batch is full, or the remote unit had nothing to place): otherwise its
+    turn waits for the placement to be committed (``restart.hold_own_turn``).
+    """
+    early = watch.get('early_restart')
+    if not isinstance(early, dict) or not watch.get('pending'):
+        return False
+    import subprocess
+    commands = early.get('commands')
+    if not isinstance(commands, list) or not commands:
+        return False
+    path = os.path.join(charm_dir, EARLY_RESTART)
+    if os.path.exists(path):
+        return False        # restarted already; the full hook has not taken the note yet
+    started = time.time()
+    for argv in commands:
+        try:
+            if subprocess.call(argv, stdout=subprocess.DEVNULL) != 0:
+                return False
+        except (OSError, TypeError, ValueError):
+            return False
+    _write(path, {
+        'id': watch['pending'], 'services': early.get('services'), 'batch': batch_n,
+        'at': started})
+    return True
+
+
+def take_early_restart(charm_dir):
+    """The note :func:`restart_early` left (removed as it is read), or None."""
+    path = os.path.join(charm_dir, EARLY_RESTART)
+    try:
+        with open(path, 'rb') as f:
+            note = marshal.load(f)
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    finally:
+        try:
+            os.remove(path)
+        except OSError:
+            pass
+    return note if isinstance(note, dict) else None
 
 
 def fast_log_path(charm_dir):

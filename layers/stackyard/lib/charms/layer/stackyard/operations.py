@@ -140,7 +140,8 @@ def write_idle_spec():
                  'request_key': restart.REQUEST_KEY, 'echo_key': restart.ECHO_KEY,
                  'echo_sent': restart.read_unit(rid, hookenv.local_unit()).get('echo'),
                  'pending': pending and pending['id'], 'planned': planned,
-                 'waiting_on': waiting_on, 'leader': leader}
+                 'waiting_on': waiting_on, 'leader': leader,
+                 'early_restart': restart.early_restart_spec()}
         if leader:
             watch.update(batch_size=restart.settings(options.config())[0],
                          halted_key=restart.HALTED_KEY, old_batch_key=restart.BATCH_KEY)

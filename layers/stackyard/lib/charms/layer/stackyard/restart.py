@@ -358,6 +358,44 @@ def my_turn(rid, request_id):
     return n, waiting
 
 
+def restart_command(service):
+    """The command charmhelpers' ``host.service_restart(service)`` runs."""
+    if host.init_is_systemd(service_name=service):
+        return ['systemctl', 'restart', service]
+    return ['service', service, 'restart']
+
+
+def early_restart_spec():
+    """What the idle fast path needs to restart this unit's services when its turn comes.
+
+    None when no restart waits.  See :func:`idle.restart_early`.
+    """
+    pending = unitdata.kv().get(PENDING)
+    if not pending or pending.get('restarted'):
+        return None
+    return {'services': list(pending['services']),
+            'commands': [restart_command(s) for s in pending['services']]}
+
+
+def take_early_restart():
+    """At the start of a full hook: record a restart the fast path did just before it.
+
+    Before the charm's handlers run, so a change they request after the
+    restart still gets a restart of its own.
+    """
+    note = idle.take_early_restart(hookenv.charm_dir())
+    kv = unitdata.kv()
+    pending = kv.get(PENDING)
+    if not note or not pending or pending.get('restarted') or note.get('id') != pending['id'] \
+            or not set(pending['services']) <= set(note.get('services') or []):
+        return False
+    hookenv.log('Restarted {} ({}) as its turn came'.format(', '.join(pending['services']),
+                                                            pending['id']))
+    pending.update(restarted=True, restarted_at=note.get('at'), batch=note.get('batch'))
+    kv.set(PENDING, pending)
+    return True
+
+
 def _release(rid, pending):
     kv = unitdata.kv()
     history = kv.get(HISTORY, [])
