@@ -77,6 +77,12 @@ def workload(yard, unit):
     return md5, int(starts)
 
 
+def early_restart_lines(yard):
+    """Log lines of restarts the fast path did as a unit's turn came."""
+    out = yard.run("debug-log", "--replay", "--no-tail").stdout
+    return [line for line in out.splitlines() if "as its turn came" in line]
+
+
 def messages(yard):
     return {u: s["workload-status"]["message"] for u, s in yard.units(APP).items()}
 
@@ -87,10 +93,17 @@ def states(yard):
 
 def test_config_change_rolls_in_batches_of_two(web):
     since = machine_now(web)
+    starts = {u: workload(web, u)[1] for u in unit_names()}
+    logged = len(early_restart_lines(web))
     web.run("config", APP, "message=rolled in batches")
     web.wait()
     done = restarts_since(web, since)
     assert all(len(v) == 1 for v in done.values()), done
+    # The service's own start log: one start each, though most restarts are
+    # done by the fast path and recorded by the full hook after it.
+    assert {u: workload(web, u)[1] - n for u, n in starts.items()} == \
+        {u: 1 for u in unit_names()}
+    assert len(early_restart_lines(web)) > logged, 'no restart went through the fast path'
     entries = [v[0] for v in done.values()]
     # Never more than two restarting at once: each new slot opens only when an
     # earlier unit released its own, after its health check passed.

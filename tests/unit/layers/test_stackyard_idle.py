@@ -459,6 +459,12 @@ def test_spec_offers_peer_changes_only_to_idle_minions_of_charms_that_allow_it(
         assert watch['leader'] is leader and watch['echo_sent'] == 'web/0#1'
         assert watch.get('placed') == ([['test/0', 'test/0#1']] if leader else None)
         assert watch.get('batch_size') == (3 if leader else None)
+        assert watch['early_restart']['services'] == ['app']
+        monkeypatch.setattr(operations, 'paused', lambda: True)    # the pause action
+        operations.write_idle_spec()
+        assert idle.read_spec(hook_env.charm_dir)['peer_endpoint'] is None, \
+            'a paused unit is never restarted by the fast path'
+        monkeypatch.setattr(operations, 'paused', lambda: False)
     kv.set(restart.PENDING, {'id': 'test/0#1', 'services': ['app'], 'restarted': True})
     operations.write_idle_spec()
     assert idle.read_spec(hook_env.charm_dir)['peer_endpoint'] is None, \

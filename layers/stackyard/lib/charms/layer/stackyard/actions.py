@@ -158,6 +158,9 @@ def main(name=None):
         _set_results(fn(hookenv.action_get() or {}))
         operations.end_of_hook()
         status.assess_status()
+        # What the fast path may do next depends on what the action did
+        # (pause: nothing; a new request: restart these services).
+        operations.write_idle_spec()
     except ActionFailed as e:
         hookenv.action_fail(str(e))
         kv.flush(save=False)

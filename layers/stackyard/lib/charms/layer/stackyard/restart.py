@@ -10,7 +10,9 @@ the one before releases, with no leader hook in between, and a roll goes on
 while leadership changes hands.  A unit whose turn came restarts, waits until
 its health checks pass (at most ``restart-health-timeout`` seconds), waits
 ``restart-batch-interval`` seconds, and publishes the request id as done,
-which releases its slot.
+which releases its slot.  Usually the idle fast path restarts the services
+the moment it sees the turn come, before the full hook is loaded, and the
+full hook takes over from there (:func:`take_early_restart`).
 
 The last batch takes late requests (units notice a config change one hook
 after another) until one of its members finishes or halts.  A unit whose
