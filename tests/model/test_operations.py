@@ -77,6 +77,12 @@ def workload(yard, unit):
     return md5, int(starts)
 
 
+def listening(yard, unit):
+    """When the unit's service started listening, each start (``ready.log``)."""
+    out = yard.exec(unit, "cat /var/log/stackyard-test/ready.log 2>/dev/null || true")
+    return [float(line.split()[0]) for line in out.splitlines() if line.strip()]
+
+
 def early_restart_lines(yard):
     """Log lines of restarts the fast path did as a unit's turn came."""
     out = yard.run("debug-log", "--replay", "--no-tail").stdout
@@ -94,6 +100,7 @@ def states(yard):
 def test_config_change_rolls_in_batches_of_two(web):
     since = machine_now(web)
     starts = {u: workload(web, u)[1] for u in unit_names()}
+    ready = {u: listening(web, u) for u in unit_names()}
     logged = len(early_restart_lines(web))
     web.run("config", APP, "message=rolled in batches")
     web.wait()
@@ -103,6 +110,11 @@ def test_config_change_rolls_in_batches_of_two(web):
     # done by the fast path and recorded by the full hook after it.
     assert {u: workload(web, u)[1] - n for u, n in starts.items()} == \
         {u: 1 for u in unit_names()}
+    # ...and each listened again after its recorded restart (bench-restarts
+    # times restarts with this log).
+    for u, before in ready.items():
+        [new] = listening(web, u)[len(before):]
+        assert new >= done[u][0]["restarted_at"] - 0.01, (u, new, done[u])
     assert len(early_restart_lines(web)) > logged, 'no restart went through the fast path'
     entries = [v[0] for v in done.values()]
     # Never more than two restarting at once: each new slot opens only when an

@@ -543,12 +543,14 @@ def test_the_last_unit_waited_for_finishing_restarts_this_unit_at_once(
         assert not idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
                                       environ={'JUJU_REMOTE_UNIT': 'web/0'})
     assert restarts(tmp_path) == (['app'] if restarted or fail else [])
-    note = idle.take_early_restart(hook_env.charm_dir)
+    note = idle.read_early_restart(hook_env.charm_dir)
     if restarted:
         assert note['id'] == 'web/1#2' and note['batch'] == 3 and note['services'] == ['app']
     else:
         assert note is None
-    assert idle.take_early_restart(hook_env.charm_dir) is None, 'taken once'
+    assert idle.read_early_restart(hook_env.charm_dir) == note, 'kept until the hook succeeded'
+    idle.drop_early_restart(hook_env.charm_dir)
+    assert idle.read_early_restart(hook_env.charm_dir) is None
 
 
 @pytest.mark.parametrize('web0, fast, restarted, waiting', [
@@ -581,5 +583,5 @@ def test_a_new_place_in_the_plan_is_worked_out_in_the_fast_path(
     assert restarts(tmp_path) == (['app'] if restarted else [])
     spec = idle.read_spec(hook_env.charm_dir)['app_watch']
     assert (spec['planned'], spec['waiting_on']) == (4, waiting)
-    note = idle.take_early_restart(hook_env.charm_dir)
+    note = idle.read_early_restart(hook_env.charm_dir)
     assert (note or {}).get('batch') == (4 if restarted else None)

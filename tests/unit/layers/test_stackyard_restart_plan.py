@@ -490,6 +490,8 @@ def test_a_restart_the_fast_path_did_is_not_done_again(
     idle._write(hook_env.charm_dir + '/' + idle.EARLY_RESTART,
                 {'id': note_id, 'services': services, 'batch': 2, 'at': 1234.5})
     assert restart.take_early_restart() is taken
+    assert idle.read_early_restart(hook_env.charm_dir)['id'] == note_id, \
+        'kept until the hook succeeded: a failed hook discards what it recorded'
     restarted = []
     restart.coordinate({'restart-batch-size': 2}, {}, restart=restarted.append)
     assert restarted == ([] if taken else ['app'])

@@ -50,6 +50,12 @@ def main(argv):
     # A slow-starting workload, when configured: nothing listens until then.
     time.sleep(max(0, int(Handler.config.get('warmup') or 0)))
     server = http.server.ThreadingHTTPServer(('0.0.0.0', int(Handler.config['port'])), Handler)
+    ready = Handler.config.get('ready_log')
+    if ready:
+        # When it listens: a restart's own duration, apart from how soon a
+        # health check noticed (make bench-restarts).
+        with open(ready, 'a') as f:
+            f.write('{:.3f} {}\n'.format(time.time(), Handler.config.get('unit', '')))
     server.serve_forever()
     return 0
 

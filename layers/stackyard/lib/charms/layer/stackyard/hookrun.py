@@ -71,6 +71,8 @@ def main():
     kv = unitdata.kv()
     hookstats.record(name, started, time.monotonic() - t0, 'ok', kv=kv)
     kv.flush()
+    # Recorded for good only now: a failed hook's retry takes the note again.
+    idle.drop_early_restart(hookenv.charm_dir())
 
 
 def _record_failure(name, started, t0):

@@ -444,7 +444,7 @@ def restart_early(watch, batch_n, charm_dir):
     interpreter start, imports and handlers first; the restart needs none of
     them.  It runs the commands the last full hook wrote in the spec (those
     charmhelpers' ``service_restart`` runs), then leaves a note that the full
-    hook takes at its start (:func:`take_early_restart`): it waits for the
+    hook takes at its start (``restart.take_early_restart``): it waits for the
     health checks and releases the slot as usual.  A command that fails
     leaves no note, and the full hook restarts the services itself.
 
@@ -475,20 +475,26 @@ def restart_early(watch, batch_n, charm_dir):
     return True
 
 
-def take_early_restart(charm_dir):
-    """The note :func:`restart_early` left (removed as it is read), or None."""
-    path = os.path.join(charm_dir, EARLY_RESTART)
+def read_early_restart(charm_dir):
+    """The note :func:`restart_early` left, or None.
+
+    The full hook reads it at its start and removes it only once it
+    succeeded (:func:`drop_early_restart`): a hook that fails has its kv
+    changes discarded, and its retry must find the note again.
+    """
     try:
-        with open(path, 'rb') as f:
+        with open(os.path.join(charm_dir, EARLY_RESTART), 'rb') as f:
             note = marshal.load(f)
     except (OSError, EOFError, ValueError, TypeError):
         return None
-    finally:
-        try:
-            os.remove(path)
-        except OSError:
-            pass
     return note if isinstance(note, dict) else None
+
+
+def drop_early_restart(charm_dir):
+    try:
+        os.remove(os.path.join(charm_dir, EARLY_RESTART))
+    except OSError:
+        pass
 
 
 def fast_log_path(charm_dir):

@@ -383,9 +383,10 @@ def take_early_restart():
     """At the start of a full hook: record a restart the fast path did just before it.
 
     Before the charm's handlers run, so a change they request after the
-    restart still gets a restart of its own.
+    restart still gets a restart of its own.  The note stays until the hook
+    succeeded (``hookrun`` drops it then).
     """
-    note = idle.take_early_restart(hookenv.charm_dir())
+    note = idle.read_early_restart(hookenv.charm_dir())
     kv = unitdata.kv()
     pending = kv.get(PENDING)
     if not note or not pending or pending.get('restarted') or note.get('id') != pending['id'] \

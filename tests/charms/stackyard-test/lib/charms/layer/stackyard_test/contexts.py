@@ -43,4 +43,5 @@ class ServiceContext(dict):
             self.update(port=config['port'], message=config.get('message') or '',
                         debug=bool(config.get('debug')), unit=hookenv.local_unit(),
                         warmup=int(config.get('warmup') or 0),
-                        server=paths.SERVER, starts_log=paths.STARTS_LOG)
+                        server=paths.SERVER, starts_log=paths.STARTS_LOG,
+                        ready_log=paths.READY_LOG)
