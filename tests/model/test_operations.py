@@ -279,3 +279,33 @@ def test_bad_values_block_naming_the_option_and_change_nothing(web, option, bad,
 def test_bad_type_is_refused_by_the_cli(web):
     result = web.fails("config", APP, "enable-auto-restarts=maybe")
     assert "enable-auto-restarts" in result.stderr
+
+
+def service_active(yard, unit):
+    return yard.exec(unit, "systemctl is-active stackyard-test || true").strip() == "active"
+
+
+def test_pause_holds_a_unit_through_a_roll_and_resume_brings_it_back(web):
+    units = current_units(web)
+    target = next(u for u in units if u != web.leader(APP))
+    _, task = web.run_action(target, "pause")
+    assert task.get("status") == "completed", task
+    web.wait()
+    assert (states(web)[target], messages(web)[target]) == ("maintenance", "Paused"), \
+        messages(web)
+    assert not service_active(web, target)
+    before = workload(web, target)
+    since = machine_now(web)
+    web.run("config", APP, "message=rolled around a paused unit")
+    web.wait()
+    done = restarts_since(web, since, units)
+    assert done[target] == [] and all(len(done[u]) == 1 for u in units if u != target), done
+    # Held: its files are as they were and its service stays stopped.
+    assert workload(web, target) == before and not service_active(web, target)
+    _, task = web.run_action(target, "resume")
+    assert task.get("status") == "completed", task
+    web.wait()
+    assert set(states(web).values()) == {"active"}, messages(web)
+    port = json.loads(web.exec(target, "cat /etc/stackyard-test/config.json"))["port"]
+    reply = json.loads(web.exec(target, "curl -s http://127.0.0.1:%d/" % port))
+    assert reply["message"] == "rolled around a paused unit"

@@ -512,3 +512,19 @@ def test_the_fast_path_restarts_with_charmhelpers_command(hook_env, monkeypatch)
     assert restart.restart_command('a') == ['service', 'a', 'restart']
     unitdata.kv().set(restart.PENDING, {'id': 'web/1#1', 'services': ['a'], 'restarted': True})
     assert restart.early_restart_spec() is None
+
+
+@pytest.mark.parametrize('wait, ok', [(0, False), (5, True)])
+def test_resume_waits_for_a_service_that_is_not_listening_yet(hook_env, monkeypatch, wait, ok):
+    from charmhelpers.core import unitdata
+    from charms.layer.stackyard import operations, services
+    calls = []
+
+    def check():
+        calls.append(1)
+        return len(calls) >= 2, 'listening' if len(calls) >= 2 else 'refused'
+    check.name = 'tcp 127.0.0.1:1'
+    monkeypatch.setattr(services, 'health_checks', lambda: {'app': [check]})
+    results = operations.check_health(wait=wait)
+    assert [r['ok'] for r in results] == [ok]
+    assert bool(unitdata.kv().get(operations.HEALTH_KEY)) is not ok

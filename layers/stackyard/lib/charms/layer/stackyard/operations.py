@@ -40,15 +40,23 @@ def pause():
 
 
 def resume():
-    """Start the services again (re-rendering first) and check their health."""
+    """Start the services again (re-rendering first) and wait until they are healthy.
+
+    At most ``restart-health-timeout`` seconds, as after a restart: a service
+    just started is rarely listening yet when its first check runs.
+    """
     clear_flag(PAUSED_FLAG)
     services.reconfigure()
-    return check_health()
+    return check_health(wait=restart.settings(options.config())[2])
 
 
-def check_health():
-    """Run every declared health check once; remember the failures for status."""
-    results = health.run(services.health_checks())
+def check_health(wait=0):
+    """Run every declared health check (for up to ``wait`` seconds until they
+    pass); remember the failures for status."""
+    if wait > 0:
+        _, results = health.wait_healthy(services.health_checks(), wait)
+    else:
+        results = health.run(services.health_checks())
     failing = [health.describe(r) for r in health.failing(results)]
     kv = unitdata.kv()
     if failing:
