@@ -528,3 +528,11 @@ def test_resume_waits_for_a_service_that_is_not_listening_yet(hook_env, monkeypa
     results = operations.check_health(wait=wait)
     assert [r['ok'] for r in results] == [ok]
     assert bool(unitdata.kv().get(operations.HEALTH_KEY)) is not ok
+
+
+def test_waiting_for_skips_units_that_left_and_counts_later_ids_as_done():
+    from charms.layer.stackyard import rollplan
+    earlier = {'web/1': ['web/1#3'], 'web/2': ['web/2#1', 'web/2#2'], 'web/9': ['web/9#1']}
+    states = {'web/1': {'done': 'web/1#4'}, 'web/2': {'done': 'web/2#1'}}
+    assert rollplan.waiting_for(earlier, {'web/1', 'web/2'}, states.get) == \
+        {'web/2': 'web/2#2'}

@@ -423,18 +423,20 @@ def _still_to_finish(watch, earlier):
     live = _relation_list()
     if live is _FAILED:
         return _FAILED
-    waiting = {}
-    for unit, ids in sorted(earlier.items()):
-        if unit not in live and unit != watch.get('unit'):
-            continue
+
+    def state_of(unit):
         bag = _relation_get('-', unit)
         if bag is _FAILED or not isinstance(bag, (dict, type(None))):
-            return _FAILED
-        state = {'done': (bag or {}).get(watch.get('done_key') or '')}
-        for entry in ids:
-            if not rollplan.entry_done(entry, state):
-                waiting[unit] = entry
-    return waiting
+            raise _ReadFailed(unit)
+        return {'done': (bag or {}).get(watch.get('done_key') or '')}
+    try:
+        return rollplan.waiting_for(earlier, set(live) | {watch.get('unit')}, state_of)
+    except _ReadFailed:
+        return _FAILED
+
+
+class _ReadFailed(Exception):
+    """A hook tool failed: the full hook does the work instead."""
 
 
 def restart_early(watch, batch_n, charm_dir):

@@ -349,15 +349,7 @@ def my_turn(rid, request_id):
     if idle.turn_known(request_id, n):
         return n, {}
     live = set(hookenv.related_units(rid)) | {me}
-    waiting = {}
-    for unit, ids in earlier.items():
-        if unit not in live:
-            continue
-        state = read_unit(rid, unit)
-        for entry in ids:
-            if not entry_done(entry, state):
-                waiting[unit] = entry
-    return n, waiting
+    return n, rollplan.waiting_for(earlier, live, lambda unit: read_unit(rid, unit))
 
 
 def restart_command(service):

@@ -29,6 +29,24 @@ def entry_done(entry_id, state):
     return bool(a and b) and a[0] == b[0] and a[1] >= b[1]
 
 
+def waiting_for(earlier, live, state_of):
+    """``{unit: id}`` of the ``earlier`` entries a unit still waits for.
+
+    :param earlier: ``{unit: [ids]}`` (from :func:`place_of`)
+    :param live: units still on the relation; those that left hold nobody up
+    :param state_of: ``state_of(unit)`` gives that unit's ``{"done": id}``
+    """
+    waiting = {}
+    for unit, ids in sorted(earlier.items()):
+        if unit not in live:
+            continue
+        state = state_of(unit)
+        for entry in ids:
+            if not entry_done(entry, state):
+                waiting[unit] = entry
+    return waiting
+
+
 def plan_restarts(plan, units, batch_size):
     """The leader's plan: every open request placed in a batch of at most ``batch_size``.
 
