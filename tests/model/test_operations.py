@@ -125,6 +125,11 @@ def test_config_change_rolls_in_batches_of_two(web):
     for earlier, later in zip(groups, groups[1:]):
         # A batch starts only once every unit of the one before is healthy again.
         assert min(e["restarted_at"] for e in later) >= max(e["released_at"] for e in earlier)
+    # The leader keeps its own request back while the others' come in (its
+    # restart would hold up their placement): never in the first batch.
+    leader = done[web.leader(APP)][0]
+    assert leader not in groups[0] and leader["batch"] > min(e["batch"] for e in entries), \
+        groups
 
 
 def test_unhealthy_unit_halts_the_roll_until_fixed(web):

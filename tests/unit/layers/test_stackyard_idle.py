@@ -318,6 +318,49 @@ def test_the_leader_places_a_request_in_the_fast_path(
     assert ['web/2', 'web/2#3'] in idle.read_spec(hook_env.charm_dir)['app_watch']['placed']
 
 
+#: A leader whose own request web/0#1 is not placed yet (it goes last).
+HOLDING_BACK = dict(LEADER, pending='web/0#1', planned=None, waiting_on={},
+                    placed=[['web/1', 'web/1#4']], peers=['web/1', 'web/2', 'web/3'])
+
+
+@pytest.mark.parametrize('peers, fast', [
+    (['web/1', 'web/2', 'web/3'], True),      # web/3 may still ask: placed here
+    (['web/1', 'web/2'], False),              # everyone asked: the full hook places the leader
+    (None, False),                            # a spec without the list: the full hook
+])
+def test_a_leader_holding_its_request_back_places_others_fast_until_all_asked(
+        hook_env, server, tmp_path, monkeypatch, peers, fast):
+    import json
+    plan = {'last': 5, 'batches': [{'n': 5, 'units': {'web/1': 'web/1#4'}}]}
+    sets = fake_peer_tools(tmp_path, monkeypatch, {
+        'web': {'stackyard-restart-plan': json.dumps(plan)},
+        'web/1': {'stackyard-restart-request': 'web/1#4'},
+        'web/2': {'stackyard-restart-request': 'web/2#3'}})
+    idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster',
+                    app_watch=dict(HOLDING_BACK, peers=peers))
+    assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                              environ={'JUJU_REMOTE_UNIT': 'web/2'}) is fast
+    assert sets.exists() is fast, 'the full hook writes the plan itself'
+
+
+@pytest.mark.parametrize('bag, fast', [
+    ({'stackyard-restart-done': 'web/1#4'}, False),          # a planned unit finished
+    ({'stackyard-restart-halted': 'web/1#4',
+      'stackyard-restart-request': 'web/1#4'}, False),       # or halted
+    ({'stackyard-restart-echo': 'web/0#1@12.5'}, False),     # the answer to its echo
+    ({'stackyard-restart-echo': 'web/0#0@12.5'}, True),      # an old answer
+    ({'stackyard-restart-done': 'web/1#2'}, True),           # an old restart
+    ({'stackyard-restart-request': 'web/1#4'}, True),        # nothing new
+])
+def test_a_leader_holding_its_request_back_wakes_when_it_may_go(
+        hook_env, server, tmp_path, monkeypatch, bag, fast):
+    fake_peer_tools(tmp_path, monkeypatch, {'web': {}, 'web/1': bag})
+    idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster',
+                    app_watch=HOLDING_BACK)
+    assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                              environ={'JUJU_REMOTE_UNIT': 'web/1'}) is fast
+
+
 def test_an_echo_peer_that_joins_the_leaders_batch_hands_the_echo_on(
         hook_env, server, tmp_path, monkeypatch):
     import json
@@ -438,6 +481,7 @@ def test_spec_offers_peer_changes_only_to_idle_minions_of_charms_that_allow_it(
     monkeypatch.setattr(restart, 'read_unit', lambda rid, unit: {'echo': 'web/0#1'})
     monkeypatch.setattr(restart, 'read_plan', lambda rid: {'last': 4, 'batches': [
         {'n': 4, 'units': {'test/0': 'test/0#1'}}]})
+    monkeypatch.setattr(hookenv, 'related_units', lambda rid: ['web/2', 'web/1'])
     monkeypatch.setattr(services, 'health_checks', lambda: {})
     monkeypatch.setattr(options, 'current', lambda: type('E', (), {
         'valid': True, 'expires_at': None})())
@@ -459,6 +503,7 @@ def test_spec_offers_peer_changes_only_to_idle_minions_of_charms_that_allow_it(
         assert watch['leader'] is leader and watch['echo_sent'] == 'web/0#1'
         assert watch.get('placed') == ([['test/0', 'test/0#1']] if leader else None)
         assert watch.get('batch_size') == (3 if leader else None)
+        assert watch.get('peers') == (['web/1', 'web/2'] if leader else None)
         assert watch['early_restart']['services'] == ['app']
         monkeypatch.setattr(operations, 'paused', lambda: True)    # the pause action
         operations.write_idle_spec()

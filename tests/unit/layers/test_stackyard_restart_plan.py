@@ -18,7 +18,7 @@ def turn_came(plan, unit, request_id, units):
         for r in ids)
 
 
-def simulate(names, batch_size, fail=()):
+def simulate(names, batch_size, fail=(), leader=None):
     """Run the leader's planner and the units' own turns to the end.
 
     Units in ``fail`` never become healthy: they report a halted restart.
@@ -28,7 +28,7 @@ def simulate(names, batch_size, fail=()):
     units = units_with_requests(names)
     plan, waves = {}, []
     for _ in range(50):
-        plan = restart.plan_restarts(plan, units, batch_size)
+        plan = restart.plan_restarts(plan, units, batch_size, leader=leader)
         assert all(len(b['units']) <= batch_size for b in plan['batches'])
         wave = sorted((u for u, q in units.items()
                        if q['request'] and not q.get('halted')
@@ -52,6 +52,14 @@ def test_every_unit_once_never_more_than_size(count, size):
     assert sorted(flat, key=restart._unit_key) == names
     assert all(len(b) <= size for b in waves)
     assert len(waves) == -(-count // size)
+
+
+@pytest.mark.parametrize('count, size', [(6, 1), (6, 2), (6, 4), (12, 4), (5, 4), (3, 5)])
+def test_the_leader_restarts_in_the_last_batch(count, size):
+    names = ['web/{}'.format(i) for i in range(count)]
+    waves = simulate(names, size, leader='web/0')
+    assert 'web/0' in waves[-1] and len(waves) == -(-count // size)
+    assert sorted((u for b in waves for u in b), key=restart._unit_key) == names
 
 
 def test_numeric_unit_order():
@@ -324,8 +332,12 @@ def test_leader_writes_the_app_bag_only_when_it_places_requests(monkeypatch):
     assert not restart.in_flight('cluster:0')
     bags['web/0'] = {'stackyard-restart-request': 'web/0#2', 'stackyard-restart-done': 'web/0#1'}
     restart.schedule('cluster:0', 2)
-    assert len(writes) == 2
-    assert json.loads(writes[1][restart.PLAN_KEY]) == {
+    assert len(writes) == 2 and restart.PLAN_KEY not in writes[1], \
+        'the leader alone asks for an echo before it places itself'
+    bags['web/1'][restart.ECHO_KEY] = json.loads(writes[1][restart.ECHO_KEY])['token']
+    restart.schedule('cluster:0', 2)
+    assert len(writes) == 3
+    assert json.loads(writes[2][restart.PLAN_KEY]) == {
         'last': 2, 'batches': [{'n': 2, 'units': {'web/0': 'web/0#2'}}]}
     assert restart.in_flight('cluster:0')
 
@@ -357,31 +369,109 @@ def leader_hook(monkeypatch):
                                         'restarted': False})
 
 
-def test_the_leader_takes_its_own_turn_in_its_next_hook_and_names_an_echo(monkeypatch):
-    """Placing its own request, the leader does not restart in the same hook."""
+def next_leader_hook(monkeypatch):
+    monkeypatch.setattr(restart, '_plan_written', False)
+    monkeypatch.setattr(restart, '_placed_now', set())
+
+
+def plan_of(bags):
+    import json
+    return [sorted(b['units']) for b in json.loads(bags['web'][restart.PLAN_KEY])['batches']]
+
+
+def test_the_leader_keeps_its_request_back_and_restarts_last(monkeypatch):
+    """Its restart holds its hook: it goes once the other units asked."""
     import json
     bags = {'web': {}, 'web/0': {'stackyard-restart-request': 'web/0#1'}, 'web/2': {},
             'web/1': {}}
     fake_peers(monkeypatch, bags)
     leader_hook(monkeypatch)
     restarted = []
-    restart.coordinate({'restart-batch-size': 2}, {}, restart=restarted.append)
-    assert restarted == [], 'not in the hook that placed it'
+    config = {'restart-batch-size': 2}
+    restart.coordinate(config, {}, restart=restarted.append)
+    assert restarted == [] and restart.PLAN_KEY not in bags['web']
+    echo = json.loads(bags['web'][restart.ECHO_KEY])
+    assert echo['by'] == 'web/2' and echo['token'].startswith('web/0#1@'), \
+        'nothing in flight: an echo makes sure of a next hook'
+    next_leader_hook(monkeypatch)
+    bags['web/2'] = {'stackyard-restart-request': 'web/2#1'}
+    restart.coordinate(config, {}, restart=restarted.append)
+    assert plan_of(bags) == [['web/2']], 'web/1 may still ask'
+    next_leader_hook(monkeypatch)
+    bags['web/1'] = {'stackyard-restart-request': 'web/1#1'}
+    restart.coordinate(config, {}, restart=restarted.append)
+    assert plan_of(bags) == [['web/1', 'web/2'], ['web/0']], 'everyone asked: the leader last'
+    assert restarted == []
+    next_leader_hook(monkeypatch)
+    bags['web/1'] = {'stackyard-restart-done': 'web/1#1'}
+    bags['web/2'] = {'stackyard-restart-done': 'web/2#1'}
+    restart.coordinate(config, {}, restart=restarted.append)
+    assert restarted == ['app']
+    assert json.loads(bags['web'][restart.ECHO_KEY]) == echo, 'no echo needed any more'
+
+
+def test_a_unit_that_never_asks_holds_the_leader_only_until_a_batch_closes(monkeypatch):
+    bags = {'web': {}, 'web/0': {'stackyard-restart-request': 'web/0#1'},
+            'web/1': {'stackyard-restart-request': 'web/1#1'},
+            'web/2': {'stackyard-restart-request': 'web/2#1'}, 'web/3': {}}
+    fake_peers(monkeypatch, bags)
+    leader_hook(monkeypatch)
+    restarted = []
+    config = {'restart-batch-size': 2}
+    restart.coordinate(config, {}, restart=restarted.append)
+    assert plan_of(bags) == [['web/1', 'web/2']], 'web/3 (paused, say) may still ask'
+    next_leader_hook(monkeypatch)
+    bags['web/1'] = {'stackyard-restart-done': 'web/1#1'}
+    restart.coordinate(config, {}, restart=restarted.append)
+    assert plan_of(bags) == [['web/1', 'web/2'], ['web/0']], \
+        'a request still to come would not join the first batch any more'
+    assert restarted == []
+    next_leader_hook(monkeypatch)
+    bags['web/2'] = {'stackyard-restart-halted': 'web/2#1', 'stackyard-restart-request': 'web/2#1'}
+    restart.coordinate(config, {}, restart=restarted.append)
+    assert restarted == [], 'a halted restart holds the leader too'
+
+
+def test_placing_batch_mates_holds_the_leaders_turn_for_one_hook(monkeypatch):
+    """Places are committed when the hook ends: the leader restarts in its next hook."""
+    import json
+    bags = {'web': {}, 'web/0': {'stackyard-restart-request': 'web/0#1'},
+            'web/1': {'stackyard-restart-request': 'web/1#1'}, 'web/2': {}}
+    fake_peers(monkeypatch, bags)
+    leader_hook(monkeypatch)
+    restarted = []
+    config = {'restart-batch-size': 3}
+    restart.coordinate(config, {}, restart=restarted.append)
+    assert plan_of(bags) == [['web/1']]
+    next_leader_hook(monkeypatch)
+    bags['web/2'] = {'stackyard-restart-request': 'web/2#1'}
+    restart.coordinate(config, {}, restart=restarted.append)
+    assert plan_of(bags) == [['web/0', 'web/1', 'web/2']]
+    assert restarted == [], 'this hook placed web/2: its place is committed first'
     echo = json.loads(bags['web'][restart.ECHO_KEY])
     assert echo['by'] == 'web/2' and echo['token'].startswith('web/0#1@')
-    monkeypatch.setattr(restart, '_plan_written', False)     # the next hook
-    monkeypatch.setattr(restart, '_placed_now', set())
-    bags['web/2'] = {'stackyard-restart-request': 'web/2#1'}
-    restart.coordinate({'restart-batch-size': 2}, {}, restart=restarted.append)
-    assert restarted == [], 'this hook placed web/2: its place is committed first'
-    assert json.loads(bags['web'][restart.ECHO_KEY]) == echo, 'the first echo is still due'
-    plan = json.loads(bags['web'][restart.PLAN_KEY])
-    assert plan['batches'][0]['units'] == {'web/0': 'web/0#1', 'web/2': 'web/2#1'}, \
-        'the next request joined the leader\'s batch'
-    monkeypatch.setattr(restart, '_plan_written', False)     # the echo's hook
-    monkeypatch.setattr(restart, '_placed_now', set())
-    restart.coordinate({'restart-batch-size': 2}, {}, restart=restarted.append)
+    next_leader_hook(monkeypatch)
+    restart.coordinate(config, {}, restart=restarted.append)
     assert restarted == ['app']
+
+
+def test_an_echo_nobody_answers_counts_as_answered_after_a_while(monkeypatch):
+    import json
+    bags = {'web': {}, 'web/0': {'stackyard-restart-request': 'web/0#1'}, 'web/1': {}}
+    fake_peers(monkeypatch, bags)
+    leader_hook(monkeypatch)
+    restart.coordinate({'restart-batch-size': 2}, {}, restart=[].append)
+    assert restart.PLAN_KEY not in bags['web']
+    echo = json.loads(bags['web'][restart.ECHO_KEY])
+    next_leader_hook(monkeypatch)
+    restart.coordinate({'restart-batch-size': 2}, {}, restart=[].append)
+    assert restart.PLAN_KEY not in bags['web'] and \
+        json.loads(bags['web'][restart.ECHO_KEY]) == echo, 'one echo at a time'
+    next_leader_hook(monkeypatch)
+    monkeypatch.setattr(restart.time, 'time', lambda: 1e10)
+    restarted = []
+    restart.coordinate({'restart-batch-size': 2}, {}, restart=restarted.append)
+    assert plan_of(bags) == [['web/0']] and restarted == ['app']
 
 
 def test_alone_the_leader_restarts_at_once(monkeypatch):
@@ -433,13 +523,17 @@ def test_a_new_echo_once_the_last_was_answered(monkeypatch):
     assert json.loads(bags['web'][restart.ECHO_KEY])['token'] != 't1'
 
 
-def test_with_batches_of_one_the_leader_does_not_wait_for_a_next_hook(monkeypatch):
-    """Nobody can share its batch: holding its turn would only delay the roll."""
+def test_with_batches_of_one_the_leader_goes_after_the_others(monkeypatch):
+    """Nobody can share its batch: once its turn comes it does not wait for a next hook."""
     bags = {'web': {}, 'web/0': {'stackyard-restart-request': 'web/0#1'},
             'web/1': {'stackyard-restart-request': 'web/1#1'}}
     fake_peers(monkeypatch, bags)
     leader_hook(monkeypatch)
     restarted = []
+    restart.coordinate({'restart-batch-size': 1}, {}, restart=restarted.append)
+    assert plan_of(bags) == [['web/1'], ['web/0']] and restarted == []
+    next_leader_hook(monkeypatch)
+    bags['web/1'] = {'stackyard-restart-done': 'web/1#1'}
     restart.coordinate({'restart-batch-size': 1}, {}, restart=restarted.append)
     assert restarted == ['app'] and restart.ECHO_KEY not in bags['web']
 

@@ -186,7 +186,10 @@ def _unit_change_is_nothing_for_us(spec, watch, remote, charm_dir):
     request the plan has not placed is placed here while it joins the
     leader's own batch or the leader's turn has not come; otherwise, and at
     the next change that places nothing (the echo, at the latest), the
-    leader's full hook runs and takes its turn.
+    leader's full hook runs and takes its turn.  A leader keeping its own
+    request back runs the full hook when every other unit may have asked, a
+    planned unit finished or halted, or its echo came back: that hook may
+    place it.
     """
     waiting = watch.get('waiting_on')
     placed = watch.get('placed')
@@ -207,7 +210,7 @@ def _unit_change_is_nothing_for_us(spec, watch, remote, charm_dir):
     if leader and request and not rollplan.entry_done(request, done) \
             and [remote, request] not in placed:
         return _place(spec, watch, remote, request, bag, charm_dir)
-    if _turn_came(watch):
+    if _turn_came(watch) or (leader and _may_place_own(watch, remote, bag)):
         return False
     if remote not in waiting or not rollplan.entry_done(waiting[remote], done):
         return True
@@ -236,20 +239,15 @@ def _place(spec, watch, remote, request, remote_bag, charm_dir):
     size = watch.get('batch_size')
     if not isinstance(size, int) or size < 1 or charm_dir is None:
         return False
-    bag = _relation_get('--app', '-', watch.get('app') or '')
-    if bag is _FAILED or not isinstance(bag, (dict, type(None))):
-        return False
-    bag = bag or {}
-    if bag.get(watch.get('old_batch_key') or ''):
-        return False
-    try:
-        plan = rollplan.sane_plan(json.loads(bag.get(watch['plan_key']) or '{}'))
-    except (ValueError, KeyError):
+    bag, plan = _app_bag_and_plan(watch)
+    if plan is None:
         return False
     states = _tail_states(plan, watch, remote, remote_bag)
     if states is None:
         return False
     new = rollplan.place(plan, remote, request, size, states)
+    if _everyone_may_have_asked(watch, new):
+        return False
     if _turn_came(watch) and _batch_of(new, watch.get('unit'), watch.get('pending')) \
             .get(remote) != request:
         # The leader's own batch is full or closed, so nothing holds its turn
@@ -268,6 +266,59 @@ def _place(spec, watch, remote, request, remote_bag, charm_dir):
     spec['app_watch'] = dict(watch, placed=sorted(placed))
     _write(spec_path(charm_dir), spec)
     return True
+
+
+def _app_bag_and_plan(watch):
+    """``(app bag, plan)`` for the leader's fast path; ``(None, None)`` for the full hook.
+
+    Also when the plan is still in the format of an earlier release.
+    """
+    import json
+    from charms.layer.stackyard import rollplan
+    bag = _relation_get('--app', '-', watch.get('app') or '')
+    if bag is _FAILED or not isinstance(bag, (dict, type(None))):
+        return None, None
+    bag = bag or {}
+    if bag.get(watch.get('old_batch_key') or ''):
+        return None, None
+    try:
+        return bag, rollplan.sane_plan(json.loads(bag.get(watch['plan_key']) or '{}'))
+    except (ValueError, KeyError):
+        return None, None
+
+
+def _own_unplaced(watch):
+    """Leader: its own restart request waits to be placed (it goes last when it can)."""
+    return bool(watch.get('leader') and watch.get('pending')) and watch.get('planned') is None
+
+
+def _may_place_own(watch, remote, bag):
+    """Leader keeping its own request back: a change that may let it place it.
+
+    A planned unit that finished or halted, or the answer to the leader's
+    echo: the full hook decides (``rollplan.leader_goes_now``).
+    """
+    if not _own_unplaced(watch):
+        return False
+    placed = watch.get('placed') or []
+    ended = [bag.get(watch.get('done_key') or ''), bag.get(watch.get('halted_key') or '')]
+    if any(r and [remote, r] in placed for r in ended):
+        return True
+    answer = bag.get(watch.get('echo_key') or '')
+    return isinstance(answer, str) and answer.startswith(watch['pending'] + '@')
+
+
+def _everyone_may_have_asked(watch, plan):
+    """Leader keeping its own request back: every other unit has a place in ``plan``.
+
+    The full hook then decides whether the leader's request goes in too
+    (``rollplan.leader_goes_now``).
+    """
+    if not _own_unplaced(watch):
+        return False
+    peers = watch.get('peers')
+    in_plan = {u for b in plan['batches'] for u in b['units']}
+    return not isinstance(peers, list) or set(peers) <= in_plan
 
 
 def _batch_of(plan, unit, request_id):

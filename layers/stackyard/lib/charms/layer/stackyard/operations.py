@@ -156,5 +156,7 @@ def write_idle_spec():
             plan = restart.read_plan(rid)
             watch['placed'] = sorted([u, r] for b in plan['batches']
                                      for u, r in b['units'].items())
+            # Joins and departures run full hooks, which rewrite this list.
+            watch['peers'] = sorted(hookenv.related_units(rid))
     idle.write_spec(hookenv.charm_dir(), eligible, checks, options.current().expires_at,
                     peer_endpoint=peer, app_watch=watch)

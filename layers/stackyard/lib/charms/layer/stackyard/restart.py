@@ -15,7 +15,10 @@ the moment it sees the turn come, before the full hook is loaded, and the
 full hook takes over from there (:func:`take_early_restart`).
 
 The last batch takes late requests (units notice a config change one hook
-after another) until one of its members finishes or halts.  A unit whose
+after another) until one of its members finishes or halts.  The leader's own
+request goes last when it can (:func:`rollplan.leader_goes_now`): its restart
+holds its hook through the health wait, and requests cannot be placed
+meanwhile.  A unit whose
 checks do not pass keeps its slot, goes blocked naming the failing check and
 publishes ``stackyard-restart-halted``; no later batch starts while its
 request is not done: no restart storm.  It keeps checking on later hooks
@@ -40,9 +43,9 @@ Peer relation keys (endpoint ``cluster``):
 - app bag ``stackyard-restart-roll``: JSON ``{"id": str, "services": [..],
   "deferred_only": bool}``, written by the ``restart-services`` action on the leader
 - app bag ``stackyard-restart-echo``: JSON ``{"by": unit, "token": str}``: the
-  leader's turn came in a hook that wrote the plan, and it waits for its
-  next hook; unit ``by`` answers with ``token`` in its unit bag key of the
-  same name
+  leader waits for its next hook (its turn came in a hook that placed
+  batch-mates, or it keeps its own request back with nothing in flight);
+  unit ``by`` answers with ``token`` in its unit bag key of the same name
 - app bag ``stackyard-restart-batch``: the single granted batch of earlier
   releases; read once after an upgrade, then removed
 """
@@ -245,14 +248,15 @@ def coordinate(config, checks, restart=host.service_restart, paused=False):
     :param restart: how to restart one service
     :param paused: hold everything while the unit is paused
     """
+    rid = peer_relation()
+    if rid and not hookenv.is_leader():
+        # Even when paused: the leader may wait for this answer to go on.
+        answer_echo(rid)
     if paused:
         return
     batch_size, interval, timeout, _ = settings(config)
-    rid = peer_relation()
     if rid:
         follow_roll(rid, config)
-        if not hookenv.is_leader():
-            answer_echo(rid)
     _step(rid, batch_size, interval, timeout, checks, restart)
 
 
@@ -266,7 +270,7 @@ def _step(rid, batch_size, interval, timeout, checks, restart):
         return
     batch_n, done = None, ''
     if coordinated:
-        batch_n = _turn_now(rid, pending, batch_size)
+        batch_n = _turn_now(rid, pending)
         if batch_n is None:
             return
         done = read_unit(rid, hookenv.local_unit())['done']
@@ -292,35 +296,30 @@ def _step(rid, batch_size, interval, timeout, checks, restart):
     _release(rid if coordinated else None, pending)
 
 
-def _turn_now(rid, pending, batch_size):
+def _turn_now(rid, pending):
     """The batch number when this unit's turn came in this hook, else None."""
     batch_n, waiting = my_turn(rid, pending['id'])
-    if batch_n is None or waiting or hold_own_turn(rid, pending, batch_n, batch_size):
+    if batch_n is None or waiting or hold_own_turn(rid, pending, batch_n):
         return None
     return batch_n
 
 
-def hold_own_turn(rid, pending, batch_n, batch_size):
+def hold_own_turn(rid, pending, batch_n):
     """Leader: leave a turn that came to the next hook when this one placed batch-mates.
 
     Relation data is committed when the hook ends: restarting now would keep
     units just placed in the leader's own batch from seeing their places for
     a whole restart, and the leader's hooks, the only ones that place
-    requests, busy meanwhile.  Likewise when the leader just placed itself
-    in a batch with room: its request is usually the first of a roll (a
-    config change reaches it before the others' requests do), and the others
-    should join its batch rather than wait for it.  Its next hook usually
-    comes with the next request; in case none comes, one peer named in the
-    app bag answers in its own bag (``stackyard-restart-echo``), and that
-    change is the hook.
+    requests, busy meanwhile.  Its next hook usually comes with the next
+    request or release; in case none comes, one peer named in the app bag
+    answers in its own bag (``stackyard-restart-echo``), and that change is
+    the hook.
     """
     if not _plan_written or pending.get('restarted'):
         return False
     me = hookenv.local_unit()
     mates = next((b['units'] for b in read_plan(rid)['batches'] if b['n'] == batch_n), {})
-    placed_mates = any(u != me and (u, r) in _placed_now for u, r in mates.items())
-    room = (me, pending['id']) in _placed_now and len(mates) < batch_size
-    if not (placed_mates or room):
+    if not any(u != me and (u, r) in _placed_now for u, r in mates.items()):
         return False
     peers = sorted(hookenv.related_units(rid), key=_unit_key)
     if not peers:
@@ -414,24 +413,63 @@ def history_ids():
 
 
 def schedule(rid, batch_size):
-    """Leader: place new requests in the restart plan.
+    """Leader: place new requests in the restart plan (its own last, see ``leader_goes_now``).
 
     The plan is written only when it places something: finished batches are
     dropped with that write, not by one of their own, because each write of
     the app bag costs a relation-changed hook on every other unit.
     """
     global _plan_written
+    me = hookenv.local_unit()
     current = read_plan(rid)
-    new = plan_restarts(current, read_units(rid), batch_size)
+    units = read_units(rid)
+    own = units[me]['request'] if not entry_done(units[me]['request'], units[me]) else ''
+    new = plan_restarts(current, units, batch_size, leader=me,
+                        echo_answered=bool(own) and _echo_answered(rid, own))
     before = {(u, r) for b in current['batches'] for u, r in b['units'].items()}
     placed = {(u, r) for b in new['batches'] for u, r in b['units'].items()} - before
-    if not placed:
+    if placed:
+        _publish_app(rid, PLAN_KEY, json.dumps(new, sort_keys=True))
+        if _app_data(rid).get(BATCH_KEY):
+            _publish_app(rid, BATCH_KEY, '')
+        _plan_written = True
+        _placed_now.update(placed)
+    if own and place_of(new, me, own)[0] is None and not rollplan.unfinished(new, units):
+        _echo_for(rid, own)
+
+
+#: Seconds after which an echo nobody answered counts as answered (a peer
+#: whose hooks fail, say); the leader's next hook (update-status at the
+#: latest) then goes on.
+ECHO_PATIENCE = 60
+
+
+def _echo_for(rid, request_id):
+    """Leader: ask a peer for an echo that wakes it, unless one for ``request_id`` is due."""
+    echo = _load(_app_data(rid).get(ECHO_KEY), {})
+    token = echo.get('token')
+    if isinstance(token, str) and token.startswith(request_id + '@'):
         return
-    _publish_app(rid, PLAN_KEY, json.dumps(new, sort_keys=True))
-    if _app_data(rid).get(BATCH_KEY):
-        _publish_app(rid, BATCH_KEY, '')
-    _plan_written = True
-    _placed_now.update(placed)
+    peers = sorted(hookenv.related_units(rid), key=_unit_key)
+    if peers:
+        token = '{}@{:.6f}'.format(request_id, time.time())
+        _publish_app(rid, ECHO_KEY, json.dumps({'by': peers[-1], 'token': token},
+                                               sort_keys=True))
+
+
+def _echo_answered(rid, request_id):
+    """Whether the echo asked for ``request_id`` came back (or its peer left, or it is stale)."""
+    echo = _load(_app_data(rid).get(ECHO_KEY), {})
+    token, by = echo.get('token'), echo.get('by')
+    if not isinstance(token, str) or not token.startswith(request_id + '@'):
+        return False
+    if by not in hookenv.related_units(rid):
+        return True
+    try:
+        stale = time.time() - float(token.rpartition('@')[2]) > ECHO_PATIENCE
+    except ValueError:
+        stale = True
+    return stale or _unit_data(rid, by).get(ECHO_KEY) == token
 
 
 def answer_echo(rid):

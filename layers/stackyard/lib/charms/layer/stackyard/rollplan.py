@@ -47,7 +47,7 @@ def waiting_for(earlier, live, state_of):
     return waiting
 
 
-def plan_restarts(plan, units, batch_size):
+def plan_restarts(plan, units, batch_size, leader=None, echo_answered=False):
     """The leader's plan: every open request placed in a batch of at most ``batch_size``.
 
     The plan is an ordered list of batches.  A unit starts its restart when
@@ -66,6 +66,9 @@ def plan_restarts(plan, units, batch_size):
     :param plan: current ``{"last": n, "batches": [{"n": n, "units": {unit: id}}]}``
     :param units: every live unit: ``{unit: {"request", "done", "halted"}}``
     :param batch_size: at most this many units per batch (>= 1)
+    :param leader: the planning unit: its own request goes last when it can
+        (:func:`leader_goes_now`); None places every request in unit order
+    :param echo_answered: a peer answered the leader's echo since its request
     :returns: the new plan
     """
     plan = sane_plan(plan)
@@ -77,15 +80,61 @@ def plan_restarts(plan, units, batch_size):
             batches.append({'n': batch['n'], 'units': kept})
     while batches and all(entry_done(r, units[u]) for u, r in batches[0]['units'].items()):
         batches.pop(0)
-    placed = {(u, r) for b in batches for u, r in b['units'].items()}
-    waiting = sorted((u for u, q in units.items()
-                      if q.get('request') and not entry_done(q['request'], q)
-                      and (u, q['request']) not in placed),
-                     key=unit_key)
     plan = {'last': last, 'batches': batches}
-    for u in waiting:
-        plan = place(plan, u, units[u]['request'], batch_size, units)
+    for u in unplaced(plan, units):
+        if u != leader:
+            plan = place(plan, u, units[u]['request'], batch_size, units)
+    if leader in unplaced(plan, units) and leader_goes_now(plan, leader, units, echo_answered):
+        plan = place(plan, leader, units[leader]['request'], batch_size, units)
     return plan
+
+
+def unplaced(plan, units):
+    """Units (in unit order) whose open request the plan does not hold."""
+    placed = {(u, r) for b in sane_plan(plan)['batches'] for u, r in b['units'].items()}
+    return sorted((u for u, q in units.items()
+                   if q.get('request') and not entry_done(q['request'], q)
+                   and (u, q['request']) not in placed), key=unit_key)
+
+
+def unfinished(plan, units):
+    """The batches still holding an entry of a live unit that is not done."""
+    return [b for b in sane_plan(plan)['batches']
+            if any(u in units and not entry_done(r, units[u]) for u, r in b['units'].items())]
+
+
+def leader_goes_now(plan, leader, units, echo_answered):
+    """Whether the leader places its own open request now, or keeps it back.
+
+    The leader's hooks are where requests get placed, and its own restart
+    holds one of them for the whole health wait: requests arriving meanwhile
+    wait with it, and their batch starts late and ragged.  So the leader
+    restarts last when it can: it keeps its request out of the plan while
+    other units' requests may still come (a config change reaches them one
+    hook after another), and places it
+
+    - when every other live unit has an open request in the plan: the
+      leader joins the last batch or opens one after it;
+    - or when the first unfinished batch closed (one of its units finished
+      or halted): a request still to come would open a new batch anyway;
+    - or when nothing is in flight and a peer answered the leader's echo
+      with no request in between: nobody else needs a restart.
+
+    Each condition is one a hook of the leader sees: a request, a release
+    or halt, the echo's answer.  The plan only ever gains batches, so units
+    already placed are not moved.
+
+    :param plan: the plan with every other open request placed
+    """
+    peers = [u for u in units if u != leader]
+    if all(units[u].get('request') and not entry_done(units[u]['request'], units[u])
+           for u in peers) and not [u for u in unplaced(plan, units) if u != leader]:
+        return True
+    running = unfinished(plan, units)
+    if not running:
+        return bool(echo_answered)
+    return any(u in units and (entry_done(r, units[u]) or units[u].get('halted') == r)
+               for u, r in running[0]['units'].items())
 
 
 def place(plan, unit, request_id, batch_size, states):
