@@ -18,12 +18,11 @@ The last batch takes late requests (units notice a config change one hook
 after another) until one of its members finishes or halts.  The leader's own
 request goes last when it can (:func:`rollplan.leader_goes_now`): its restart
 holds its hook through the health wait, and requests cannot be placed
-meanwhile.  A unit whose
-checks do not pass keeps its slot, goes blocked naming the failing check and
-publishes ``stackyard-restart-halted``; no later batch starts while its
-request is not done: no restart storm.  It keeps checking on later hooks
-(update-status, config-changed after a fix) and releases its slot once
-healthy.
+meanwhile.  A unit whose checks do not pass keeps its slot, goes blocked
+naming the failing check and publishes ``stackyard-restart-halted``; no
+later batch starts while its request is not done: no restart storm.  It
+keeps checking on later hooks (update-status, config-changed after a fix)
+and releases its slot once healthy.
 
 All coordination state lives in relation data, so a new leader carries on
 from where the old one stopped; a unit restarts at most once per request id,
@@ -328,11 +327,16 @@ def hold_own_turn(rid, pending, batch_n):
     if echo.get('by') in peers and echo.get('token') and \
             _unit_data(rid, echo['by']).get(ECHO_KEY) != echo['token']:
         return True     # an answer to an earlier echo is on its way: that is the hook
-    token = '{}@{:.6f}'.format(pending['id'], time.time())
     # A peer outside its batch: one inside would answer after its own restart.
     others = [u for u in peers if u not in mates] or peers
-    _publish_app(rid, ECHO_KEY, json.dumps({'by': others[-1], 'token': token}, sort_keys=True))
+    _ask_echo(rid, pending['id'], others[-1])
     return True
+
+
+def _ask_echo(rid, request_id, peer):
+    """Leader: name ``peer`` to answer in its bag; that change is the leader's next hook."""
+    token = '{}@{:.6f}'.format(request_id, time.time())
+    _publish_app(rid, ECHO_KEY, json.dumps({'by': peer, 'token': token}, sort_keys=True))
 
 
 def my_turn(rid, request_id):
@@ -452,9 +456,7 @@ def _echo_for(rid, request_id):
         return
     peers = sorted(hookenv.related_units(rid), key=_unit_key)
     if peers:
-        token = '{}@{:.6f}'.format(request_id, time.time())
-        _publish_app(rid, ECHO_KEY, json.dumps({'by': peers[-1], 'token': token},
-                                               sort_keys=True))
+        _ask_echo(rid, request_id, peers[-1])
 
 
 def _echo_answered(rid, request_id):
