@@ -104,6 +104,28 @@ def test_hook_fails_with_one_clear_line(charm, tmp_path):
         'build the charm with binary wheels']
 
 
+def test_the_hook_under_the_venv_does_not_try_the_fast_path_again(charm, tmp_path):
+    """The fast path runs once per hook: not again after the re-exec into the venv."""
+    import marshal
+    lib = os.path.join(os.path.dirname(bootstrap.__file__), '..', '..', '..')
+    (charm / 'hooks').mkdir()
+    hook = charm / 'hooks' / 'update-status'
+    hook.write_text(open(TEMPLATE).read())
+    os.symlink(os.path.abspath(lib), str(charm / 'lib'))
+    # A spec whose checks are not a list: the fast path raises, says so, and
+    # the hook goes on into the venv (which lacks the charm's packages, so
+    # the full hook fails there: only the fast path's lines matter here).
+    with open(str(charm / '.stackyard-idle.spec'), 'wb') as f:
+        marshal.dump({'eligible': True, 'checks': 5}, f)
+    env = dict(os.environ, JUJU_CHARM_DIR=str(charm), PATH='/usr/bin:/bin')
+    env.pop('STACKYARD_FAST_PATH_TRIED', None)
+    proc = subprocess.run([sys.executable, str(hook)], env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True)
+    assert (charm / '.venv').is_dir(), proc.stderr
+    assert proc.stderr.count('idle fast path skipped') == 1, proc.stderr
+    assert 'STACKYARD_FAST_PATH_TRIED' not in proc.stderr
+
+
 @pytest.mark.parametrize('name, fits', [
     ('six-1.17.0-py2.py3-none-any.whl', True),
     ('pyyaml-6.0.3-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.whl', 'cp311'),

@@ -323,24 +323,118 @@ HOLDING_BACK = dict(LEADER, pending='web/0#1', planned=None, waiting_on={},
                     placed=[['web/1', 'web/1#4']], peers=['web/1', 'web/2', 'web/3'])
 
 
-@pytest.mark.parametrize('peers, fast', [
-    (['web/1', 'web/2', 'web/3'], True),      # web/3 may still ask: placed here
-    (['web/1', 'web/2'], False),              # everyone asked: the full hook places the leader
-    (None, False),                            # a spec without the list: the full hook
+@pytest.mark.parametrize('peers, size, fast, batches', [
+    # web/3 may still ask: web/2 is placed here, the leader's request waits
+    (['web/1', 'web/2', 'web/3'], 2, True, [{'web/1': 'web/1#4', 'web/2': 'web/2#3'}]),
+    # everyone asked: the leader goes last, in a batch of its own
+    (['web/1', 'web/2'], 2, True, [{'web/1': 'web/1#4', 'web/2': 'web/2#3'},
+                                   {'web/0': 'web/0#1'}]),
+    # everyone asked, and the leader's turn would come at once: the full hook
+    (['web/1', 'web/2'], 3, False, None),
+    (None, 2, False, None),                     # a spec without the list: the full hook
 ])
-def test_a_leader_holding_its_request_back_places_others_fast_until_all_asked(
-        hook_env, server, tmp_path, monkeypatch, peers, fast):
+def test_a_leader_holding_its_request_back_places_it_once_everyone_asked(
+        hook_env, server, tmp_path, monkeypatch, peers, size, fast, batches):
     import json
     plan = {'last': 5, 'batches': [{'n': 5, 'units': {'web/1': 'web/1#4'}}]}
     sets = fake_peer_tools(tmp_path, monkeypatch, {
         'web': {'stackyard-restart-plan': json.dumps(plan)},
         'web/1': {'stackyard-restart-request': 'web/1#4'},
-        'web/2': {'stackyard-restart-request': 'web/2#3'}})
+        'web/2': {'stackyard-restart-request': 'web/2#3'}, 'web/3': {}})
     idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster',
-                    app_watch=dict(HOLDING_BACK, peers=peers))
+                    app_watch=dict(HOLDING_BACK, peers=peers, batch_size=size,
+                                   open=[['web/1', 'web/1#4']]))
     assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
                               environ={'JUJU_REMOTE_UNIT': 'web/2'}) is fast
     assert sets.exists() is fast, 'the full hook writes the plan itself'
+    if not fast:
+        return
+    written = json.loads(sets.read_text().splitlines()[1].partition('=')[2])
+    assert [b['units'] for b in written['batches']] == batches
+    watch = idle.read_spec(hook_env.charm_dir)['app_watch']
+    if len(batches) == 2:      # the leader knows its place and whom it waits for
+        assert watch['planned'] == 6 and watch['waiting_on'] == batches[0]
+    else:
+        assert watch['planned'] is None and watch['waiting_on'] == {}
+
+
+def storm_bags(n, plan=None):
+    """Bags of a leader web/0 and ``n`` peers that all asked for a restart."""
+    import json
+    bags = {'web': {'stackyard-restart-plan': json.dumps(plan or {'last': 0, 'batches': []})}}
+    for i in range(1, n + 1):
+        bags['web/{}'.format(i)] = {'stackyard-restart-request': 'web/{}#2'.format(i),
+                                    'stackyard-restart-done': 'web/{}#1'.format(i)}
+    return bags
+
+
+def storm_watch(n, **extra):
+    return dict(dict(LEADER, pending='web/0#2', planned=None, waiting_on={}, placed=[],
+                     peers=['web/{}'.format(i) for i in range(1, n + 1)]), **extra)
+
+
+def test_the_leader_places_its_own_request_with_the_last_peer_and_restarts_in_turn(
+        hook_env, server, tmp_path, monkeypatch):
+    """Every peer asked: no full hook to place the leader, and it restarts fast too."""
+    import json
+    plan = {'last': 1, 'batches': [{'n': 1, 'units': {'web/2': 'web/2#2', 'web/3': 'web/3#2'}}]}
+    sets = fake_peer_tools(tmp_path, monkeypatch, storm_bags(3, plan))
+    idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster',
+                    app_watch=storm_watch(3, early_restart=restart_commands(tmp_path),
+                                          placed=[['web/2', 'web/2#2'], ['web/3', 'web/3#2']],
+                                          open=[['web/2', 'web/2#2'], ['web/3', 'web/3#2']]))
+    assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                              environ={'JUJU_REMOTE_UNIT': 'web/1'})
+    written = json.loads(sets.read_text().splitlines()[1].partition('=')[2])
+    assert [b['units'] for b in written['batches']] == [
+        {'web/2': 'web/2#2', 'web/3': 'web/3#2'}, {'web/1': 'web/1#2', 'web/0': 'web/0#2'}]
+    watch = idle.read_spec(hook_env.charm_dir)['app_watch']
+    assert watch['planned'] == 2 and watch['waiting_on'] == {'web/2': 'web/2#2',
+                                                             'web/3': 'web/3#2'}
+    bags = storm_bags(3, plan)
+    bags['web/2'].update({'stackyard-restart-done': 'web/2#2', 'stackyard-restart-request': ''})
+    (tmp_path / 'bags.json').write_text(json.dumps(bags))
+    assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                              environ={'JUJU_REMOTE_UNIT': 'web/2'})
+    assert restarts(tmp_path) == []
+    # The last unit of the batch before: the leader restarts (with its
+    # batch-mate web/1), and the full hook takes over.
+    bags['web/3'].update({'stackyard-restart-done': 'web/3#2', 'stackyard-restart-request': ''})
+    (tmp_path / 'bags.json').write_text(json.dumps(bags))
+    assert not idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                                  environ={'JUJU_REMOTE_UNIT': 'web/3'})
+    assert restarts(tmp_path) == ['app']
+
+
+def test_entries_of_a_finished_roll_do_not_count_as_asked(
+        hook_env, server, tmp_path, monkeypatch):
+    """The plan still lists the last roll's units: the leader places new requests fast."""
+    import json
+    old = {'last': 3, 'batches': [{'n': 3, 'units': {'web/1': 'web/1#1', 'web/2': 'web/2#1'}}]}
+    sets = fake_peer_tools(tmp_path, monkeypatch, storm_bags(2, old))
+    idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster',
+                    app_watch=storm_watch(2, placed=[['web/1', 'web/1#1'], ['web/2', 'web/2#1']],
+                                          open=[]))
+    assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                              environ={'JUJU_REMOTE_UNIT': 'web/1'})
+    written = json.loads(sets.read_text().splitlines()[1].partition('=')[2])
+    assert written['batches'][-1]['units'] == {'web/1': 'web/1#2'}
+    assert idle.read_spec(hook_env.charm_dir)['app_watch']['planned'] is None, \
+        'web/2 has not asked yet: the leader still waits'
+
+
+def test_a_failing_read_of_another_unit_leaves_the_placing_to_the_full_hook(
+        hook_env, server, tmp_path, monkeypatch):
+    plan = {'last': 1, 'batches': [{'n': 1, 'units': {'web/2': 'web/2#2'}}]}
+    sets = fake_peer_tools(tmp_path, monkeypatch, storm_bags(3, plan))
+    real = idle._relation_get
+    monkeypatch.setattr(idle, '_relation_get',
+                        lambda *a: idle._FAILED if a[-1] == 'web/2' else real(*a))
+    idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster',
+                    app_watch=storm_watch(3))
+    assert not idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                                  environ={'JUJU_REMOTE_UNIT': 'web/1'})
+    assert not sets.exists()
 
 
 @pytest.mark.parametrize('bag, fast', [
@@ -504,6 +598,7 @@ def test_spec_offers_peer_changes_only_to_idle_minions_of_charms_that_allow_it(
         assert watch.get('placed') == ([['test/0', 'test/0#1']] if leader else None)
         assert watch.get('batch_size') == (3 if leader else None)
         assert watch.get('peers') == (['web/1', 'web/2'] if leader else None)
+        assert watch.get('open') == ([['test/0', 'test/0#1']] if leader else None)
         assert watch['early_restart']['services'] == ['app']
         monkeypatch.setattr(operations, 'paused', lambda: True)    # the pause action
         operations.write_idle_spec()

@@ -196,7 +196,36 @@ def test_wait_healthy_retries_soon_then_backs_off():
         return now[0] >= 2.9, 'refused'
     check.name = 'tcp 127.0.0.1:1'
     ok, _ = health.wait_healthy({'svc': [check]}, 60, clock=lambda: now[0], sleep=sleep)
-    assert ok and pauses == [0.1, 0.2, 0.4, 0.5, 0.5, 0.5, 0.5, 0.5]
+    assert ok and [round(p, 3) for p in pauses[:4]] == [0.05, 0.1, 0.2, 0.25]
+    assert set(pauses[3:]) == {0.25} and 2.9 <= now[0] < 2.9 + 0.25
+
+
+def test_a_slow_check_is_not_rerun_sooner_than_twice_its_time():
+    now, pauses = [0.0], []
+
+    def sleep(s):
+        pauses.append(s)
+        now[0] += s
+
+    def check():
+        now[0] += 1.5           # a command check that takes 1.5 s
+        return now[0] >= 20, 'not ready'
+    check.name = 'command rabbitmqctl status'
+    ok, _ = health.wait_healthy({'svc': [check]}, 60, clock=lambda: now[0], sleep=sleep)
+    assert ok and set(pauses) == {3.0}
+
+
+def test_the_last_check_runs_at_the_timeout():
+    now, calls = [0.0], []
+
+    def check():
+        calls.append(now[0])
+        return False, 'refused'
+    check.name = 'tcp 127.0.0.1:1'
+    ok, _ = health.wait_healthy({'svc': [check]}, 1.0, interval=0.3, first=0.3,
+                                clock=lambda: now[0],
+                                sleep=lambda s: now.__setitem__(0, now[0] + s))
+    assert not ok and [round(c, 3) for c in calls] == [0, 0.3, 0.6, 0.9, 1.0]
 
 
 def test_real_tcp_and_http_checks():

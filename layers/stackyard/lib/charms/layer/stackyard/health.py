@@ -167,28 +167,31 @@ def failing(results):
     return [r for r in results if not r['ok']]
 
 
-def wait_healthy(checks_by_service, timeout, interval=0.5, first=0.1, clock=time.monotonic,
+def wait_healthy(checks_by_service, timeout, interval=0.25, first=0.05, clock=time.monotonic,
                  sleep=time.sleep):
     """Re-run the checks until all pass or ``timeout`` seconds passed.
 
     The first retry comes after ``first`` seconds and the pause doubles up to
-    ``interval``: a service that is back in a fraction of a second is seen
-    back then, and one that takes long is not polled hard.  A rolling
-    restart's next batch waits for this answer, so the pause stays short:
-    a check is one local connection, and half a second between them costs
-    the unit nothing.
+    ``interval``: a service back in a fraction of a second is seen back then.
+    A rolling restart's next batch waits for this answer, and every pause
+    adds half its length to each batch on average, so it stays short: a
+    port or URL check is one local connection.  A slow check (a command
+    that takes a second, say) is never re-run sooner than twice its own
+    run time after it ended, so the checks take at most a third of the wait.
 
     :returns: ``(ok, last results)``
     """
     deadline = clock() + timeout
     pause = min(first, interval)
     while True:
+        began = clock()
         results = run(checks_by_service)
         if not failing(results):
             return True, results
-        if clock() >= deadline:
+        ended = clock()
+        if ended >= deadline:
             return False, results
-        sleep(pause)
+        sleep(min(max(pause, 2 * (ended - began)), max(0.0, deadline - ended)))
         pause = min(pause * 2, interval)
 
 

@@ -39,6 +39,8 @@ OLD_SPEC_FILES = ('.stackyard-idle.json',)
 FAST_LOG = '.stackyard-fast-hooks'
 FAST_LOG_LIMIT = 64 * 1024
 EARLY_RESTART = '.stackyard-early-restart'
+#: Set by the bootstrap when it re-executes a hook whose fast path declined.
+TRIED_ENV = 'STACKYARD_FAST_PATH_TRIED'
 
 
 def spec_path(charm_dir):
@@ -228,30 +230,42 @@ def _unit_change_is_nothing_for_us(spec, watch, remote, charm_dir):
 def _place(spec, watch, remote, request, remote_bag, charm_dir):
     """Leader: place one unit's request in the plan here, without the full hook.
 
-    Remote unit data is only fresh in a hook for that unit, so the leader
-    places requests one hook per unit; a full hook for each would make the
-    placements of a roll's requests wait on one another.  Anything unusual
-    (an older plan format, a failing hook tool, a batch size of 0) goes to
-    the full hook.
+    Remote unit data is only fresh in a hook for that unit (Juju keeps a
+    member's settings from one hook to the next until a hook for that member
+    runs), so the leader places requests one hook per unit; a full hook for
+    each would make the placements of a roll's requests wait on one another.
+
+    Once every other unit has an open entry (the spec's ``open``, kept up to
+    date here), the leader places its own request too (it goes last,
+    :func:`rollplan.leader_goes_now`) and works out what it waits for,
+    unless its turn would come at once: the full hook does that, and holds
+    the turn until the places it wrote are committed.  Anything unusual (an
+    older plan format, a failing hook tool, a batch size of 0) goes to the
+    full hook.
     """
     import json
-    from charms.layer.stackyard import rollplan
     size = watch.get('batch_size')
     if not isinstance(size, int) or size < 1 or charm_dir is None:
         return False
     bag, plan = _app_bag_and_plan(watch)
     if plan is None:
         return False
-    states = _tail_states(plan, watch, remote, remote_bag)
-    if states is None:
+    me, own = watch.get('unit'), watch.get('pending')
+    bags = {remote: remote_bag}
+    opened = _open_entries(watch)
+    try:
+        new = _place_one(plan, watch, remote, request, size, bags)
+        opened[remote] = request
+        if _own_unplaced(watch):
+            new, watch = _place_own(new, watch, size, bags, opened)
+    except _ReadFailed:
         return False
-    new = rollplan.place(plan, remote, request, size, states)
-    if _everyone_may_have_asked(watch, new):
+    if new is None:
         return False
-    if _turn_came(watch) and _batch_of(new, watch.get('unit'), watch.get('pending')) \
-            .get(remote) != request:
+    added = _entries(new) - _entries(plan)
+    if _turn_came(watch) and not any(_batch_of(new, me, own).get(u) == r for u, r in added):
         # The leader's own batch is full or closed, so nothing holds its turn
-        # back any more: it restarts, and the full hook places this request
+        # back any more: it restarts, and the full hook places these requests
         # (in a later batch) and finishes the turn.
         restart_early(watch, watch.get('planned'), charm_dir)
         return False
@@ -262,10 +276,70 @@ def _place(spec, watch, remote, request, remote_bag, charm_dir):
                     **({watch['echo_key']: echo} if echo else {}))
     if new != plan and not _relation_set_app(settings):
         return False
-    placed = [[u, r] for b in new['batches'] for u, r in b['units'].items()]
-    spec['app_watch'] = dict(watch, placed=sorted(placed))
+    spec['app_watch'] = dict(watch, placed=sorted(list(e) for e in _entries(new)),
+                             open=sorted([u, r] for u, r in opened.items()))
     _write(spec_path(charm_dir), spec)
     return True
+
+
+def _place_own(plan, watch, size, bags, opened):
+    """Leader: ``(plan, watch)`` with its own request placed once every peer has.
+
+    ``(None, None)`` for the full hook: the spec does not list the peers, or
+    the leader's turn would come at once.  Else the watch says where the
+    leader's request is and whom it waits for, as a unit's own full hook
+    would (``restart.my_turn``), and its restart comes when they are done.
+    """
+    from charms.layer.stackyard import rollplan
+    me, own, peers = watch.get('unit'), watch.get('pending'), watch.get('peers')
+    if not isinstance(peers, list):
+        return None, None
+    if not set(peers) <= set(opened):
+        return plan, watch
+    mine = _place_one(plan, watch, me, own, size, bags)
+    n, earlier = rollplan.place_of(mine, me, own)
+    waiting = rollplan.waiting_for(
+        earlier, set(peers) | {me},
+        lambda u: {'done': _bag(u, bags).get(watch.get('done_key') or '')})
+    if not waiting:
+        return None, None
+    opened[me] = own
+    return mine, dict(watch, planned=n, waiting_on=waiting)
+
+
+def _entries(plan):
+    """The plan's ``(unit, id)`` entries, as a set."""
+    return {(u, r) for b in plan['batches'] for u, r in b['units'].items()}
+
+
+def _open_entries(watch):
+    """``{unit: id}`` of the plan entries the spec knows were not done (``open``)."""
+    entries = watch.get('open')
+    if not isinstance(entries, list):
+        return {}
+    return {e[0]: e[1] for e in entries
+            if isinstance(e, list) and len(e) == 2 and all(isinstance(x, str) for x in e)}
+
+
+def _bag(unit, bags):
+    """A peer unit's bag, read once per hook (raises ``_ReadFailed``)."""
+    if unit not in bags:
+        data = _relation_get('-', unit)
+        if data is _FAILED or not isinstance(data, (dict, type(None))):
+            raise _ReadFailed(unit)
+        bags[unit] = data or {}
+    return bags[unit]
+
+
+def _place_one(plan, watch, unit, request, size, bags):
+    """``rollplan.place`` with the last batch's states read from ``bags``."""
+    from charms.layer.stackyard import rollplan
+    states = {}
+    for member in (plan['batches'][-1]['units'] if plan['batches'] else {}):
+        data = _bag(member, bags)
+        states[member] = {'done': data.get(watch['done_key']),
+                          'halted': data.get(watch.get('halted_key') or '')}
+    return rollplan.place(plan, unit, request, size, states)
 
 
 def _app_bag_and_plan(watch):
@@ -308,35 +382,9 @@ def _may_place_own(watch, remote, bag):
     return isinstance(answer, str) and answer.startswith(watch['pending'] + '@')
 
 
-def _everyone_may_have_asked(watch, plan):
-    """Leader keeping its own request back: every other unit has a place in ``plan``.
-
-    The full hook then decides whether the leader's request goes in too
-    (``rollplan.leader_goes_now``).
-    """
-    if not _own_unplaced(watch):
-        return False
-    peers = watch.get('peers')
-    in_plan = {u for b in plan['batches'] for u in b['units']}
-    return not isinstance(peers, list) or set(peers) <= in_plan
-
-
 def _batch_of(plan, unit, request_id):
     """``{unit: id}`` of the batch holding ``unit``'s ``request_id`` ({} if none)."""
     return next((b['units'] for b in plan['batches'] if b['units'].get(unit) == request_id), {})
-
-
-def _tail_states(plan, watch, remote, remote_bag):
-    """``{unit: {"done", "halted"}}`` of the plan's last batch, or None."""
-    states = {}
-    for unit in (plan['batches'][-1]['units'] if plan['batches'] else {}):
-        data = remote_bag if unit == remote else _relation_get('-', unit)
-        if data is _FAILED or not isinstance(data, (dict, type(None))):
-            return None
-        data = data or {}
-        states[unit] = {'done': data.get(watch['done_key']),
-                        'halted': data.get(watch.get('halted_key') or '')}
-    return states
 
 
 def _echo_elsewhere(watch, plan, bag):

@@ -9,7 +9,7 @@
 from charmhelpers.core import hookenv, unitdata
 from charms.reactive import clear_flag, is_flag_set, set_flag
 
-from charms.layer.stackyard import health, idle, options, restart, services, status
+from charms.layer.stackyard import health, idle, options, restart, rollplan, services, status
 
 PAUSED_FLAG = 'stackyard.services.paused'
 HEALTH_KEY = 'stackyard.health.failing'
@@ -158,5 +158,10 @@ def write_idle_spec():
                                      for u, r in b['units'].items())
             # Joins and departures run full hooks, which rewrite this list.
             watch['peers'] = sorted(hookenv.related_units(rid))
+            # Entries not done yet: the fast path looks for new requests
+            # among the other units (the bags are cached from planning).
+            live = set(watch['peers']) | {hookenv.local_unit()}
+            watch['open'] = sorted([u, r] for u, r in watch['placed'] if u in live and
+                                   not rollplan.entry_done(r, restart.read_unit(rid, u)))
     idle.write_spec(hookenv.charm_dir(), eligible, checks, options.current().expires_at,
                     peer_endpoint=peer, app_watch=watch)
