@@ -423,6 +423,49 @@ def test_entries_of_a_finished_roll_do_not_count_as_asked(
         'web/2 has not asked yet: the leader still waits'
 
 
+def test_the_leader_knows_which_entries_ended_without_reading_their_bags(
+        hook_env, server, tmp_path, monkeypatch):
+    """A release seen in its own hook closes the batch; placements read no other bag."""
+    import json
+    plan = {'last': 1, 'batches': [{'n': 1, 'units': {'web/1': 'web/1#2'}}]}
+    sets = fake_peer_tools(tmp_path, monkeypatch, storm_bags(3, plan))
+    calls = []
+    real = idle._relation_get
+    monkeypatch.setattr(idle, '_relation_get', lambda *a: calls.append(a[-1]) or real(*a))
+    idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster',
+                    app_watch=storm_watch(3, batch_size=2, placed=[['web/1', 'web/1#2']],
+                                          open=[['web/1', 'web/1#2']], pending=None))
+
+    def hook(unit):
+        return idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                                  environ={'JUJU_REMOTE_UNIT': unit})
+    assert hook('web/2') and calls == ['web/2', 'web'], 'the last batch is known open'
+    written = json.loads(sets.read_text().splitlines()[-1].partition('=')[2])
+    assert written['batches'][-1]['units'] == {'web/1': 'web/1#2', 'web/2': 'web/2#2'}
+    # web/1 finishes: its hook forgets the entry, nothing else happens.
+    bags = storm_bags(3, written)
+    bags['web/1'].update({'stackyard-restart-done': 'web/1#2', 'stackyard-restart-request': ''})
+    (tmp_path / 'bags.json').write_text(json.dumps(bags))
+    del calls[:]
+    assert hook('web/1') and calls == ['web/1']
+    assert idle.read_spec(hook_env.charm_dir)['app_watch']['open'] == [['web/2', 'web/2#2']]
+    # A request now opens a new batch: the last one closed when web/1 finished.
+    assert hook('web/3') and calls == ['web/1', 'web/3', 'web']
+    written = json.loads(sets.read_text().splitlines()[-1].partition('=')[2])
+    assert [b['units'] for b in written['batches']][-1] == {'web/3': 'web/3#2'}
+
+
+def test_a_halted_entry_ends_too(hook_env, server, tmp_path, monkeypatch):
+    fake_peer_tools(tmp_path, monkeypatch, {'web': {}, 'web/1': {
+        'stackyard-restart-request': 'web/1#2', 'stackyard-restart-halted': 'web/1#2'}})
+    idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster',
+                    app_watch=storm_watch(1, pending=None, placed=[['web/1', 'web/1#2']],
+                                          open=[['web/1', 'web/1#2']]))
+    assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                              environ={'JUJU_REMOTE_UNIT': 'web/1'})
+    assert idle.read_spec(hook_env.charm_dir)['app_watch']['open'] == []
+
+
 def test_a_failing_read_of_another_unit_leaves_the_placing_to_the_full_hook(
         hook_env, server, tmp_path, monkeypatch):
     plan = {'last': 1, 'batches': [{'n': 1, 'units': {'web/2': 'web/2#2'}}]}
@@ -531,6 +574,25 @@ def test_the_leader_leaves_odd_cases_to_the_full_hook(
                                   environ={'JUJU_REMOTE_UNIT': 'web/2'})
 
 
+@pytest.mark.parametrize('set_fails', [False, True])
+def test_the_echo_is_answered_in_the_fast_path(
+        hook_env, server, tmp_path, monkeypatch, set_fails):
+    sets = fake_peer_tools(tmp_path, monkeypatch, {'web': {'stackyard-restart-echo': ECHO}},
+                           set_fails=set_fails, me='web/1')
+    idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster',
+                    app_watch=dict(WATCH, echo_sent='web/0#6'))
+    app_change = {'JUJU_REMOTE_UNIT': '', 'JUJU_REMOTE_APP': 'web'}
+    assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                              environ=app_change) is not set_fails
+    assert sets.read_text().splitlines() == ['stackyard-restart-echo=web/0#7']
+    sent = idle.read_spec(hook_env.charm_dir)['app_watch']['echo_sent']
+    assert sent == ('web/0#6' if set_fails else 'web/0#7')
+    if not set_fails:       # answered once
+        assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                                  environ=app_change)
+        assert len(sets.read_text().splitlines()) == 1
+
+
 def test_an_echo_once_answered_is_skipped(hook_env, server, tmp_path, monkeypatch):
     fake_relation_get(tmp_path, monkeypatch, {'stackyard-restart-echo': ECHO})
     idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster',
@@ -626,7 +688,7 @@ ECHO = '{"by": "web/1", "token": "web/0#7"}'
                                 '{"web/2": "web/2#4"}}]}'},
      'web/1#4', None, 'web', True),                                           # someone else
     ({'stackyard-restart-plan': '{not json'}, None, None, 'web', False),
-    ({'stackyard-restart-echo': ECHO}, None, None, 'web', False),             # answer it
+    ({'stackyard-restart-echo': ECHO}, None, None, 'web', False),     # cannot answer it here
     ({'stackyard-restart-echo': ECHO.replace('web/1', 'web/2')}, None, None, 'web', True),
     ({}, None, None, 'other', False),
     (FAIL, None, None, 'web', False),                                        # relation-get fails

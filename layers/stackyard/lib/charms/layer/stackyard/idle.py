@@ -209,22 +209,55 @@ def _unit_change_is_nothing_for_us(spec, watch, remote, charm_dir):
     bag = bag or {}
     done = {'done': bag.get(watch.get('done_key') or '')}
     request = bag.get(watch.get('request_key') or '')
+    if leader:
+        watch = _note_ended(watch, remote, bag)
     if leader and request and not rollplan.entry_done(request, done) \
             and [remote, request] not in placed:
         return _place(spec, watch, remote, request, bag, charm_dir)
     if _turn_came(watch) or (leader and _may_place_own(watch, remote, bag)):
         return False
-    if remote not in waiting or not rollplan.entry_done(waiting[remote], done):
-        return True
-    waiting = {u: r for u, r in waiting.items() if u != remote}
+    return _learnt(spec, watch, remote, done, charm_dir)
+
+
+def _learnt(spec, watch, remote, done, charm_dir):
+    """Keep what a skipped unit change taught (``remote`` done, its entry ended).
+
+    When ``remote`` was the last unit this unit's restart waited for, the
+    restart happens here and the full hook follows (False).
+    """
+    from charms.layer.stackyard import rollplan
+    waiting = watch['waiting_on']
+    struck = remote in waiting and rollplan.entry_done(waiting[remote], done)
+    if struck:
+        watch = dict(watch, waiting_on={u: r for u, r in waiting.items() if u != remote})
+    if watch is spec.get('app_watch'):
+        return True         # nothing learnt
     if charm_dir is None:
         return False
-    spec['app_watch'] = dict(watch, waiting_on=waiting)
+    spec['app_watch'] = watch
     _write(spec_path(charm_dir), spec)
-    if not waiting:
+    if struck and not watch['waiting_on']:
         restart_early(watch, watch.get('planned'), charm_dir)
         return False
     return True
+
+
+def _note_ended(watch, remote, bag):
+    """Leader: the watch without ``remote``'s open entry once its bag shows it done or halted.
+
+    The same watch when nothing changed.  The leader sees every unit's
+    changes, one hook each, so ``open`` stays what its full hook would read
+    (:func:`_place_one` and :func:`_place_own` rely on it).
+    """
+    from charms.layer.stackyard import rollplan
+    opened = _open_entries(watch)
+    entry = (opened or {}).get(remote)
+    if entry is None:
+        return watch
+    if not rollplan.entry_done(entry, {'done': bag.get(watch.get('done_key') or '')}) and \
+            bag.get(watch.get('halted_key') or '') != entry:
+        return watch
+    return dict(watch, open=sorted([u, r] for u, r in opened.items() if u != remote))
 
 
 def _place(spec, watch, remote, request, remote_bag, charm_dir):
@@ -251,15 +284,8 @@ def _place(spec, watch, remote, request, remote_bag, charm_dir):
     if plan is None:
         return False
     me, own = watch.get('unit'), watch.get('pending')
-    bags = {remote: remote_bag}
     opened = _open_entries(watch)
-    try:
-        new = _place_one(plan, watch, remote, request, size, bags)
-        opened[remote] = request
-        if _own_unplaced(watch):
-            new, watch = _place_own(new, watch, size, bags, opened)
-    except _ReadFailed:
-        return False
+    new, watch = _with_request(plan, watch, remote, request, size, {remote: remote_bag}, opened)
     if new is None:
         return False
     added = _entries(new) - _entries(plan)
@@ -274,16 +300,30 @@ def _place(spec, watch, remote, request, remote_bag, charm_dir):
         return False
     settings = dict({watch['plan_key']: json.dumps(new, sort_keys=True)},
                     **({watch['echo_key']: echo} if echo else {}))
-    if new != plan and not _relation_set_app(settings):
+    if new != plan and not _relation_set(settings):
         return False
-    spec['app_watch'] = dict(watch, placed=sorted(list(e) for e in _entries(new)),
-                             open=sorted([u, r] for u, r in opened.items()))
+    spec['app_watch'] = dict(watch, placed=sorted(list(e) for e in _entries(new)))
+    if opened is not None:
+        spec['app_watch']['open'] = sorted([u, r] for u, r in opened.items())
     _write(spec_path(charm_dir), spec)
     return True
 
 
+def _with_request(plan, watch, remote, request, size, bags, opened):
+    """``(plan, watch)`` with ``remote``'s request placed, and the leader's own
+    if it goes now (``opened`` updated); ``(None, None)`` for the full hook."""
+    try:
+        new = _place_one(plan, watch, remote, request, size, bags, opened)
+        if opened is not None:
+            opened[remote] = request
+        return _place_own(new, watch, size, bags, opened)
+    except _ReadFailed:
+        return None, None
+
+
 def _place_own(plan, watch, size, bags, opened):
-    """Leader: ``(plan, watch)`` with its own request placed once every peer has.
+    """Leader: ``(plan, watch)`` with its own request placed once every peer has
+    (unchanged while its request is placed or it has none).
 
     ``(None, None)`` for the full hook: the spec does not list the peers, or
     the leader's turn would come at once.  Else the watch says where the
@@ -292,11 +332,13 @@ def _place_own(plan, watch, size, bags, opened):
     """
     from charms.layer.stackyard import rollplan
     me, own, peers = watch.get('unit'), watch.get('pending'), watch.get('peers')
+    if not _own_unplaced(watch):
+        return plan, watch
     if not isinstance(peers, list):
         return None, None
-    if not set(peers) <= set(opened):
+    if opened is None or not set(peers) <= set(opened):
         return plan, watch
-    mine = _place_one(plan, watch, me, own, size, bags)
+    mine = _place_one(plan, watch, me, own, size, bags, opened)
     n, earlier = rollplan.place_of(mine, me, own)
     waiting = rollplan.waiting_for(
         earlier, set(peers) | {me},
@@ -313,10 +355,13 @@ def _entries(plan):
 
 
 def _open_entries(watch):
-    """``{unit: id}`` of the plan entries the spec knows were not done (``open``)."""
+    """``{unit: id}`` of the plan entries the leader knows are neither done nor halted.
+
+    None when the spec has no ``open`` list (one from an older release).
+    """
     entries = watch.get('open')
     if not isinstance(entries, list):
-        return {}
+        return None
     return {e[0]: e[1] for e in entries
             if isinstance(e, list) and len(e) == 2 and all(isinstance(x, str) for x in e)}
 
@@ -331,11 +376,21 @@ def _bag(unit, bags):
     return bags[unit]
 
 
-def _place_one(plan, watch, unit, request, size, bags):
-    """``rollplan.place`` with the last batch's states read from ``bags``."""
+def _place_one(plan, watch, unit, request, size, bags, opened):
+    """``rollplan.place``, with the states of the last batch's members.
+
+    :param opened: the entries the leader knows are open (see
+        :func:`_note_ended`): a member not among them finished or halted,
+        and no bag is read; None reads each member's bag instead (a spec
+        from an older release)
+    """
     from charms.layer.stackyard import rollplan
     states = {}
-    for member in (plan['batches'][-1]['units'] if plan['batches'] else {}):
+    for member, entry in (plan['batches'][-1]['units'] if plan['batches'] else {}).items():
+        if opened is not None:
+            ended = opened.get(member) != entry
+            states[member] = {'done': entry if ended else None, 'halted': None}
+            continue
         data = _bag(member, bags)
         states[member] = {'done': data.get(watch['done_key']),
                           'halted': data.get(watch.get('halted_key') or '')}
@@ -423,11 +478,11 @@ def _relation_list():
     return peers if isinstance(peers, list) else _FAILED
 
 
-def _relation_set_app(settings):
+def _relation_set(settings, app=True):
     import subprocess
     args = ['{}={}'.format(k, v) for k, v in sorted(settings.items())]
     try:
-        proc = subprocess.run(['relation-set', '--app'] + args,
+        proc = subprocess.run(['relation-set'] + (['--app'] if app else []) + args,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
     except (OSError, subprocess.SubprocessError):
         return False
@@ -476,11 +531,27 @@ def _app_change_is_nothing_for_us(watch, environ, charm_dir=None):
             echo.get('token') != watch.get('echo_sent')
     except (ValueError, KeyError, TypeError, AttributeError):
         return False
-    if (roll_id and roll_id != watch.get('roll_seen')) or echo_wanted:
+    if roll_id and roll_id != watch.get('roll_seen'):
         return False
+    if echo_wanted:
+        watch = _answer_echo(watch, echo.get('token'), charm_dir)
+        if watch is None:
+            return False
     if not watch.get('pending'):
         return True
     return _placement_unchanged(watch, plan, charm_dir)
+
+
+def _answer_echo(watch, token, charm_dir):
+    """Answer the leader's echo (``restart.answer_echo``) here: the watch that says so, or None."""
+    if not isinstance(token, str) or not token or charm_dir is None:
+        return None
+    spec = read_spec(charm_dir)
+    if spec is None or not _relation_set({watch['echo_key']: token}, app=False):
+        return None
+    watch = spec['app_watch'] = dict(watch, echo_sent=token)
+    _write(spec_path(charm_dir), spec)
+    return watch
 
 
 def _placement_unchanged(watch, plan, charm_dir):

@@ -128,6 +128,10 @@ def peer_changes_skippable(leader):
     return not pending or not pending.get('restarted')
 
 
+def _open(entry, state):
+    return not rollplan.entry_done(entry, state) and state.get('halted') != entry
+
+
 def write_idle_spec():
     """After a full hook: tell the next update-status (and peer change) whether it may be fast."""
     checks = [c.spec() for cs in services.health_checks().values() for c in cs]
@@ -158,10 +162,10 @@ def write_idle_spec():
                                      for u, r in b['units'].items())
             # Joins and departures run full hooks, which rewrite this list.
             watch['peers'] = sorted(hookenv.related_units(rid))
-            # Entries not done yet: the fast path looks for new requests
-            # among the other units (the bags are cached from planning).
+            # Entries neither done nor halted (the bags were read for the
+            # planning already): the fast path keeps this up to date.
             live = set(watch['peers']) | {hookenv.local_unit()}
-            watch['open'] = sorted([u, r] for u, r in watch['placed'] if u in live and
-                                   not rollplan.entry_done(r, restart.read_unit(rid, u)))
+            watch['open'] = sorted([u, r] for u, r in watch['placed']
+                                   if u in live and _open(r, restart.read_unit(rid, u)))
     idle.write_spec(hookenv.charm_dir(), eligible, checks, options.current().expires_at,
                     peer_endpoint=peer, app_watch=watch)
