@@ -455,15 +455,30 @@ def test_the_leader_knows_which_entries_ended_without_reading_their_bags(
     assert [b['units'] for b in written['batches']][-1] == {'web/3': 'web/3#2'}
 
 
-def test_a_halted_entry_ends_too(hook_env, server, tmp_path, monkeypatch):
-    fake_peer_tools(tmp_path, monkeypatch, {'web': {}, 'web/1': {
-        'stackyard-restart-request': 'web/1#2', 'stackyard-restart-halted': 'web/1#2'}})
+def test_a_halted_entry_closes_its_batch_but_is_never_dropped(
+        hook_env, server, tmp_path, monkeypatch):
+    """A new request opens a batch after it, and the plan keeps the halted one first."""
+    import json
+    plan = {'last': 2, 'batches': [{'n': 1, 'units': {'web/3': 'web/3#1'}},
+                                   {'n': 2, 'units': {'web/1': 'web/1#2'}}]}
+    sets = fake_peer_tools(tmp_path, monkeypatch, {
+        'web': {'stackyard-restart-plan': json.dumps(plan)},
+        'web/1': {'stackyard-restart-request': 'web/1#2', 'stackyard-restart-halted': 'web/1#2'},
+        'web/2': {'stackyard-restart-request': 'web/2#5'}})
     idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster',
-                    app_watch=storm_watch(1, pending=None, placed=[['web/1', 'web/1#2']],
+                    app_watch=storm_watch(3, pending=None, placed=[['web/1', 'web/1#2'],
+                                                                   ['web/3', 'web/3#1']],
                                           open=[['web/1', 'web/1#2']]))
     assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
                               environ={'JUJU_REMOTE_UNIT': 'web/1'})
-    assert idle.read_spec(hook_env.charm_dir)['app_watch']['open'] == []
+    watch = idle.read_spec(hook_env.charm_dir)['app_watch']
+    assert watch['open'] == watch['halted'] == [['web/1', 'web/1#2']]
+    assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                              environ={'JUJU_REMOTE_UNIT': 'web/2'})
+    written = json.loads(sets.read_text().splitlines()[-1].partition('=')[2])
+    # web/3's finished batch is dropped; web/1's halted one stays and holds web/2 back.
+    assert [b['units'] for b in written['batches']] == [{'web/1': 'web/1#2'},
+                                                        {'web/2': 'web/2#5'}]
 
 
 def test_a_failing_read_of_another_unit_leaves_the_placing_to_the_full_hook(
@@ -661,6 +676,7 @@ def test_spec_offers_peer_changes_only_to_idle_minions_of_charms_that_allow_it(
         assert watch.get('batch_size') == (3 if leader else None)
         assert watch.get('peers') == (['web/1', 'web/2'] if leader else None)
         assert watch.get('open') == ([['test/0', 'test/0#1']] if leader else None)
+        assert watch.get('halted') == ([] if leader else None)
         assert watch['early_restart']['services'] == ['app']
         monkeypatch.setattr(operations, 'paused', lambda: True)    # the pause action
         operations.write_idle_spec()

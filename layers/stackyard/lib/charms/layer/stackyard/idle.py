@@ -243,21 +243,26 @@ def _learnt(spec, watch, remote, done, charm_dir):
 
 
 def _note_ended(watch, remote, bag):
-    """Leader: the watch without ``remote``'s open entry once its bag shows it done or halted.
+    """Leader: the watch with what ``remote``'s bag says of its open entry.
 
+    Done: it leaves ``open`` (and ``halted``); halted: it joins ``halted``.
     The same watch when nothing changed.  The leader sees every unit's
-    changes, one hook each, so ``open`` stays what its full hook would read
-    (:func:`_place_one` and :func:`_place_own` rely on it).
+    changes, one hook each, so these lists stay what its full hook would
+    read (:func:`_place_one`, :func:`_place_own` and :func:`_drop_finished`
+    rely on them).
     """
     from charms.layer.stackyard import rollplan
     opened = _open_entries(watch)
     entry = (opened or {}).get(remote)
     if entry is None:
         return watch
-    if not rollplan.entry_done(entry, {'done': bag.get(watch.get('done_key') or '')}) and \
-            bag.get(watch.get('halted_key') or '') != entry:
-        return watch
-    return dict(watch, open=sorted([u, r] for u, r in opened.items() if u != remote))
+    halted = sorted(_halted_entries(watch))
+    if rollplan.entry_done(entry, {'done': bag.get(watch.get('done_key') or '')}):
+        return dict(watch, open=sorted([u, r] for u, r in opened.items() if u != remote),
+                    halted=[list(e) for e in halted if e[0] != remote])
+    if bag.get(watch.get('halted_key') or '') == entry and (remote, entry) not in halted:
+        return dict(watch, halted=[list(e) for e in sorted(halted + [(remote, entry)])])
+    return watch
 
 
 def _place(spec, watch, remote, request, remote_bag, charm_dir):
@@ -288,6 +293,7 @@ def _place(spec, watch, remote, request, remote_bag, charm_dir):
     new, watch = _with_request(plan, watch, remote, request, size, {remote: remote_bag}, opened)
     if new is None:
         return False
+    new = _drop_finished(new, opened)
     added = _entries(new) - _entries(plan)
     if _turn_came(watch) and not any(_batch_of(new, me, own).get(u) == r for u, r in added):
         # The leader's own batch is full or closed, so nothing holds its turn
@@ -307,6 +313,21 @@ def _place(spec, watch, remote, request, remote_bag, charm_dir):
         spec['app_watch']['open'] = sorted([u, r] for u, r in opened.items())
     _write(spec_path(charm_dir), spec)
     return True
+
+
+def _drop_finished(plan, opened):
+    """The plan without the batches at its head whose entries are all done.
+
+    As the full hook's planning drops them: each unit reads the plan's
+    earlier batches to know whether its turn came, one bag per entry.
+    ``opened`` None (a spec from an older release) keeps them.
+    """
+    if opened is None:
+        return plan
+    batches = list(plan['batches'])
+    while batches and all(opened.get(u) != r for u, r in batches[0]['units'].items()):
+        batches.pop(0)
+    return dict(plan, batches=batches)
 
 
 def _with_request(plan, watch, remote, request, size, bags, opened):
@@ -355,7 +376,7 @@ def _entries(plan):
 
 
 def _open_entries(watch):
-    """``{unit: id}`` of the plan entries the leader knows are neither done nor halted.
+    """``{unit: id}`` of the plan entries the leader knows are not done.
 
     None when the spec has no ``open`` list (one from an older release).
     """
@@ -376,20 +397,29 @@ def _bag(unit, bags):
     return bags[unit]
 
 
+def _halted_entries(watch):
+    """``{(unit, id)}`` of the open entries the leader knows halted."""
+    entries = watch.get('halted')
+    if not isinstance(entries, list):
+        return set()
+    return {tuple(e) for e in entries
+            if isinstance(e, list) and len(e) == 2 and all(isinstance(x, str) for x in e)}
+
+
 def _place_one(plan, watch, unit, request, size, bags, opened):
     """``rollplan.place``, with the states of the last batch's members.
 
-    :param opened: the entries the leader knows are open (see
-        :func:`_note_ended`): a member not among them finished or halted,
-        and no bag is read; None reads each member's bag instead (a spec
-        from an older release)
+    :param opened: the entries the leader knows are not done (see
+        :func:`_note_ended`), with ``halted`` in the watch: no bag is read;
+        None reads each member's bag instead (a spec from an older release)
     """
     from charms.layer.stackyard import rollplan
     states = {}
+    halted = _halted_entries(watch)
     for member, entry in (plan['batches'][-1]['units'] if plan['batches'] else {}).items():
         if opened is not None:
-            ended = opened.get(member) != entry
-            states[member] = {'done': entry if ended else None, 'halted': None}
+            states[member] = {'done': entry if opened.get(member) != entry else None,
+                              'halted': entry if (member, entry) in halted else None}
             continue
         data = _bag(member, bags)
         states[member] = {'done': data.get(watch['done_key']),

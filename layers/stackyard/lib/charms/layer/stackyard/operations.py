@@ -128,10 +128,6 @@ def peer_changes_skippable(leader):
     return not pending or not pending.get('restarted')
 
 
-def _open(entry, state):
-    return not rollplan.entry_done(entry, state) and state.get('halted') != entry
-
-
 def write_idle_spec():
     """After a full hook: tell the next update-status (and peer change) whether it may be fast."""
     checks = [c.spec() for cs in services.health_checks().values() for c in cs]
@@ -162,10 +158,12 @@ def write_idle_spec():
                                      for u, r in b['units'].items())
             # Joins and departures run full hooks, which rewrite this list.
             watch['peers'] = sorted(hookenv.related_units(rid))
-            # Entries neither done nor halted (the bags were read for the
-            # planning already): the fast path keeps this up to date.
+            # Entries not done, and those of them halted (the bags were read
+            # for the planning already): the fast path keeps these up to date.
             live = set(watch['peers']) | {hookenv.local_unit()}
+            states = {u: restart.read_unit(rid, u) for u, _ in watch['placed'] if u in live}
             watch['open'] = sorted([u, r] for u, r in watch['placed']
-                                   if u in live and _open(r, restart.read_unit(rid, u)))
+                                   if u in states and not rollplan.entry_done(r, states[u]))
+            watch['halted'] = [[u, r] for u, r in watch['open'] if states[u].get('halted') == r]
     idle.write_spec(hookenv.charm_dir(), eligible, checks, options.current().expires_at,
                     peer_endpoint=peer, app_watch=watch)
