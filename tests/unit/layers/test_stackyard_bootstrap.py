@@ -13,6 +13,20 @@ TEMPLATE = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'layers', '
                         'hooks', 'hook.template')
 
 
+def write_hook(charm, name):
+    """``hooks/<name>`` as charm build writes it, with the Python entry it runs."""
+    import shutil
+    (charm / 'hooks').mkdir()
+    hook = charm / 'hooks' / name
+    hook.write_text(open(TEMPLATE).read().format(name))
+    hook.chmod(0o755)
+    shutil.copy(os.path.join(os.path.dirname(TEMPLATE), 'stackyard-hook.py'),
+                str(charm / 'hooks'))
+    lib = os.path.join(os.path.dirname(bootstrap.__file__), '..', '..', '..')
+    os.symlink(os.path.abspath(lib), str(charm / 'lib'))
+    return hook
+
+
 def make_wheel(wheelhouse, name='sypkg', version='1.0', body='VALUE = 1\n'):
     """Write a tiny pure wheel by hand (no network, no build tools)."""
     os.makedirs(wheelhouse, exist_ok=True)
@@ -89,14 +103,11 @@ def test_source_packages_are_refused_with_one_line(charm):
 
 def test_hook_fails_with_one_clear_line(charm, tmp_path):
     """The real hook template: a bootstrap failure is one stderr line and exit 1."""
-    lib = os.path.join(os.path.dirname(bootstrap.__file__), '..', '..', '..')
-    (charm / 'hooks').mkdir()
-    hook = charm / 'hooks' / 'install'
-    hook.write_text(open(TEMPLATE).read())
-    os.symlink(os.path.abspath(lib), str(charm / 'lib'))
+    hook = write_hook(charm, 'install')
     (charm / 'wheelhouse' / 'thing-1.0.tar.gz').write_bytes(b'')
     env = dict(os.environ, JUJU_CHARM_DIR=str(charm), PATH='/usr/bin:/bin')
-    proc = subprocess.run([sys.executable, str(hook)], env=env, stdout=subprocess.PIPE,
+    env.pop('JUJU_HOOK_NAME', None)     # the shell part names it after the file
+    proc = subprocess.run([str(hook)], env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, universal_newlines=True)
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [
@@ -107,19 +118,16 @@ def test_hook_fails_with_one_clear_line(charm, tmp_path):
 def test_the_hook_under_the_venv_does_not_try_the_fast_path_again(charm, tmp_path):
     """The fast path runs once per hook: not again after the re-exec into the venv."""
     import marshal
-    lib = os.path.join(os.path.dirname(bootstrap.__file__), '..', '..', '..')
-    (charm / 'hooks').mkdir()
-    hook = charm / 'hooks' / 'update-status'
-    hook.write_text(open(TEMPLATE).read())
-    os.symlink(os.path.abspath(lib), str(charm / 'lib'))
+    hook = write_hook(charm, 'update-status')
     # A spec whose checks are not a list: the fast path raises, says so, and
     # the hook goes on into the venv (which lacks the charm's packages, so
     # the full hook fails there: only the fast path's lines matter here).
     with open(str(charm / '.stackyard-idle.spec'), 'wb') as f:
         marshal.dump({'eligible': True, 'checks': 5}, f)
-    env = dict(os.environ, JUJU_CHARM_DIR=str(charm), PATH='/usr/bin:/bin')
+    env = dict(os.environ, JUJU_CHARM_DIR=str(charm), PATH='/usr/bin:/bin',
+               JUJU_HOOK_NAME='update-status')
     env.pop('STACKYARD_FAST_PATH_TRIED', None)
-    proc = subprocess.run([sys.executable, str(hook)], env=env, stdout=subprocess.PIPE,
+    proc = subprocess.run([str(hook)], env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, universal_newlines=True)
     assert (charm / '.venv').is_dir(), proc.stderr
     assert proc.stderr.count('idle fast path skipped') == 1, proc.stderr

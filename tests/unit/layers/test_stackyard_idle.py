@@ -1,6 +1,7 @@
 """The idle fast path: taken only when nothing would change, recorded like a hook."""
 
 import http.server
+import os
 import threading
 
 import pytest
@@ -104,33 +105,49 @@ def test_spec_is_private(hook_env):
     assert stat.S_IMODE(os.stat(idle.spec_path(hook_env.charm_dir)).st_mode) == 0o600
 
 
+TEMPLATE = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'layers', 'stackyard',
+                        'hooks', 'hook.template')
+
+
+def built_hooks(charm, *names):
+    """``charm/hooks`` as charm build writes it: the template per hook, the Python entry."""
+    import shutil
+    hooks = charm / 'hooks'
+    hooks.mkdir(parents=True, exist_ok=True)
+    with open(TEMPLATE) as f:
+        template = f.read()
+    for name in names:
+        (hooks / name).write_text(template.format(name))
+        (hooks / name).chmod(0o755)
+    shutil.copy(os.path.join(os.path.dirname(TEMPLATE), 'stackyard-hook.py'),
+                str(hooks / 'stackyard-hook.py'))
+    lib = os.path.join(os.path.dirname(idle.__file__), '..', '..', '..')
+    if not (charm / 'lib').exists():
+        os.symlink(os.path.abspath(lib), str(charm / 'lib'))
+
+
+def run_hook(charm, name, **env):
+    import subprocess
+    base = {'PATH': '/usr/bin:/bin', 'JUJU_CHARM_DIR': str(charm), 'JUJU_HOOK_NAME': name,
+            'UNIT_STATE_DB': os.environ['UNIT_STATE_DB']}
+    return subprocess.run([str(charm / 'hooks' / name)], env=dict(base, **env),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
 def test_the_real_hook_takes_the_fast_path_under_its_shebang(hook_env, server, tmp_path):
     """hooks/update-status as charm build writes it, run through its own ``#!`` line."""
-    import os
-    import shutil
-    import subprocess
-
-    template = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'layers', 'stackyard',
-                            'hooks', 'hook.template')
-    with open(template) as f:
+    with open(os.path.join(os.path.dirname(TEMPLATE), 'stackyard-hook.py')) as f:
         interpreter = f.readline()[2:].split()[0]
     if not os.path.exists(interpreter):
         pytest.skip('{} is not on this machine'.format(interpreter))
     charm = tmp_path / 'built'
-    (charm / 'hooks').mkdir(parents=True)
-    shutil.copy(template, str(charm / 'hooks' / 'update-status'))
-    os.chmod(str(charm / 'hooks' / 'update-status'), 0o755)
-    lib = os.path.join(os.path.dirname(idle.__file__), '..', '..', '..')
-    os.symlink(os.path.abspath(lib), str(charm / 'lib'))
+    built_hooks(charm, 'update-status')
     kv = unitdata.kv()
     kv.set('something', 1)
     kv.flush()
     idle.write_spec(str(charm), True, checks_for(server))
-    env = {'PATH': '/usr/bin:/bin', 'JUJU_CHARM_DIR': str(charm),
-           'JUJU_HOOK_NAME': 'update-status', 'UNIT_STATE_DB': os.environ['UNIT_STATE_DB']}
     # No venv exists: only the fast path can make this exit 0 without building one.
-    proc = subprocess.run([str(charm / 'hooks' / 'update-status')], env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = run_hook(charm, 'update-status')
     assert proc.returncode == 0 and proc.stderr == b'', proc.stderr
     assert not (charm / '.venv').exists()
     [rec] = idle.take_fast_records(str(charm))
@@ -724,12 +741,71 @@ def test_app_bag_change_skipped_only_when_it_concerns_nobody_here(
 
 
 def test_the_hook_template_survives_charm_builds_substitution():
-    """charm build puts the hook's name in place of every empty brace pair."""
-    import os
-    template = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'layers', 'stackyard',
-                            'hooks', 'hook.template')
-    with open(template) as f:
-        assert '{}' not in f.read()
+    """charm build formats the template with the hook's name: it must hold no braces."""
+    import subprocess
+    with open(TEMPLATE) as f:
+        text = f.read()
+    assert text.format('install') == text
+    subprocess.run(['bash', '-n', TEMPLATE], check=True)
+
+
+SHELL_CASES = [
+    # (watch changes, spec extras, hook, remote unit, the shell skips it)
+    ({}, {}, 'cluster-relation-changed', 'web/2', True),
+    ({}, {}, 'cluster-relation-changed', 'web/0', False),         # waited for
+    ({}, {}, 'cluster-relation-changed', '', False),              # the app bag
+    ({}, {}, 'website-relation-changed', 'web/2', False),         # another relation
+    ({}, {}, 'update-status', 'web/2', False),
+    ({'leader': True, 'placed': []}, {}, 'cluster-relation-changed', 'web/2', False),
+    ({'waiting_on': {}}, {}, 'cluster-relation-changed', 'web/2', False),    # turn came
+    ({}, {'expires_at': 4e9}, 'cluster-relation-changed', 'web/2', False),  # an override
+    ({'pending': None, 'planned': None, 'waiting_on': {}}, {},
+     'cluster-relation-changed', 'web/2', True),                  # idle, no restart
+]
+
+
+@pytest.mark.parametrize('changes, extras, hook, remote, skips', SHELL_CASES)
+def test_the_hooks_shell_skips_only_what_the_fast_path_skips_without_a_tool(
+        hook_env, server, tmp_path, changes, extras, hook, remote, skips):
+    """The shell part of the hook, against the Python fast path's own answer."""
+    charm = tmp_path / 'built'
+    built_hooks(charm, hook)
+    # A Python entry that only says it ran: whatever the shell does not skip.
+    (charm / 'hooks' / 'stackyard-hook.py').write_text('print("python")\n')
+    watch = dict(dict(WATCH, pending='web/1#2', planned=3, waiting_on={'web/0': 'web/0#5'}),
+                 **changes)
+    idle.write_spec(str(charm), False, checks_for(server), peer_endpoint='cluster',
+                    app_watch=watch, **extras)
+    proc = run_hook(charm, hook, JUJU_REMOTE_UNIT=remote, JUJU_REMOTE_APP='web')
+    assert proc.returncode == 0 and proc.stderr == b'', proc.stderr
+    assert (proc.stdout == b'') is skips, proc.stdout
+    records = idle.take_fast_records(str(charm))
+    assert [r['hook'] for r in records] == ([hook] if skips else [])
+    if skips:
+        assert 0 <= records[0]['duration'] < 1
+        # With no hook tool on PATH, the Python fast path says the same.
+        assert idle.try_fast_path(str(charm), hook, environ={'JUJU_REMOTE_UNIT': remote})
+
+
+def test_the_skip_file_follows_the_spec(hook_env, server, tmp_path, monkeypatch):
+    """A new place to wait for shrinks it at once; a full hook's start removes it."""
+    import json
+    skip = os.path.join(hook_env.charm_dir, idle.PEER_SKIP)
+    idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster',
+                    app_watch=dict(WATCH, pending='web/1#4', planned=None, waiting_on={}))
+    with open(skip) as f:
+        assert f.read() == 'cluster-relation-changed\n'
+    assert oct(os.stat(skip).st_mode & 0o777) == '0o600'
+    plan = {'last': 4, 'batches': [{'n': 3, 'units': {'web/0': 'web/0#9'}},
+                                   {'n': 4, 'units': {'web/1': 'web/1#4'}}]}
+    fake_peer_tools(tmp_path, monkeypatch, {'web': {'stackyard-restart-plan': json.dumps(plan)},
+                                            'web/0': {}}, me='web/1')
+    assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                              environ={'JUJU_REMOTE_UNIT': '', 'JUJU_REMOTE_APP': 'web'})
+    with open(skip) as f:
+        assert f.read() == 'cluster-relation-changed web/0\n'
+    idle.clear_spec(hook_env.charm_dir)
+    assert not os.path.exists(skip)
 
 
 def restart_commands(tmp_path, fail=False):

@@ -35,6 +35,7 @@ import os
 import time
 
 SPEC_FILE = '.stackyard-idle.spec'
+PEER_SKIP = '.stackyard-peer-skip'
 OLD_SPEC_FILES = ('.stackyard-idle.json',)
 FAST_LOG = '.stackyard-fast-hooks'
 FAST_LOG_LIMIT = 64 * 1024
@@ -63,7 +64,59 @@ def write_spec(charm_dir, eligible, checks, expires_at=None, peer_endpoint=None,
     body = {'eligible': bool(eligible), 'checks': checks, 'expires_at': expires_at,
             'peer_endpoint': peer_endpoint, 'app_watch': app_watch,
             'written_at': time.time()}
-    _write(spec_path(charm_dir), body)
+    save_spec(charm_dir, body)
+
+
+def save_spec(charm_dir, spec):
+    """Write the spec, and the peer skip file the hook's shell part reads.
+
+    The hook (``hooks/hook.template``) skips another unit's peer change
+    without starting Python when :func:`peer_skip` allows it; the file goes
+    before the spec changes and comes back after, so it never says more
+    than the spec.
+    """
+    skip = os.path.join(charm_dir, PEER_SKIP)
+    _remove(skip)
+    _write(spec_path(charm_dir), spec)
+    line = peer_skip(spec)
+    if line:
+        tmp = skip + '.tmp'
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, 'w') as f:
+            f.write(line)
+        os.rename(tmp, skip)
+
+
+def peer_skip(spec):
+    """The skip file's line for ``spec``, or None when the shell may skip nothing.
+
+    ``<peer>-relation-changed <unit> ...``: a change of another unit's bag
+    that the fast path would skip without a hook tool (see
+    :func:`_unit_change_is_nothing_for_us`), unless it comes from one of the
+    units listed, those this unit's restart waits for.  Nothing on the
+    leader, nor when this unit's turn came, nor with a unit override due to
+    expire: Python decides those.  The shell does not check the size of the
+    fast hooks' log: the next update-status that finds it full runs the full
+    hook, which empties it.
+    """
+    peer, watch = spec.get('peer_endpoint'), spec.get('app_watch')
+    if not isinstance(peer, str) or not peer or not isinstance(watch, dict) or \
+            watch.get('leader') or spec.get('expires_at'):
+        return None
+    waiting = watch.get('waiting_on')
+    if not isinstance(waiting, dict) or _turn_came(watch):
+        return None
+    words = [peer + '-relation-changed'] + sorted(waiting)
+    if not all(isinstance(w, str) and w and w.split() == [w] for w in words):
+        return None
+    return ' '.join(words) + '\n'
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
 
 
 def _write(path, body):
@@ -92,11 +145,8 @@ def clear_spec(charm_dir):
     """Remove the spec at the start of a full hook, keeping what it said in :data:`previous`."""
     global previous
     previous = read_spec(charm_dir)
-    for name in (SPEC_FILE,) + OLD_SPEC_FILES:
-        try:
-            os.remove(os.path.join(charm_dir, name))
-        except FileNotFoundError:
-            pass
+    for name in (PEER_SKIP, SPEC_FILE) + OLD_SPEC_FILES:
+        _remove(os.path.join(charm_dir, name))
 
 
 def try_fast_path(charm_dir, hook_name, now=None, environ=None):
@@ -235,7 +285,7 @@ def _learnt(spec, watch, remote, done, charm_dir):
     if charm_dir is None:
         return False
     spec['app_watch'] = watch
-    _write(spec_path(charm_dir), spec)
+    save_spec(charm_dir, spec)
     if struck and not watch['waiting_on']:
         restart_early(watch, watch.get('planned'), charm_dir)
         return False
@@ -311,7 +361,7 @@ def _place(spec, watch, remote, request, remote_bag, charm_dir):
     spec['app_watch'] = dict(watch, placed=sorted(list(e) for e in _entries(new)))
     if opened is not None:
         spec['app_watch']['open'] = sorted([u, r] for u, r in opened.items())
-    _write(spec_path(charm_dir), spec)
+    save_spec(charm_dir, spec)
     return True
 
 
@@ -580,7 +630,7 @@ def _answer_echo(watch, token, charm_dir):
     if spec is None or not _relation_set({watch['echo_key']: token}, app=False):
         return None
     watch = spec['app_watch'] = dict(watch, echo_sent=token)
-    _write(spec_path(charm_dir), spec)
+    save_spec(charm_dir, spec)
     return watch
 
 
@@ -608,7 +658,7 @@ def _placement_unchanged(watch, plan, charm_dir):
     # through here (after it re-executes under the venv's python) does not
     # restart again.
     spec['app_watch'] = dict(watch, planned=placed, waiting_on=waiting)
-    _write(spec_path(charm_dir), spec)
+    save_spec(charm_dir, spec)
     if waiting:
         return True
     restart_early(watch, placed, charm_dir)
