@@ -185,33 +185,32 @@ def test_wait_healthy_gives_up_after_the_timeout():
     assert len(calls) == 6
 
 
-def test_wait_healthy_retries_soon_then_backs_off():
+def wait_on_a_fake_clock(check, timeout=60):
+    """``wait_healthy`` on a clock that only sleeps and checks move: ``(ok, pauses, end)``."""
     now, pauses = [0.0], []
 
     def sleep(s):
         pauses.append(s)
         now[0] += s
 
-    def check():
-        return now[0] >= 2.9, 'refused'
-    check.name = 'tcp 127.0.0.1:1'
-    ok, _ = health.wait_healthy({'svc': [check]}, 60, clock=lambda: now[0], sleep=sleep)
+    def run():
+        return check(now)
+    run.name = 'tcp 127.0.0.1:1'
+    ok, _ = health.wait_healthy({'svc': [run]}, timeout, clock=lambda: now[0], sleep=sleep)
+    return ok, pauses, now[0]
+
+
+def test_wait_healthy_retries_soon_then_backs_off():
+    ok, pauses, end = wait_on_a_fake_clock(lambda now: (now[0] >= 2.9, 'refused'))
     assert ok and [round(p, 3) for p in pauses[:4]] == [0.05, 0.1, 0.2, 0.25]
-    assert set(pauses[3:]) == {0.25} and 2.9 <= now[0] < 2.9 + 0.25
+    assert set(pauses[3:]) == {0.25} and 2.9 <= end < 2.9 + 0.25
 
 
 def test_a_slow_check_is_not_rerun_sooner_than_twice_its_time():
-    now, pauses = [0.0], []
-
-    def sleep(s):
-        pauses.append(s)
-        now[0] += s
-
-    def check():
+    def check(now):
         now[0] += 1.5           # a command check that takes 1.5 s
         return now[0] >= 20, 'not ready'
-    check.name = 'command rabbitmqctl status'
-    ok, _ = health.wait_healthy({'svc': [check]}, 60, clock=lambda: now[0], sleep=sleep)
+    ok, pauses, _ = wait_on_a_fake_clock(check)
     assert ok and set(pauses) == {3.0}
 
 
