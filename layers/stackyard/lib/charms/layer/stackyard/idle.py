@@ -430,11 +430,16 @@ def _open_entries(watch):
 
     None when the spec has no ``open`` list (one from an older release).
     """
-    entries = watch.get('open')
-    if not isinstance(entries, list):
+    entries = _pairs(watch.get('open'))
+    return None if entries is None else dict(entries)
+
+
+def _pairs(value):
+    """The ``[unit, id]`` pairs of a spec list, as tuples; None when it is not a list."""
+    if not isinstance(value, list):
         return None
-    return {e[0]: e[1] for e in entries
-            if isinstance(e, list) and len(e) == 2 and all(isinstance(x, str) for x in e)}
+    return [tuple(e) for e in value
+            if isinstance(e, list) and len(e) == 2 and all(isinstance(x, str) for x in e)]
 
 
 def _bag(unit, bags):
@@ -449,11 +454,7 @@ def _bag(unit, bags):
 
 def _halted_entries(watch):
     """``{(unit, id)}`` of the open entries the leader knows halted."""
-    entries = watch.get('halted')
-    if not isinstance(entries, list):
-        return set()
-    return {tuple(e) for e in entries
-            if isinstance(e, list) and len(e) == 2 and all(isinstance(x, str) for x in e)}
+    return set(_pairs(watch.get('halted')) or [])
 
 
 def _place_one(plan, watch, unit, request, size, bags, opened):
