@@ -84,3 +84,73 @@ def test_peers_connected_from_created_joined_from_units():
     ep._relations, ep._all_joined_units = [], []
     ep.manage_flags()
     assert not is_flag_set('cluster.connected') and not is_flag_set('cluster.joined')
+
+
+class Relation:
+    def __init__(self, rid):
+        self.relation_id = rid
+
+
+class CountingUnit:
+    """A joined unit whose bag counts how often it is read (each read is a relation-get)."""
+
+    def __init__(self, name, data, rid='cluster:0'):
+        self.unit_name, self._data, self.reads = name, data, 0
+        self.relation = Relation(rid)
+
+    @property
+    def received(self):
+        self.reads += 1
+        return self._data
+
+
+def peer_hook(monkeypatch, hook, remote):
+    monkeypatch.setenv('JUJU_HOOK_NAME', hook)
+    monkeypatch.setenv('JUJU_REMOTE_UNIT', remote)
+    monkeypatch.setenv('JUJU_RELATION_ID', 'cluster:0')
+
+
+def test_peers_changed_hook_reads_only_the_remote_units_bag(monkeypatch):
+    peers = load('stackyard-peers', 'peers')
+    units = [CountingUnit('web/{}'.format(n), {'k': str(n)}) for n in range(1, 6)]
+    ep = endpoint(peers.StackyardPeers, 'cluster', units)
+    set_flag('endpoint.cluster.joined')
+    peer_hook(monkeypatch, 'cluster-relation-changed', 'web/3')
+    ep._manage_flags()
+    assert [u.reads for u in units] == [0, 0, 1, 0, 0]
+    assert is_flag_set('cluster.changed')      # first sight of web/3's data
+    clear_flag('cluster.changed')
+    ep._manage_flags()                         # same data again: not changed
+    assert not is_flag_set('cluster.changed')
+    units[2]._data = {'k': 'new'}
+    ep._manage_flags()
+    assert is_flag_set('cluster.changed') and is_flag_set('endpoint.cluster.changed.k')
+    assert [u.reads for u in units] == [0, 0, 3, 0, 0]
+
+
+def test_peers_other_hooks_scan_every_bag_as_charms_reactive_does(monkeypatch):
+    peers = load('stackyard-peers', 'peers')
+    units = [CountingUnit('web/{}'.format(n), {'k': str(n)}) for n in range(1, 4)]
+    ep = endpoint(peers.StackyardPeers, 'cluster', units)
+    set_flag('endpoint.cluster.joined')
+    peer_hook(monkeypatch, 'cluster-relation-joined', 'web/2')
+    ep._manage_flags()
+    assert [u.reads for u in units] == [1, 1, 1]
+    # Before the joined flag was ever set (an upgrade to Endpoints, say),
+    # even a changed hook compares every bag.
+    clear_flag('endpoint.cluster.joined')
+    peer_hook(monkeypatch, 'cluster-relation-changed', 'web/2')
+    ep._manage_flags()
+    assert [u.reads for u in units] == [2, 2, 2]
+    assert is_flag_set('endpoint.cluster.joined')
+
+
+def test_peers_app_bag_change_reads_no_unit_bag(monkeypatch):
+    peers = load('stackyard-peers', 'peers')
+    units = [CountingUnit('web/{}'.format(n), {'k': str(n)}) for n in range(1, 4)]
+    ep = endpoint(peers.StackyardPeers, 'cluster', units)
+    set_flag('endpoint.cluster.joined')
+    peer_hook(monkeypatch, 'cluster-relation-changed', '')
+    ep._manage_flags()
+    assert [u.reads for u in units] == [0, 0, 0]
+    assert is_flag_set('cluster.joined')

@@ -20,6 +20,11 @@ hook asks several times (placing restarts, its own turn, the idle spec).
 The answer is kept for the hook: "not leader" for the whole hook, as Juju's
 own hook context does, and "leader" for ``LEADER_TRUST_SECONDS``, well
 inside the 30 s that Juju's lease guarantees after a true answer.
+6. Also a price: ``relation_set()`` runs ``relation-set --help`` before every
+write, to learn whether ``--file`` is supported.  Every Juju we support (2.9
+and 3.x) has it.
+7. Also a price: each log line is a ``juju-log`` process; routine lines are
+held and written together (:mod:`hooklog`).
 """
 
 import collections
@@ -99,9 +104,15 @@ def _wrap_is_leader(original, clock=time.monotonic):
     return is_leader
 
 
+def _accepts_file():
+    return True
+
+
 def install():
     """Apply the fixes (idempotent); call before importing charmhelpers.core.*."""
     lightimports.install()
+    from charms.layer.stackyard import hooklog
+    hooklog.install()
     if not hasattr(collections, 'Iterable'):
         collections.Iterable = collections.abc.Iterable
     osplatform.get_platform = get_platform
@@ -111,6 +122,8 @@ def install():
     from charmhelpers.core import hookenv
     if not getattr(hookenv.is_leader, 'stackyard_compat', False):
         hookenv.is_leader = _wrap_is_leader(hookenv.is_leader)
+    hookenv._relation_set_accepts_file = _accepts_file
     host = sys.modules.get('charmhelpers.core.host')
     if host is not None:
         host.lsb_release = ubuntu.lsb_release
+        host.log = hookenv.log

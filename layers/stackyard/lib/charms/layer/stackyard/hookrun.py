@@ -11,7 +11,7 @@ from charms import reactive  # noqa: E402
 from charms.reactive import trace  # noqa: E402
 
 from charms.layer.stackyard import (  # noqa: E402
-    config_flags, hookstats, idle, operations, restart, status)
+    config_flags, hooklog, hookstats, idle, operations, restart, status)
 
 
 class OneEntryTracer(trace.LogTracer):
@@ -68,6 +68,8 @@ def main():
         tracer.emit()
         _record_failure(name, started, t0)
         raise
+    finally:
+        hooklog.flush()
     kv = unitdata.kv()
     hookstats.record(name, started, time.monotonic() - t0, 'ok', kv=kv)
     kv.flush()

@@ -281,8 +281,9 @@ def _step(rid, batch_size, interval, timeout, checks, restart):
         pending['restarted_at'] = time.time()
         pending['batch'] = batch_n
         kv.set(PENDING, pending)
-    from charms.layer.stackyard import health
+    from charms.layer.stackyard import health, hooklog
     relevant = {s: c for s, c in checks.items() if s in pending['services']}
+    hooklog.flush()  # what led here shows in the log while the checks are waited for
     ok, results = health.wait_healthy(relevant, timeout)
     if not ok:
         kv.set(UNHEALTHY, [health.describe(r) for r in health.failing(results)])
