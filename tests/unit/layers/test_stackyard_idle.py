@@ -740,6 +740,23 @@ def test_app_bag_change_skipped_only_when_it_concerns_nobody_here(
                                        'JUJU_REMOTE_APP': remote_app}) is ok
 
 
+@pytest.mark.parametrize('issued, ok', [
+    (3, False),     # web/1#4 placed ahead of a request web/1 never made: given back in full
+    (4, True),      # web/1#4 is its own, finished request
+    (None, True),   # a spec written before places were made ahead
+])
+def test_a_place_made_ahead_without_a_request_goes_to_the_full_hook(
+        hook_env, server, tmp_path, monkeypatch, issued, ok):
+    fake_relation_get(tmp_path, monkeypatch, {'stackyard-restart-plan': PLAN3})
+    watch = dict(WATCH, pending=None, planned=None, waiting_on={})
+    if issued is not None:
+        watch['issued'] = issued
+    idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster',
+                    app_watch=watch)
+    assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                              environ={'JUJU_REMOTE_UNIT': '', 'JUJU_REMOTE_APP': 'web'}) is ok
+
+
 def test_the_hook_template_survives_charm_builds_substitution():
     """charm build formats the template with the hook's name: it must hold no braces."""
     import subprocess

@@ -202,8 +202,8 @@ def wait_on_a_fake_clock(check, timeout=60):
 
 def test_wait_healthy_retries_soon_then_backs_off():
     ok, pauses, end = wait_on_a_fake_clock(lambda now: (now[0] >= 2.9, 'refused'))
-    assert ok and [round(p, 3) for p in pauses[:4]] == [0.05, 0.1, 0.2, 0.25]
-    assert set(pauses[3:]) == {0.25} and 2.9 <= end < 2.9 + 0.25
+    assert ok and [round(p, 3) for p in pauses[:3]] == [0.05, 0.1, 0.1]
+    assert set(pauses[1:]) == {0.1} and 2.9 <= end < 2.9 + 0.1
 
 
 def test_a_slow_check_is_not_rerun_sooner_than_twice_its_time():
@@ -658,3 +658,135 @@ def test_waiting_for_skips_units_that_left_and_counts_later_ids_as_done():
     states = {'web/1': {'done': 'web/1#4'}, 'web/2': {'done': 'web/2#1'}}
     assert rollplan.waiting_for(earlier, {'web/1', 'web/2'}, states.get) == \
         {'web/2': 'web/2#2'}
+
+
+class ChangedConfig(dict):
+    """hookenv.config() as charmhelpers gives it: it knows the last hook's values."""
+
+    def __init__(self, values, previous):
+        super().__init__(values)
+        self.previous = previous
+
+    def changed(self, key):
+        return self.previous.get(key) != self.get(key)
+
+
+def config_changed_hook(monkeypatch, changed=('message',)):
+    values = {'message': 'new', 'unit-overrides': 'web/1: {debug: true}', 'debug': False}
+    previous = {k: ('old' if k in changed else v) for k, v in values.items()}
+    monkeypatch.setattr(restart.hookenv, 'hook_name', lambda: 'config-changed')
+    monkeypatch.setattr(restart.hookenv, 'config', lambda: ChangedConfig(values, previous))
+
+
+def v2(**keys):
+    """A unit bag of a unit that gives back places it did not ask for."""
+    return dict({restart.PROTOCOL_KEY: restart.PROTOCOL}, **{
+        {'request': restart.REQUEST_KEY, 'done': restart.DONE_KEY}[k]: v for k, v in keys.items()})
+
+
+def test_an_app_config_change_places_every_units_next_request_ahead(monkeypatch):
+    """One plan write at the end of the leader's config-changed holds the whole roll."""
+    import json
+    bags = {'web': {}, 'web/0': v2(request='web/0#1'), 'web/1': v2(done='web/1#3'),
+            'web/2': v2(), 'web/3': v2(request='web/3#2', done='web/3#1'), 'web/4': v2()}
+    writes = fake_peers(monkeypatch, bags)
+    leader_hook(monkeypatch)
+    config_changed_hook(monkeypatch)
+    restart.coordinate({'restart-batch-size': 2}, {}, restart=lambda s: None)
+    assert len(writes) == 1
+    assert json.loads(bags['web'][restart.PLAN_KEY])['batches'] == [
+        {'n': 1, 'units': {'web/1': 'web/1#4', 'web/2': 'web/2#1'}},
+        {'n': 2, 'units': {'web/3': 'web/3#2', 'web/4': 'web/4#1'}},
+        {'n': 3, 'units': {'web/0': 'web/0#1'}}], 'the leader last, as always'
+
+
+@pytest.mark.parametrize('why', ['a unit of an older release', 'only an override changed',
+                                 'not a config change', 'the leader needs no restart'])
+def test_places_are_made_ahead_only_when_safe_and_likely_used(monkeypatch, why):
+    import json
+    bags = {'web': {}, 'web/0': v2(request='web/0#1'), 'web/1': v2(request='web/1#1'),
+            'web/2': v2()}
+    fake_peers(monkeypatch, bags)
+    leader_hook(monkeypatch)
+    config_changed_hook(monkeypatch, changed=(
+        ('unit-overrides',) if why == 'only an override changed' else ('message',)))
+    if why == 'a unit of an older release':
+        bags['web/2'] = {}
+    elif why == 'not a config change':
+        monkeypatch.setattr(restart.hookenv, 'hook_name', lambda: 'cluster-relation-changed')
+    elif why == 'the leader needs no restart':
+        bags['web/0'] = v2(done='web/0#1')
+        from charmhelpers.core import unitdata
+        unitdata.kv().unset(restart.PENDING)
+    restart.coordinate({'restart-batch-size': 2}, {}, restart=lambda s: None)
+    placed = {u for b in json.loads(bags['web'][restart.PLAN_KEY])['batches']
+              for u in b['units']}
+    assert placed == {'web/1'}, why
+
+
+def fresh_unit_state(monkeypatch, path):
+    from charmhelpers.core import unitdata
+    monkeypatch.setattr(unitdata, '_KV', unitdata.Storage(str(path)))
+    return unitdata.kv()
+
+
+def test_a_unit_gives_back_a_place_it_did_not_ask_for(monkeypatch, tmp_path):
+    """It reads as a finished restart, and the unit's next request gets a new id."""
+    import json
+    bags = {'web': {restart.PLAN_KEY: json.dumps({'last': 2, 'batches': [
+                {'n': 1, 'units': {'web/1': 'web/1#4', 'web/2': 'web/2#1'}},
+                {'n': 2, 'units': {'web/0': 'web/0#1'}}]})},
+            'web/0': v2(request='web/0#1'), 'web/1': v2(done='web/1#3'), 'web/2': {}}
+    fake_peers(monkeypatch, bags, me='web/2')
+    monkeypatch.setattr(restart.hookenv, 'is_leader', lambda: False)
+    kv = fresh_unit_state(monkeypatch, tmp_path / 'web2.db')
+    restarted = []
+    restart.coordinate({'restart-batch-size': 2}, {}, restart=restarted.append)
+    assert restarted == []
+    assert bags['web/2'] == v2(done='web/2#1'), 'given back, and the protocol told'
+    assert kv.get(restart.COUNTER) == 1
+    assert restart.request(['app'], 'config changed', {}) == 'web/2#2'
+    assert restart.decline_unasked('cluster:0') is None, 'once'
+    # web/1 asked: its place is its turn, nothing is given back.
+    fake_peers(monkeypatch, bags, me='web/1')
+    kv = fresh_unit_state(monkeypatch, tmp_path / 'web1.db')
+    kv.set(restart.COUNTER, 4)
+    kv.set(restart.PENDING, {'id': 'web/1#4', 'services': ['app'], 'restarted': False})
+    restart.coordinate({'restart-batch-size': 2}, {}, restart=restarted.append)
+    assert restarted == ['app'] and bags['web/1'][restart.DONE_KEY] == 'web/1#4'
+    fake_peers(monkeypatch, bags, me='web/0')
+    assert restart.my_turn('cluster:0', 'web/0#1') == (2, {}), 'batch 1 is over for the leader'
+
+
+@pytest.mark.parametrize('count, size, idle', [(12, 4, ()), (6, 2, ('web/2', 'web/5')),
+                                               (5, 1, ('web/1', 'web/2', 'web/3', 'web/4'))])
+def test_a_roll_placed_ahead_restarts_who_asked_once_and_never_too_many(count, size, idle):
+    """Units that need no restart give their places back; the rest go in batches."""
+    names = ['web/{}'.format(n) for n in range(count)]
+    leader = 'web/0'
+    units = {u: {'request': '', 'done': '{}#1'.format(u), 'protocol': restart.PROTOCOL}
+             for u in names}
+    units[leader]['request'] = 'web/0#2'
+    plan = restart.plan_restarts({}, {**units, **restart.ahead_requests({}, units, leader)},
+                                 size, leader=leader)
+    assert sum(len(b['units']) for b in plan['batches']) == count
+    for u in names:                      # the units' own config-changed hooks
+        if u not in idle and u != leader:
+            units[u]['request'] = '{}#2'.format(u)
+    restarted, waves = [], []
+    for _ in range(40):
+        plan = restart.plan_restarts(plan, units, size, leader=leader)
+        wave = [u for u in names if units[u]['request'] and not restart.entry_done(
+            units[u]['request'], units[u]) and turn_came(plan, u, units[u]['request'], units)]
+        for u in names:                  # a place nobody asked for is given back
+            if u in idle and any(b['units'].get(u) == u + '#2' for b in plan['batches']) \
+                    and units[u]['done'] != u + '#2':
+                units[u]['done'] = u + '#2'
+        waves.append(wave) if wave else None
+        for u in wave:
+            restarted.append(u)
+            units[u] = dict(units[u], request='', done=units[u]['request'])
+        if not wave and all(not q['request'] for q in units.values()):
+            break
+    assert sorted(restarted) == sorted(u for u in names if u not in idle)
+    assert leader in waves[-1] and max(len(w) for w in waves) <= size

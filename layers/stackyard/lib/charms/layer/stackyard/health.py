@@ -167,7 +167,7 @@ def failing(results):
     return [r for r in results if not r['ok']]
 
 
-def wait_healthy(checks_by_service, timeout, interval=0.25, first=0.05, clock=time.monotonic,
+def wait_healthy(checks_by_service, timeout, interval=0.1, first=0.05, clock=time.monotonic,
                  sleep=time.sleep):
     """Re-run the checks until all pass or ``timeout`` seconds passed.
 

@@ -619,8 +619,25 @@ def _app_change_is_nothing_for_us(watch, environ, charm_dir=None):
         if watch is None:
             return False
     if not watch.get('pending'):
-        return True
+        return not _placed_ahead(watch, plan)
     return _placement_unchanged(watch, plan, charm_dir)
+
+
+def _placed_ahead(watch, plan):
+    """Whether the plan holds a place for a request this unit has not made.
+
+    The leader placed it ahead (``restart.ahead_requests``); the full hook
+    gives it back (``restart.decline_unasked``).
+    """
+    from charms.layer.stackyard import rollplan
+    me, issued = watch.get('unit'), watch.get('issued')
+    if not isinstance(issued, int):
+        return False    # a spec from before places were made ahead
+    for batch in rollplan.sane_plan(plan)['batches']:
+        parts = rollplan.split_id(batch['units'].get(me))
+        if parts and parts[0] == me and parts[1] > issued:
+            return True
+    return False
 
 
 def _answer_echo(watch, token, charm_dir):

@@ -150,6 +150,7 @@ def write_idle_spec():
                  'request_key': restart.REQUEST_KEY, 'echo_key': restart.ECHO_KEY,
                  'echo_sent': restart.read_unit(rid, hookenv.local_unit()).get('echo'),
                  'pending': pending and pending['id'], 'planned': planned,
+                 'issued': kv.get(restart.COUNTER, 0),
                  'waiting_on': waiting_on, 'leader': leader,
                  'early_restart': restart.early_restart_spec()}
         if leader:

@@ -37,6 +37,9 @@ Peer relation keys (endpoint ``cluster``):
 - unit bag ``stackyard-restart-request``: id of the unit's open request ("" if none)
 - unit bag ``stackyard-restart-done``: id of the unit's last completed request
 - unit bag ``stackyard-restart-halted``: id of a request whose health checks timed out
+- unit bag ``stackyard-restart-protocol``: "2" from units that decline a place
+  they did not ask for (:func:`decline_unasked`); the leader places requests
+  ahead only when every unit says so
 - app bag ``stackyard-restart-plan``: JSON ``{"last": n, "batches": [{"n": n,
   "units": {unit: id}}]}`` (see :mod:`rollplan`)
 - app bag ``stackyard-restart-roll``: JSON ``{"id": str, "services": [..],
@@ -64,6 +67,8 @@ BATCH_KEY = 'stackyard-restart-batch'     # before the plan: one granted batch
 ROLL_KEY = 'stackyard-restart-roll'
 ECHO_KEY = 'stackyard-restart-echo'
 HALTED_KEY = 'stackyard-restart-halted'
+PROTOCOL_KEY = 'stackyard-restart-protocol'
+PROTOCOL = '2'
 
 PENDING = 'stackyard.restart.pending'      # {"id", "services", "restarted"}
 DEFERRED = 'stackyard.restart.deferred'    # {service: [reasons]}
@@ -146,7 +151,8 @@ def read_unit(rid, unit):
     """``{"request", "done", "halted", "echo"}`` of one unit's bag."""
     data = _unit_data(rid, unit)
     return {'request': data.get(REQUEST_KEY, ''), 'done': data.get(DONE_KEY, ''),
-            'halted': data.get(HALTED_KEY, ''), 'echo': data.get(ECHO_KEY, '')}
+            'halted': data.get(HALTED_KEY, ''), 'echo': data.get(ECHO_KEY, ''),
+            'protocol': data.get(PROTOCOL_KEY, '')}
 
 
 def read_units(rid):
@@ -251,6 +257,10 @@ def coordinate(config, checks, restart=host.service_restart, paused=False):
     if rid and not hookenv.is_leader():
         # Even when paused: the leader may wait for this answer to go on.
         answer_echo(rid)
+    if rid:
+        # Even when paused: later batches wait for a place to be given back.
+        decline_unasked(rid)
+        advertise(rid)
     if paused:
         return
     batch_size, interval, timeout, _ = settings(config)
@@ -422,13 +432,17 @@ def schedule(rid, batch_size):
 
     The plan is written only when it places something: finished batches are
     dropped with that write, not by one of their own, because each write of
-    the app bag costs a relation-changed hook on every other unit.
+    the app bag costs a relation-changed hook on every other unit.  When the
+    application's config changed and the leader's own files with it, every
+    other unit's next request is placed ahead (:func:`ahead_requests`).
     """
     global _plan_written
     me = hookenv.local_unit()
     current = read_plan(rid)
     units = read_units(rid)
     own = units[me]['request'] if not entry_done(units[me]['request'], units[me]) else ''
+    if own and app_config_changed():
+        units = {**units, **ahead_requests(current, units, me)}
     new = plan_restarts(current, units, batch_size, leader=me,
                         echo_answered=bool(own) and _echo_answered(rid, own))
     before = {(u, r) for b in current['batches'] for u, r in b['units'].items()}
@@ -441,6 +455,86 @@ def schedule(rid, batch_size):
         _placed_now.update(placed)
     if own and place_of(new, me, own)[0] is None and not rollplan.unfinished(new, units):
         _echo_for(rid, own)
+
+
+def app_config_changed():
+    """Whether this is a config-changed hook for an application option (not only overrides).
+
+    Such a change reaches every unit alike: when it made the leader's own
+    files change, it most likely changes every unit's.
+    """
+    if hookenv.hook_name() != 'config-changed':
+        return False
+    config = hookenv.config()
+    changed = getattr(config, 'changed', None)  # charmhelpers' Config knows the last values
+    return callable(changed) and any(changed(key) for key in config if key != 'unit-overrides')
+
+
+def request_number(request_id):
+    """The number of a request id (``web/3#7`` -> 7), 0 when there is none."""
+    parts = split_id(request_id)
+    return parts[1] if parts else 0
+
+
+def ahead_requests(plan, units, leader):
+    """Leader: ``{unit: state}`` with the next request of every unit placed ahead.
+
+    A config change reaches the units one hook after another, and the leader
+    sees each request only in a hook of its own for that unit: placing them
+    one per hook spreads the first batch's starts over a second or more on a
+    busy host, and every plan write wakes every unit.  So when the leader's
+    own files changed with the application's config, it places every other
+    unit's next request id (one more than the last it saw) at once.  A unit
+    whose request it is restarts when its turn comes; a unit that needs no
+    restart gives the place back (:func:`decline_unasked`), which releases
+    it as a finished restart would.  Placing ahead needs every live unit to
+    understand that (``stackyard-restart-protocol``); units with a request
+    the leader knows of, or an unfinished place, are left to the usual
+    placing.
+    """
+    if any(q.get('protocol') != PROTOCOL for u, q in units.items() if u != leader):
+        return {}
+    holding = {u for b in sane_plan(plan)['batches'] for u, r in b['units'].items()
+               if u in units and not entry_done(r, units[u])}
+    ahead = {}
+    for unit, state in units.items():
+        if unit == leader or unit in holding:
+            continue
+        if state.get('request') and not entry_done(state['request'], state):
+            continue
+        n = max(request_number(state.get('request')), request_number(state.get('done'))) + 1
+        ahead[unit] = dict(state, request='{}#{}'.format(unit, n))
+    return ahead
+
+
+def decline_unasked(rid):
+    """Give back a place the leader made ahead for a request this unit did not make.
+
+    The unit publishes the placed id as done and skips its counter past it,
+    so its next request has a new id: the batches after it go on as if it
+    had restarted.  A place for the unit's open request is its turn, not
+    declined; older ids than the unit's counter are its own finished ones.
+    """
+    kv = unitdata.kv()
+    if kv.get(PENDING):
+        return None
+    me = hookenv.local_unit()
+    issued = kv.get(COUNTER, 0)
+    mine = [r for b in read_plan(rid)['batches'] for u, r in b['units'].items()
+            if u == me and (split_id(r) or ('', 0))[0] == me and request_number(r) > issued]
+    if not mine:
+        return None
+    last = max(mine, key=request_number)
+    kv.set(COUNTER, request_number(last))
+    hookenv.log('Restart place {} given back: no restart needed here'.format(last))
+    publish(rid, **{DONE_KEY: last})
+    return last
+
+
+def advertise(rid):
+    """Tell the leader this unit gives back places made ahead (once)."""
+    if _unit_data(rid, hookenv.local_unit()).get(PROTOCOL_KEY) != PROTOCOL:
+        publish(rid, **{PROTOCOL_KEY: PROTOCOL})
 
 
 #: Seconds after which an echo nobody answered counts as answered (a peer
