@@ -20,8 +20,10 @@ class HookEnv:
 @pytest.fixture(autouse=True)
 def nothing_from_an_earlier_hook(monkeypatch):
     """What one test's full hook found in the idle spec does not leak into the next."""
-    from charms.layer.stackyard import idle, restart
+    from charms.layer.stackyard import hooklog, idle, restart
     monkeypatch.setattr(idle, 'previous', None)
+    # Nor log lines held in one test (they would be written at exit).
+    monkeypatch.setattr(hooklog, '_held', [])
     # Nor what one test's leader placed (one process is one hook).
     monkeypatch.setattr(restart, '_plan_written', False)
     monkeypatch.setattr(restart, '_placed_now', set())

@@ -757,6 +757,26 @@ def test_a_place_made_ahead_without_a_request_goes_to_the_full_hook(
                               environ={'JUJU_REMOTE_UNIT': '', 'JUJU_REMOTE_APP': 'web'}) is ok
 
 
+def test_a_place_in_the_third_batch_waits_for_the_second_only(
+        hook_env, server, tmp_path, monkeypatch):
+    """The first batch's releases are none of its business: the shell skips them."""
+    import json
+    plan = {'last': 3, 'batches': [{'n': 1, 'units': {'web/5': 'web/5#1', 'web/6': 'web/6#1'}},
+                                   {'n': 2, 'units': {'web/7': 'web/7#2'}},
+                                   {'n': 3, 'units': {'web/1': 'web/1#4'}}]}
+    fake_peer_tools(tmp_path, monkeypatch, {
+        'web': {'stackyard-restart-plan': json.dumps(plan)},
+        'web/0': {}, 'web/5': {}, 'web/6': {}, 'web/7': {}}, me='web/1')
+    idle.write_spec(hook_env.charm_dir, False, checks_for(server), peer_endpoint='cluster',
+                    app_watch=dict(WATCH, pending='web/1#4', planned=None, waiting_on={}))
+    assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                              environ={'JUJU_REMOTE_UNIT': '', 'JUJU_REMOTE_APP': 'web'})
+    watch = idle.read_spec(hook_env.charm_dir)['app_watch']
+    assert (watch['planned'], watch['waiting_on']) == (3, {'web/7': 'web/7#2'})
+    with open(os.path.join(hook_env.charm_dir, idle.PEER_SKIP)) as f:
+        assert f.read().split() == ['cluster-relation-changed', 'web/7']
+
+
 def test_the_hook_template_survives_charm_builds_substitution():
     """charm build formats the template with the hook's name: it must hold no braces."""
     import subprocess

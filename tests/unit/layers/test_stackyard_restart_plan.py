@@ -730,38 +730,80 @@ def fresh_unit_state(monkeypatch, path):
     return unitdata.kv()
 
 
-def test_a_unit_gives_back_a_place_it_did_not_ask_for(monkeypatch, tmp_path):
-    """It reads as a finished restart, and the unit's next request gets a new id."""
+def test_a_unit_gives_back_a_place_it_did_not_ask_for_in_its_turn(monkeypatch, tmp_path):
+    """It reads as a finished restart, only once the batches before it are done."""
     import json
     bags = {'web': {restart.PLAN_KEY: json.dumps({'last': 2, 'batches': [
                 {'n': 1, 'units': {'web/1': 'web/1#4', 'web/2': 'web/2#1'}},
-                {'n': 2, 'units': {'web/0': 'web/0#1'}}]})},
-            'web/0': v2(request='web/0#1'), 'web/1': v2(done='web/1#3'), 'web/2': {}}
-    fake_peers(monkeypatch, bags, me='web/2')
+                {'n': 2, 'units': {'web/3': 'web/3#6', 'web/0': 'web/0#1'}}]})},
+            'web/0': v2(request='web/0#1'), 'web/1': v2(request='web/1#4', done='web/1#3'),
+            'web/2': {}, 'web/3': v2(done='web/3#5')}
     monkeypatch.setattr(restart.hookenv, 'is_leader', lambda: False)
+    config, restarted = {'restart-batch-size': 2}, []
+    # web/2, first batch: its turn is now, and it has nothing to restart.
+    fake_peers(monkeypatch, bags, me='web/2')
     kv = fresh_unit_state(monkeypatch, tmp_path / 'web2.db')
-    restarted = []
-    restart.coordinate({'restart-batch-size': 2}, {}, restart=restarted.append)
-    assert restarted == []
-    assert bags['web/2'] == v2(done='web/2#1'), 'given back, and the protocol told'
-    assert kv.get(restart.COUNTER) == 1
-    assert restart.request(['app'], 'config changed', {}) == 'web/2#2'
-    assert restart.decline_unasked('cluster:0') is None, 'once'
-    # web/1 asked: its place is its turn, nothing is given back.
+    restart.coordinate(config, {}, restart=restarted.append)
+    assert restarted == [] and bags['web/2'][restart.DONE_KEY] == 'web/2#1'
+    assert kv.get(restart.PENDING) is None and restart.history() == []
+    assert restart.request(['app'], 'config changed', {}) == 'web/2#2', 'a new id next time'
+    # web/3, second batch: it takes its place but gives it back only in its turn.
+    fake_peers(monkeypatch, bags, me='web/3')
+    kv = fresh_unit_state(monkeypatch, tmp_path / 'web3.db')
+    kv.set(restart.COUNTER, 5)
+    restart.coordinate(config, {}, restart=restarted.append)
+    assert restart.DONE_KEY not in bags['web/3'] or bags['web/3'][restart.DONE_KEY] == 'web/3#5'
+    assert kv.get(restart.PENDING)['id'] == 'web/3#6'
+    assert restart.status_check(config) == [], 'nothing to restart is nothing to show'
+    # A restart it needs meanwhile joins the place and happens in that turn.
+    assert restart.request(['app'], 'config changed', config) == 'web/3#6'
+    bags['web/1'] = v2(done='web/1#4')
+    restart.coordinate(config, {}, restart=restarted.append)
+    assert restarted == ['app'] and bags['web/3'][restart.DONE_KEY] == 'web/3#6'
+    assert [h['id'] for h in restart.history()] == ['web/3#6']
+
+
+def test_a_paused_unit_gives_back_an_empty_place_but_holds_a_real_request(
+        monkeypatch, tmp_path):
+    import json
+    bags = {'web': {restart.PLAN_KEY: json.dumps({'last': 1, 'batches': [
+                {'n': 1, 'units': {'web/1': 'web/1#1', 'web/0': 'web/0#1'}}]})},
+            'web/0': v2(request='web/0#1'), 'web/1': {}}
+    monkeypatch.setattr(restart.hookenv, 'is_leader', lambda: False)
     fake_peers(monkeypatch, bags, me='web/1')
     kv = fresh_unit_state(monkeypatch, tmp_path / 'web1.db')
-    kv.set(restart.COUNTER, 4)
-    kv.set(restart.PENDING, {'id': 'web/1#4', 'services': ['app'], 'restarted': False})
-    restart.coordinate({'restart-batch-size': 2}, {}, restart=restarted.append)
-    assert restarted == ['app'] and bags['web/1'][restart.DONE_KEY] == 'web/1#4'
-    fake_peers(monkeypatch, bags, me='web/0')
-    assert restart.my_turn('cluster:0', 'web/0#1') == (2, {}), 'batch 1 is over for the leader'
+    kv.set(restart.PENDING, {'id': 'web/1#1', 'services': ['app'], 'restarted': False})
+    kv.set(restart.COUNTER, 1)
+    restarted = []
+    restart.coordinate({'restart-batch-size': 2}, {}, restart=restarted.append, paused=True)
+    assert restarted == [] and restart.DONE_KEY not in bags['web/1'], 'paused: held'
+    kv.unset(restart.PENDING)
+    kv.set(restart.COUNTER, 0)
+    restart.coordinate({'restart-batch-size': 2}, {}, restart=restarted.append, paused=True)
+    assert restarted == [] and bags['web/1'][restart.DONE_KEY] == 'web/1#1'
+
+
+def test_a_later_batch_waits_only_for_the_nearest_batch_with_a_unit_still_here():
+    """Entries are done only in their turn: the nearest batch vouches for those before."""
+    plan = {'last': 3, 'batches': [{'n': 1, 'units': {'web/1': 'web/1#1', 'web/2': 'web/2#1'}},
+                                   {'n': 2, 'units': {'web/3': 'web/3#1'}},
+                                   {'n': 3, 'units': {'web/4': 'web/4#1'}}]}
+    everyone = {'web/1', 'web/2', 'web/3', 'web/4'}
+    assert restart.place_of(plan, 'web/4', 'web/4#1', everyone) == (3, {'web/3': ['web/3#1']})
+    assert restart.place_of(plan, 'web/4', 'web/4#1') == (
+        3, {'web/1': ['web/1#1'], 'web/2': ['web/2#1'], 'web/3': ['web/3#1']}), 'without live'
+    # web/3 left before its turn: its batch vouches for nothing.
+    assert restart.place_of(plan, 'web/4', 'web/4#1', everyone - {'web/3'})[1] == {
+        'web/1': ['web/1#1'], 'web/2': ['web/2#1'], 'web/3': ['web/3#1']}
+    assert restart.place_of(plan, 'web/3', 'web/3#1', everyone)[1] == {
+        'web/1': ['web/1#1'], 'web/2': ['web/2#1']}
 
 
 @pytest.mark.parametrize('count, size, idle', [(12, 4, ()), (6, 2, ('web/2', 'web/5')),
                                                (5, 1, ('web/1', 'web/2', 'web/3', 'web/4'))])
 def test_a_roll_placed_ahead_restarts_who_asked_once_and_never_too_many(count, size, idle):
-    """Units that need no restart give their places back; the rest go in batches."""
+    """Units that need no restart give their places back in their turn; the rest go in
+    batches, each unit deciding its turn from the nearest earlier batch only."""
     names = ['web/{}'.format(n) for n in range(count)]
     leader = 'web/0'
     units = {u: {'request': '', 'done': '{}#1'.format(u), 'protocol': restart.PROTOCOL}
@@ -770,23 +812,23 @@ def test_a_roll_placed_ahead_restarts_who_asked_once_and_never_too_many(count, s
     plan = restart.plan_restarts({}, {**units, **restart.ahead_requests({}, units, leader)},
                                  size, leader=leader)
     assert sum(len(b['units']) for b in plan['batches']) == count
-    for u in names:                      # the units' own config-changed hooks
-        if u not in idle and u != leader:
-            units[u]['request'] = '{}#2'.format(u)
-    restarted, waves = [], []
+    for u in names:       # every unit's request, or the place it took with nothing in it
+        units[u]['request'] = '{}#2'.format(u)
+    restarted, waves, live = [], [], set(names)
     for _ in range(40):
         plan = restart.plan_restarts(plan, units, size, leader=leader)
-        wave = [u for u in names if units[u]['request'] and not restart.entry_done(
-            units[u]['request'], units[u]) and turn_came(plan, u, units[u]['request'], units)]
-        for u in names:                  # a place nobody asked for is given back
-            if u in idle and any(b['units'].get(u) == u + '#2' for b in plan['batches']) \
-                    and units[u]['done'] != u + '#2':
-                units[u]['done'] = u + '#2'
-        waves.append(wave) if wave else None
-        for u in wave:
-            restarted.append(u)
-            units[u] = dict(units[u], request='', done=units[u]['request'])
-        if not wave and all(not q['request'] for q in units.values()):
+        wave = []
+        for u in names:
+            n, earlier = restart.place_of(plan, u, units[u]['request'], live)
+            if units[u]['request'] and n is not None and all(
+                    restart.entry_done(r, units[x]) for x, ids in earlier.items() for r in ids):
+                wave.append(u)
+        if not wave:
             break
-    assert sorted(restarted) == sorted(u for u in names if u not in idle)
+        waves.append([u for u in wave if u not in idle])
+        for u in wave:
+            if u not in idle:
+                restarted.append(u)
+            units[u] = dict(units[u], request='', done=units[u]['request'])
     assert leader in waves[-1] and max(len(w) for w in waves) <= size
+    assert all(not q['request'] for q in units.values())

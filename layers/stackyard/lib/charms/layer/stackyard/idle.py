@@ -627,7 +627,8 @@ def _placed_ahead(watch, plan):
     """Whether the plan holds a place for a request this unit has not made.
 
     The leader placed it ahead (``restart.ahead_requests``); the full hook
-    gives it back (``restart.decline_unasked``).
+    takes it as a request with nothing to restart, given back in its turn
+    (``restart.decline_unasked``).
     """
     from charms.layer.stackyard import rollplan
     me, issued = watch.get('unit'), watch.get('issued')
@@ -663,12 +664,12 @@ def _placement_unchanged(watch, plan, charm_dir):
     needs the full hook.
     """
     from charms.layer.stackyard import rollplan
-    placed, earlier = rollplan.place_of(plan, watch.get('unit'), watch['pending'])
+    placed, _ = rollplan.place_of(plan, watch.get('unit'), watch['pending'])
     if placed == watch.get('planned'):
         return True
     if placed is None or charm_dir is None:
         return False
-    waiting = _still_to_finish(watch, earlier)
+    waiting = _still_to_finish(watch, plan)
     spec = read_spec(charm_dir)
     if waiting is _FAILED or spec is None:
         return False
@@ -683,14 +684,18 @@ def _placement_unchanged(watch, plan, charm_dir):
     return False
 
 
-def _still_to_finish(watch, earlier):
-    """``{unit: id}`` of ``earlier`` entries whose units are here and not done, or ``_FAILED``."""
+def _still_to_finish(watch, plan):
+    """``{unit: id}`` of the earlier entries this unit's place waits for whose
+    units are here and not done (``rollplan.place_of``), or ``_FAILED``."""
     from charms.layer.stackyard import rollplan
-    if not earlier:
+    me = watch.get('unit')
+    if not rollplan.place_of(plan, me, watch['pending'])[1]:
         return {}
     live = _relation_list()
     if live is _FAILED:
         return _FAILED
+    live = set(live) | {me}
+    earlier = rollplan.place_of(plan, me, watch['pending'], live)[1]
 
     def state_of(unit):
         bag = _relation_get('-', unit)
@@ -698,7 +703,7 @@ def _still_to_finish(watch, earlier):
             raise _ReadFailed(unit)
         return {'done': (bag or {}).get(watch.get('done_key') or '')}
     try:
-        return rollplan.waiting_for(earlier, set(live) | {watch.get('unit')}, state_of)
+        return rollplan.waiting_for(earlier, live, state_of)
     except _ReadFailed:
         return _FAILED
 

@@ -37,9 +37,10 @@ Peer relation keys (endpoint ``cluster``):
 - unit bag ``stackyard-restart-request``: id of the unit's open request ("" if none)
 - unit bag ``stackyard-restart-done``: id of the unit's last completed request
 - unit bag ``stackyard-restart-halted``: id of a request whose health checks timed out
-- unit bag ``stackyard-restart-protocol``: "2" from units that decline a place
-  they did not ask for (:func:`decline_unasked`); the leader places requests
-  ahead only when every unit says so
+- unit bag ``stackyard-restart-protocol``: "2" from units that give back in
+  their turn a place made ahead for a request they did not make
+  (:func:`decline_unasked`); the leader places requests ahead only when
+  every unit says so
 - app bag ``stackyard-restart-plan``: JSON ``{"last": n, "batches": [{"n": n,
   "units": {unit: id}}]}`` (see :mod:`rollplan`)
 - app bag ``stackyard-restart-roll``: JSON ``{"id": str, "services": [..],
@@ -258,10 +259,12 @@ def coordinate(config, checks, restart=host.service_restart, paused=False):
         # Even when paused: the leader may wait for this answer to go on.
         answer_echo(rid)
     if rid:
-        # Even when paused: later batches wait for a place to be given back.
         decline_unasked(rid)
         advertise(rid)
-    if paused:
+    pending = unitdata.kv().get(PENDING)
+    if paused and not (pending and not pending['services']):
+        # A place with nothing to restart is given back even when paused:
+        # later batches wait for it.
         return
     batch_size, interval, timeout, _ = settings(config)
     if rid:
@@ -301,7 +304,7 @@ def _step(rid, batch_size, interval, timeout, checks, restart):
             publish(rid, **{HALTED_KEY: pending['id']})
         return
     kv.unset(UNHEALTHY)
-    if interval > 0:
+    if interval > 0 and pending['services']:
         time.sleep(interval)
     _release(rid if coordinated else None, pending)
 
@@ -357,12 +360,12 @@ def my_turn(rid, request_id):
     that left the relation do not hold anyone up.
     """
     me = hookenv.local_unit()
-    n, earlier = place_of(read_plan(rid), me, request_id)
+    live = set(hookenv.related_units(rid)) | {me}
+    n, earlier = place_of(read_plan(rid), me, request_id, live)
     if n is None:
         return None, {}
     if idle.turn_known(request_id, n):
         return n, {}
-    live = set(hookenv.related_units(rid)) | {me}
     return n, rollplan.waiting_for(earlier, live, lambda unit: read_unit(rid, unit))
 
 
@@ -407,11 +410,13 @@ def take_early_restart():
 
 def _release(rid, pending):
     kv = unitdata.kv()
-    history = kv.get(HISTORY, [])
-    history.append({'id': pending['id'], 'services': pending['services'],
-                    'reason': pending.get('reason', ''), 'batch': pending.get('batch'),
-                    'restarted_at': pending.get('restarted_at'), 'released_at': time.time()})
-    kv.set(HISTORY, history[-MAX_HISTORY:])
+    if pending['services']:     # a place given back restarted nothing
+        history = kv.get(HISTORY, [])
+        history.append({'id': pending['id'], 'services': pending['services'],
+                        'reason': pending.get('reason', ''), 'batch': pending.get('batch'),
+                        'restarted_at': pending.get('restarted_at'),
+                        'released_at': time.time()})
+        kv.set(HISTORY, history[-MAX_HISTORY:])
     kv.unset(PENDING)
     if rid:
         publish(rid, **{DONE_KEY: pending['id'], REQUEST_KEY: '', HALTED_KEY: ''})
@@ -486,8 +491,8 @@ def ahead_requests(plan, units, leader):
     own files changed with the application's config, it places every other
     unit's next request id (one more than the last it saw) at once.  A unit
     whose request it is restarts when its turn comes; a unit that needs no
-    restart gives the place back (:func:`decline_unasked`), which releases
-    it as a finished restart would.  Placing ahead needs every live unit to
+    restart takes the place as a request with nothing to restart and gives
+    it back in its turn (:func:`decline_unasked`).  Placing ahead needs every live unit to
     understand that (``stackyard-restart-protocol``); units with a request
     the leader knows of, or an unfinished place, are left to the usual
     placing.
@@ -508,12 +513,16 @@ def ahead_requests(plan, units, leader):
 
 
 def decline_unasked(rid):
-    """Give back a place the leader made ahead for a request this unit did not make.
+    """Take a place the leader made ahead for a request this unit did not make.
 
-    The unit publishes the placed id as done and skips its counter past it,
-    so its next request has a new id: the batches after it go on as if it
-    had restarted.  A place for the unit's open request is its turn, not
-    declined; older ids than the unit's counter are its own finished ones.
+    The place becomes this unit's request, with nothing to restart (the
+    counter skips past its id, so the next request has a new one).  Like any
+    request it is done when its turn comes, with no restart and no health
+    wait, which gives the place back: a unit's entry is only ever done once
+    every earlier batch was (what :func:`rollplan.place_of` relies on).  A
+    restart the unit needs meanwhile joins it and happens in that turn.
+
+    :returns: the request id taken, or None
     """
     kv = unitdata.kv()
     if kv.get(PENDING):
@@ -524,11 +533,13 @@ def decline_unasked(rid):
             if u == me and (split_id(r) or ('', 0))[0] == me and request_number(r) > issued]
     if not mine:
         return None
-    last = max(mine, key=request_number)
-    kv.set(COUNTER, request_number(last))
-    hookenv.log('Restart place {} given back: no restart needed here'.format(last))
-    publish(rid, **{DONE_KEY: last})
-    return last
+    taken = max(mine, key=request_number)
+    kv.set(COUNTER, request_number(taken))
+    kv.set(PENDING, {'id': taken, 'services': [], 'restarted': False,
+                     'reason': 'a place the leader made ahead', 'requested_at': time.time()})
+    hookenv.log('Restart place {} made ahead: given back in its turn '
+                'unless a restart is needed by then'.format(taken))
+    return taken
 
 
 def advertise(rid):
@@ -607,7 +618,7 @@ def status_check(config):
         return [('blocked', 'Restart halted: health check failing: ' + '; '.join(unhealthy))]
     results = []
     pending = kv.get(PENDING)
-    if pending and not pending.get('restarted'):
+    if pending and pending['services'] and not pending.get('restarted'):
         results.append(('active', 'Waiting for a restart slot ({})'.format(
             ', '.join(pending['services']))))
     queued = kv.get(DEFERRED, {})

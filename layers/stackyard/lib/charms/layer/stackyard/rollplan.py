@@ -183,18 +183,36 @@ def sane_plan(plan):
     return {'last': last, 'batches': batches}
 
 
-def place_of(plan, unit, request_id):
+def place_of(plan, unit, request_id, live=None):
     """``(n, earlier entries)`` of the batch holding ``unit``'s ``request_id``.
 
+    Every entry is done only in its unit's turn, once every entry of every
+    earlier batch was done (a restart, or a place given back with nothing to
+    restart).  So one done entry of a live unit in a batch vouches for all
+    batches before it, and with ``live`` given the earlier entries stop at
+    the nearest earlier batch that holds a unit still on the relation: a
+    unit of the third batch waits for the second, and the first batch's
+    releases are none of its business.  Batches whose units all left vouch
+    for nothing, and the search goes on past them.
+
+    :param live: units on the relation (this one included); None: every
+        earlier batch
     :returns: ``(None, {})`` when the request is not planned yet; earlier
         entries as ``{unit: [ids]}``
     """
-    earlier = {}
-    for batch in sane_plan(plan)['batches']:
-        if batch['units'].get(unit) == request_id:
-            return batch['n'], earlier
-        for u, r in batch['units'].items():
-            earlier.setdefault(u, []).append(r)
+    batches = sane_plan(plan)['batches']
+    for i, batch in enumerate(batches):
+        if batch['units'].get(unit) != request_id:
+            continue
+        first = 0
+        if live is not None:
+            first = next((j for j in range(i - 1, -1, -1)
+                          if any(u in live for u in batches[j]['units'])), 0)
+        earlier = {}
+        for before in batches[first:i]:
+            for u, r in before['units'].items():
+                earlier.setdefault(u, []).append(r)
+        return batch['n'], earlier
     return None, {}
 
 
