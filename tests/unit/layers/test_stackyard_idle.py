@@ -335,6 +335,24 @@ def test_the_leader_places_a_request_in_the_fast_path(
     assert ['web/2', 'web/2#3'] in idle.read_spec(hook_env.charm_dir)['app_watch']['placed']
 
 
+def test_the_leaders_fast_path_remembers_what_it_saw_of_the_peer(
+        hook_env, server, tmp_path, monkeypatch):
+    """What its next config-changed uses instead of reading the bag."""
+    import json
+    plan = {'last': 5, 'batches': [{'n': 5, 'units': {'web/1': 'web/1#4'}}]}
+    fake_peer_tools(tmp_path, monkeypatch, {
+        'web': {'stackyard-restart-plan': json.dumps(plan)},
+        'web/1': {'stackyard-restart-done': 'web/1#4', 'other': 'x'}})
+    idle.write_spec(hook_env.charm_dir, True, checks_for(server), peer_endpoint='cluster',
+                    app_watch=dict(LEADER, open=[['web/1', 'web/1#4']], halted=[],
+                                   bags={'web/1': {'stackyard-restart-request': 'web/1#4'}}))
+    assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
+                              environ={'JUJU_REMOTE_UNIT': 'web/1'})
+    watch = idle.read_spec(hook_env.charm_dir)['app_watch']
+    assert watch['bags'] == {'web/1': {'stackyard-restart-done': 'web/1#4'}}
+    assert watch['open'] == []
+
+
 #: A leader whose own request web/0#1 is not placed yet (it goes last).
 HOLDING_BACK = dict(LEADER, pending='web/0#1', planned=None, waiting_on={},
                     placed=[['web/1', 'web/1#4']], peers=['web/1', 'web/2', 'web/3'])
@@ -667,6 +685,8 @@ def test_spec_offers_peer_changes_only_to_idle_minions_of_charms_that_allow_it(
     monkeypatch.setattr(restart, 'in_flight', lambda rid: False)
     monkeypatch.setattr(restart, 'my_turn', lambda rid, request_id: (4, {'web/0': 'web/0#2'}))
     monkeypatch.setattr(restart, 'read_unit', lambda rid, unit: {'echo': 'web/0#1'})
+    monkeypatch.setattr(restart, 'peer_bag', lambda rid, unit: {
+        'stackyard-restart-done': unit + '#1', 'other': 'x'})
     monkeypatch.setattr(restart, 'read_plan', lambda rid: {'last': 4, 'batches': [
         {'n': 4, 'units': {'test/0': 'test/0#1'}}]})
     monkeypatch.setattr(hookenv, 'related_units', lambda rid: ['web/2', 'web/1'])
@@ -692,6 +712,9 @@ def test_spec_offers_peer_changes_only_to_idle_minions_of_charms_that_allow_it(
         assert watch.get('placed') == ([['test/0', 'test/0#1']] if leader else None)
         assert watch.get('batch_size') == (3 if leader else None)
         assert watch.get('peers') == (['web/1', 'web/2'] if leader else None)
+        assert watch.get('bags') == ({'web/1': {'stackyard-restart-done': 'web/1#1'},
+                                      'web/2': {'stackyard-restart-done': 'web/2#1'}}
+                                     if leader else None)
         assert watch.get('open') == ([['test/0', 'test/0#1']] if leader else None)
         assert watch.get('halted') == ([] if leader else None)
         assert watch['early_restart']['services'] == ['app']

@@ -832,3 +832,51 @@ def test_a_roll_placed_ahead_restarts_who_asked_once_and_never_too_many(count, s
             units[u] = dict(units[u], request='', done=units[u]['request'])
     assert leader in waves[-1] and max(len(w) for w in waves) <= size
     assert all(not q['request'] for q in units.values())
+
+
+def test_the_leaders_config_changed_uses_what_it_saw_of_each_peer(monkeypatch):
+    """A config change runs on every unit at once: the leader reads no peer bag then."""
+    import json
+    from charms.layer.stackyard import idle
+    bags = {'web': {}, 'web/0': v2(request='web/0#1'), 'web/1': v2(done='web/1#3'),
+            'web/2': v2()}
+    fake_peers(monkeypatch, bags)
+    reads = []
+    fresh = restart.hookenv.relation_get
+
+    def relation_get(attribute=None, unit=None, rid=None, app=None):
+        reads.append(app or unit)
+        return fresh(attribute, unit, rid, app)
+    monkeypatch.setattr(restart.hookenv, 'relation_get', relation_get)
+    leader_hook(monkeypatch)
+    config_changed_hook(monkeypatch)
+    # What the leader's last hooks saw: web/1 finished #4 since its bag was read above.
+    seen = {'web/1': v2(done='web/1#4'), 'web/2': v2()}
+    monkeypatch.setattr(idle, 'previous', {'app_watch': {'leader': True, 'bags': seen}})
+    restart.coordinate({'restart-batch-size': 2}, {}, restart=lambda s: None)
+    assert 'web/1' not in reads and 'web/2' not in reads
+    assert json.loads(bags['web'][restart.PLAN_KEY])['batches'][0]['units'] == {
+        'web/1': 'web/1#5', 'web/2': 'web/2#1'}, 'ids from what the leader saw'
+
+
+@pytest.mark.parametrize('why', ['not config-changed', 'the last spec was not a leader\'s',
+                                 'the peer is not in it', 'an older spec'])
+def test_peer_bags_are_read_when_what_the_leader_saw_may_not_be_all(monkeypatch, why):
+    from charms.layer.stackyard import idle
+    monkeypatch.setattr(restart.hookenv, 'local_unit', lambda: 'web/0')
+    monkeypatch.setattr(restart.hookenv, 'is_leader', lambda: True)
+    monkeypatch.setattr(restart.hookenv, 'hook_name', lambda: 'config-changed')
+    watch = {'leader': True, 'bags': {'web/1': v2(done='web/1#4')}}
+    assert restart.remembered_bag('web/1') is None, 'no spec at all'
+    monkeypatch.setattr(idle, 'previous', {'app_watch': watch})
+    assert restart.remembered_bag('web/1') == v2(done='web/1#4')
+    assert restart.remembered_bag('web/0') is None, 'its own bag is always read'
+    if why == 'not config-changed':
+        monkeypatch.setattr(restart.hookenv, 'hook_name', lambda: 'cluster-relation-changed')
+    elif why == "the last spec was not a leader's":
+        watch['leader'] = False
+    elif why == 'the peer is not in it':
+        watch['bags'] = {'web/2': {}}
+    else:
+        del watch['bags']
+    assert restart.remembered_bag('web/1') is None, why

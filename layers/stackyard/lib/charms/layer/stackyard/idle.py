@@ -260,7 +260,7 @@ def _unit_change_is_nothing_for_us(spec, watch, remote, charm_dir):
     done = {'done': bag.get(watch.get('done_key') or '')}
     request = bag.get(watch.get('request_key') or '')
     if leader:
-        watch = _note_ended(watch, remote, bag)
+        watch = _remember(_note_ended(watch, remote, bag), remote, bag)
     if leader and request and not rollplan.entry_done(request, done) \
             and [remote, request] not in placed:
         return _place(spec, watch, remote, request, bag, charm_dir)
@@ -290,6 +290,23 @@ def _learnt(spec, watch, remote, done, charm_dir):
         restart_early(watch, watch.get('planned'), charm_dir)
         return False
     return True
+
+
+def _remember(watch, remote, bag):
+    """Leader: the watch with ``remote``'s restart keys as this hook saw them.
+
+    The spec keeps what the leader saw last of every peer (``bags``), which
+    its next ``config-changed`` uses instead of reading each bag
+    (``restart.remembered_bag``).  A spec from an older release has none.
+    """
+    bags = watch.get('bags')
+    if not isinstance(bags, dict):
+        return watch
+    seen = {k: v for k, v in bag.items()
+            if isinstance(k, str) and k.startswith('stackyard-restart-')}
+    if bags.get(remote) == seen:
+        return watch
+    return dict(watch, bags=dict(bags, **{remote: seen}))
 
 
 def _note_ended(watch, remote, bag):

@@ -168,5 +168,9 @@ def write_idle_spec():
             watch['open'] = sorted([u, r] for u, r in watch['placed']
                                    if u in states and not rollplan.entry_done(r, states[u]))
             watch['halted'] = [[u, r] for u, r in watch['open'] if states[u].get('halted') == r]
+            # What the leader saw of each peer: its next config-changed reads
+            # this instead of every bag (restart.remembered_bag).
+            watch['bags'] = {u: restart.bag_summary(restart.peer_bag(rid, u))
+                             for u in watch['peers']}
     idle.write_spec(hookenv.charm_dir(), eligible, checks, options.current().expires_at,
                     peer_endpoint=peer, app_watch=watch)

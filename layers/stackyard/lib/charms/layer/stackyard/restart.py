@@ -120,8 +120,50 @@ def _app_data(rid):
 
 
 def _unit_data(rid, unit):
-    """A unit's bag on the peer relation (cached like :func:`_app_data`)."""
+    """A unit's bag on the peer relation (cached like :func:`_app_data`).
+
+    In the leader's ``config-changed``, another unit's bag comes from what
+    the leader last saw of it (:func:`remembered_bag`).
+    """
+    remembered = remembered_bag(unit)
+    if remembered is not None:
+        return remembered
     return hookenv.relation_get(rid=rid, unit=unit) or {}
+
+
+def peer_bag(rid, unit):
+    """A unit's bag on the peer relation (see :func:`_unit_data`)."""
+    return _unit_data(rid, unit)
+
+
+def bag_summary(bag):
+    """The restart keys of a unit bag: what the leader remembers of each peer."""
+    return {k: v for k, v in (bag or {}).items()
+            if isinstance(k, str) and k.startswith('stackyard-restart-')}
+
+
+def remembered_bag(unit):
+    """The restart keys of ``unit``'s bag as the leader saw them last, or None.
+
+    Juju shows a unit another unit's settings as they were at the last hook
+    for that unit; a ``config-changed`` hook is for no unit, so reading every
+    peer's bag there (a ``relation-get`` each, in the hook a config change
+    runs on every unit at once) gives what the leader saw already.  Its last
+    full hook wrote them in the idle spec (``bags``), and its fast path
+    updates a peer's entry in every hook for that peer, so the spec holds
+    exactly that.  Only used when the last spec was the leader's and lists
+    the unit; anything else reads the bag.
+    """
+    if hookenv.hook_name() != 'config-changed' or unit == hookenv.local_unit():
+        return None
+    watch = (idle.previous or {}).get('app_watch')
+    if not isinstance(watch, dict) or watch.get('leader') is not True:
+        return None
+    bags = watch.get('bags')
+    if not isinstance(bags, dict) or not isinstance(bags.get(unit), dict) \
+            or not hookenv.is_leader():
+        return None
+    return dict(bags[unit])
 
 
 def _publish_app(rid, key, value):
