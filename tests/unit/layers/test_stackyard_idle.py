@@ -2,6 +2,7 @@
 
 import http.server
 import os
+import time
 import threading
 
 import pytest
@@ -163,18 +164,36 @@ WATCH = {'app': 'web', 'unit': 'web/1', 'roll_key': 'stackyard-restart-roll',
 FAIL = object()
 
 
+#: A fake relation-get: JSON with --format=json, else the one key's value as text.
+RELATION_GET = """#!{python}
+import json, sys
+args = sys.argv[1:]
+with open({calls!r}, 'a') as f:
+    f.write(' '.join(args) + '\\n')
+bags = {bags}
+bag = json.load(open(bags)).get(args[-1], {{}}) if bags else json.loads({answer!r})
+if '--format=json' in args:
+    print(json.dumps(bag))
+else:
+    key = [a for a in args if not a.startswith('-')][0]
+    print((bag or {{}}).get(key, ''))
+"""
+
+
 def fake_relation_get(tmp_path, monkeypatch, answer):
-    """A ``relation-get`` on PATH printing ``answer`` as JSON (``FAIL``: it fails)."""
+    """A ``relation-get`` on PATH answering ``answer`` for any unit (``FAIL``: it fails)."""
     import json
     import os
+    import sys
     tools = tmp_path / 'tools'
     tools.mkdir(exist_ok=True)
     script = tools / 'relation-get'
     if answer is FAIL:
         script.write_text('#!/bin/sh\necho "ERROR permission denied" >&2\nexit 1\n')
     else:
-        script.write_text("#!/bin/sh\necho \"$@\" >> {}\ncat <<'EOF'\n{}\nEOF\n".format(
-            tmp_path / 'calls', json.dumps(answer)))
+        script.write_text(RELATION_GET.format(
+            python=sys.executable, calls=str(tmp_path / 'calls'), answer=json.dumps(answer),
+            bags='None'))
     script.chmod(0o755)
     monkeypatch.setenv('PATH', '{}:{}'.format(tools, os.environ['PATH']))
     return tmp_path / 'calls'
@@ -226,6 +245,7 @@ def test_peer_change_fast_path_is_its_own_permission(hook_env, server):
     (None, True, ['web/0', 'web/3']),          # nothing finished yet
     ('web/0#5', True, ['web/3']),              # done, but web/3 is still to come
     ('web/0#6', True, ['web/3']),              # a later one counts too
+    ('{"web/0#6"', False, None),               # not an id: the full hook reads it
 ])
 def test_a_waiting_unit_tracks_the_units_it_waits_for(
         hook_env, server, tmp_path, monkeypatch, done, ok, left):
@@ -236,8 +256,11 @@ def test_a_waiting_unit_tracks_the_units_it_waits_for(
                                    waiting_on={'web/0': 'web/0#5', 'web/3': 'web/3#1'}))
     assert idle.try_fast_path(hook_env.charm_dir, 'cluster-relation-changed',
                               environ={'JUJU_REMOTE_UNIT': 'web/0'}) is ok
-    assert calls.read_text().split() == ['--format=json', '-', 'web/0']
-    assert sorted(idle.read_spec(hook_env.charm_dir)['app_watch']['waiting_on']) == left
+    assert calls.read_text().split() == ['stackyard-restart-done', 'web/0'], \
+        'one key, read as plain text'
+    if left is not None:
+        assert sorted(idle.read_spec(hook_env.charm_dir)['app_watch']['waiting_on']) == \
+            left
 
 
 def test_the_last_unit_waited_for_finishing_runs_the_full_hook(
@@ -289,9 +312,9 @@ def fake_peer_tools(tmp_path, monkeypatch, bags, set_fails=False, me='web/0'):
     tools.mkdir(exist_ok=True)
     (tmp_path / 'bags.json').write_text(json.dumps(bags))
     get = tools / 'relation-get'
-    get.write_text('#!{}\nimport json, sys\nbags = json.load(open({!r}))\n'
-                   'print(json.dumps(bags.get(sys.argv[-1], {{}})))\n'.format(
-                       sys.executable, str(tmp_path / 'bags.json')))
+    get.write_text(RELATION_GET.format(
+        python=sys.executable, calls=str(tmp_path / 'calls'), answer='null',
+        bags=repr(str(tmp_path / 'bags.json'))))
     put = tools / 'relation-set'
     put.write_text('#!/bin/sh\nfor a in "$@"; do echo "$a"; done >> {}\nexit {}\n'.format(
         tmp_path / 'sets', 1 if set_fails else 0))
@@ -939,3 +962,19 @@ def test_a_new_place_in_the_plan_is_worked_out_in_the_fast_path(
     assert (spec['planned'], spec['waiting_on']) == (4, waiting)
     note = idle.read_early_restart(hook_env.charm_dir)
     assert (note or {}).get('batch') == (4 if restarted else None)
+
+
+def test_hook_tools_run_without_the_subprocess_module(tmp_path):
+    """Importing subprocess costs more CPU than a tool call: the fast path spawns tools itself."""
+    assert idle._run_tool(['sh', '-c', 'echo hi; echo oops >&2; exit 3']) == (3, b'hi\n')
+    assert idle._run_tool(['no-such-hook-tool']) is None
+    started = time.monotonic()
+    assert idle._run_tool(['sh', '-c', 'sleep 5'], timeout=0.2) is None
+    assert time.monotonic() - started < 3
+    import subprocess
+    import sys
+    lib = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(idle.__file__))))
+    probe = ('import sys; sys.path.insert(0, {!r}); from charms.layer.stackyard import idle; '
+             'idle._run_tool(["true"]); print("subprocess" in sys.modules)').format(lib)
+    out = subprocess.run([sys.executable, '-S', '-c', probe], capture_output=True, text=True)
+    assert out.stdout.strip() == 'False', out.stderr

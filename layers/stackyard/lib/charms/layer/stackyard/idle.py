@@ -216,18 +216,75 @@ def _peer_change_allowed(spec, hook_name, environ, charm_dir=None):
 _FAILED = object()
 
 
+def _run_tool(argv, timeout=30.0):
+    """``(exit code, stdout)`` of a hook tool, or None when it could not run.
+
+    Without :mod:`subprocess`: importing it (and the ``locale`` and ``re``
+    it pulls in) costs more CPU than the tool call itself, in hooks that
+    make one call.  stderr goes to /dev/null; a tool still running after
+    ``timeout`` seconds is killed.
+    """
+    import select
+    r, w = os.pipe()
+    try:
+        pid = os.posix_spawnp(argv[0], argv, os.environ, file_actions=[
+            (os.POSIX_SPAWN_DUP2, w, 1), (os.POSIX_SPAWN_CLOSE, r), (os.POSIX_SPAWN_CLOSE, w),
+            (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0)])
+    except OSError:
+        os.close(r)
+        os.close(w)
+        return None
+    os.close(w)
+    chunks, deadline, out = [], time.monotonic() + timeout, None
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([r], [], [], left)[0]:
+                os.kill(pid, 9)
+                break
+            chunk = os.read(r, 65536)
+            if not chunk:
+                out = b''.join(chunks)
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(r)
+        _, status = os.waitpid(pid, 0)
+    if out is None:
+        return None
+    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
+    return code, out
+
+
 def _relation_get(*args):
     """``relation-get --format=json ...`` parsed, or ``_FAILED``."""
     import json
-    import subprocess
-    try:
-        proc = subprocess.run(['relation-get', '--format=json'] + list(args),
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=30)
-        if proc.returncode != 0:
-            return _FAILED
-        return json.loads(proc.stdout.decode() or 'null')
-    except (OSError, ValueError, subprocess.SubprocessError):
+    ran = _run_tool(['relation-get', '--format=json'] + list(args))
+    if ran is None or ran[0] != 0:
         return _FAILED
+    try:
+        return json.loads(ran[1].decode() or 'null')
+    except ValueError:
+        return _FAILED
+
+
+def _done_of(watch, unit):
+    """``{"done": id}`` of ``unit``'s bag (one key, read as plain text: no json), or ``_FAILED``.
+
+    An id is ``<unit>#<n>``; anything else than an id or nothing is left to the
+    full hook.
+    """
+    from charms.layer.stackyard import rollplan
+    ran = _run_tool(['relation-get', watch.get('done_key') or '', unit])
+    if ran is None or ran[0] != 0:
+        return _FAILED
+    try:
+        value = ran[1].decode().strip()
+    except UnicodeDecodeError:
+        return _FAILED
+    if value and rollplan.split_id(value) is None:
+        return _FAILED
+    return {'done': value}
 
 
 def _unit_change_is_nothing_for_us(spec, watch, remote, charm_dir):
@@ -252,6 +309,9 @@ def _unit_change_is_nothing_for_us(spec, watch, remote, charm_dir):
         return False
     if remote not in waiting and not leader:
         return True
+    if not leader:
+        done = _done_of(watch, remote)
+        return done is not _FAILED and _learnt(spec, watch, remote, done, charm_dir)
     from charms.layer.stackyard import rollplan
     bag = _relation_get('-', remote)
     if bag is _FAILED or not isinstance(bag, (dict, type(None))):
@@ -566,25 +626,20 @@ def _echo_elsewhere(watch, plan, bag):
 
 def _relation_list():
     import json
-    import subprocess
+    ran = _run_tool(['relation-list', '--format=json'])
+    if ran is None or ran[0] != 0:
+        return _FAILED
     try:
-        proc = subprocess.run(['relation-list', '--format=json'], stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, timeout=30)
-        peers = json.loads(proc.stdout.decode() or '[]') if proc.returncode == 0 else _FAILED
-    except (OSError, ValueError, subprocess.SubprocessError):
+        peers = json.loads(ran[1].decode() or '[]')
+    except ValueError:
         return _FAILED
     return peers if isinstance(peers, list) else _FAILED
 
 
 def _relation_set(settings, app=True):
-    import subprocess
     args = ['{}={}'.format(k, v) for k, v in sorted(settings.items())]
-    try:
-        proc = subprocess.run(['relation-set'] + (['--app'] if app else []) + args,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return proc.returncode == 0
+    ran = _run_tool(['relation-set'] + (['--app'] if app else []) + args)
+    return ran is not None and ran[0] == 0
 
 
 def turn_known(request_id, batch_n):
@@ -715,10 +770,10 @@ def _still_to_finish(watch, plan):
     earlier = rollplan.place_of(plan, me, watch['pending'], live)[1]
 
     def state_of(unit):
-        bag = _relation_get('-', unit)
-        if bag is _FAILED or not isinstance(bag, (dict, type(None))):
+        done = _done_of(watch, unit)
+        if done is _FAILED:
             raise _ReadFailed(unit)
-        return {'done': (bag or {}).get(watch.get('done_key') or '')}
+        return done
     try:
         return rollplan.waiting_for(earlier, live, state_of)
     except _ReadFailed:
