@@ -104,6 +104,14 @@ class CountingUnit:
         return self._data
 
 
+def joined_peers(count):
+    """A joined StackyardPeers endpoint with ``count`` counting units web/1..web/count."""
+    peers = load('stackyard-peers', 'peers')
+    units = [CountingUnit('web/{}'.format(n), {'k': str(n)}) for n in range(1, count + 1)]
+    set_flag('endpoint.cluster.joined')
+    return endpoint(peers.StackyardPeers, 'cluster', units), units
+
+
 def peer_hook(monkeypatch, hook, remote):
     monkeypatch.setenv('JUJU_HOOK_NAME', hook)
     monkeypatch.setenv('JUJU_REMOTE_UNIT', remote)
@@ -111,10 +119,7 @@ def peer_hook(monkeypatch, hook, remote):
 
 
 def test_peers_changed_hook_reads_only_the_remote_units_bag(monkeypatch):
-    peers = load('stackyard-peers', 'peers')
-    units = [CountingUnit('web/{}'.format(n), {'k': str(n)}) for n in range(1, 6)]
-    ep = endpoint(peers.StackyardPeers, 'cluster', units)
-    set_flag('endpoint.cluster.joined')
+    ep, units = joined_peers(5)
     peer_hook(monkeypatch, 'cluster-relation-changed', 'web/3')
     ep._manage_flags()
     assert [u.reads for u in units] == [0, 0, 1, 0, 0]
@@ -129,10 +134,7 @@ def test_peers_changed_hook_reads_only_the_remote_units_bag(monkeypatch):
 
 
 def test_peers_other_hooks_scan_every_bag_as_charms_reactive_does(monkeypatch):
-    peers = load('stackyard-peers', 'peers')
-    units = [CountingUnit('web/{}'.format(n), {'k': str(n)}) for n in range(1, 4)]
-    ep = endpoint(peers.StackyardPeers, 'cluster', units)
-    set_flag('endpoint.cluster.joined')
+    ep, units = joined_peers(3)
     peer_hook(monkeypatch, 'cluster-relation-joined', 'web/2')
     ep._manage_flags()
     assert [u.reads for u in units] == [1, 1, 1]
@@ -146,10 +148,7 @@ def test_peers_other_hooks_scan_every_bag_as_charms_reactive_does(monkeypatch):
 
 
 def test_peers_app_bag_change_reads_no_unit_bag(monkeypatch):
-    peers = load('stackyard-peers', 'peers')
-    units = [CountingUnit('web/{}'.format(n), {'k': str(n)}) for n in range(1, 4)]
-    ep = endpoint(peers.StackyardPeers, 'cluster', units)
-    set_flag('endpoint.cluster.joined')
+    ep, units = joined_peers(3)
     peer_hook(monkeypatch, 'cluster-relation-changed', '')
     ep._manage_flags()
     assert [u.reads for u in units] == [0, 0, 0]
