@@ -779,8 +779,11 @@ def test_a_paused_unit_gives_back_an_empty_place_but_holds_a_real_request(
     assert restarted == [] and restart.DONE_KEY not in bags['web/1'], 'paused: held'
     kv.unset(restart.PENDING)
     kv.set(restart.COUNTER, 0)
+    # A rolling restart announced meanwhile is not joined while paused.
+    bags['web'][restart.ROLL_KEY] = json.dumps({'id': 'web/0@1', 'services': []})
     restart.coordinate({'restart-batch-size': 2}, {}, restart=restarted.append, paused=True)
     assert restarted == [] and bags['web/1'][restart.DONE_KEY] == 'web/1#1'
+    assert kv.get(restart.PENDING) is None and kv.get(restart.ROLL_SEEN) is None
 
 
 def test_a_later_batch_waits_only_for_the_nearest_batch_with_a_unit_still_here():

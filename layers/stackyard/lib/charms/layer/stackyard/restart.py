@@ -304,21 +304,24 @@ def coordinate(config, checks, restart=host.service_restart, paused=False):
         decline_unasked(rid)
         advertise(rid)
     pending = unitdata.kv().get(PENDING)
-    if paused and not (pending and not pending['services']):
-        # A place with nothing to restart is given back even when paused:
-        # later batches wait for it.
-        return
     batch_size, interval, timeout, _ = settings(config)
+    if paused:
+        # Paused: nothing is placed, no roll is joined, nothing restarts; only
+        # a place with nothing to restart is given back in its turn, since
+        # later batches wait for it.
+        if pending and not pending['services']:
+            _step(rid, batch_size, interval, timeout, checks, restart, plan=False)
+        return
     if rid:
         follow_roll(rid, config)
     _step(rid, batch_size, interval, timeout, checks, restart)
 
 
-def _step(rid, batch_size, interval, timeout, checks, restart):
+def _step(rid, batch_size, interval, timeout, checks, restart, plan=True):
     kv = unitdata.kv()
     pending = kv.get(PENDING)
     coordinated = bool(rid) and batch_size > 0
-    if coordinated and hookenv.is_leader():
+    if plan and coordinated and hookenv.is_leader():
         schedule(rid, batch_size)
     if not pending:
         return
