@@ -359,11 +359,11 @@ def _remember(watch, remote, bag):
     its next ``config-changed`` uses instead of reading each bag
     (``restart.remembered_bag``).  A spec from an older release has none.
     """
+    from charms.layer.stackyard import rollplan
     bags = watch.get('bags')
     if not isinstance(bags, dict):
         return watch
-    seen = {k: v for k, v in bag.items()
-            if isinstance(k, str) and k.startswith('stackyard-restart-')}
+    seen = rollplan.restart_keys(bag)
     if bags.get(remote) == seen:
         return watch
     return dict(watch, bags=dict(bags, **{remote: seen}))

@@ -170,7 +170,7 @@ def write_idle_spec():
             watch['halted'] = [[u, r] for u, r in watch['open'] if states[u].get('halted') == r]
             # What the leader saw of each peer: its next config-changed reads
             # this instead of every bag (restart.remembered_bag).
-            watch['bags'] = {u: restart.bag_summary(restart.peer_bag(rid, u))
+            watch['bags'] = {u: rollplan.restart_keys(restart.peer_bag(rid, u))
                              for u in watch['peers']}
     idle.write_spec(hookenv.charm_dir(), eligible, checks, options.current().expires_at,
                     peer_endpoint=peer, app_watch=watch)

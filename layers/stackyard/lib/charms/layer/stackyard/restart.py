@@ -136,12 +136,6 @@ def peer_bag(rid, unit):
     return _unit_data(rid, unit)
 
 
-def bag_summary(bag):
-    """The restart keys of a unit bag: what the leader remembers of each peer."""
-    return {k: v for k, v in (bag or {}).items()
-            if isinstance(k, str) and k.startswith('stackyard-restart-')}
-
-
 def remembered_bag(unit):
     """The restart keys of ``unit``'s bag as the leader saw them last, or None.
 

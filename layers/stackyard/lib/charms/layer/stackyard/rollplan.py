@@ -216,6 +216,13 @@ def place_of(plan, unit, request_id, live=None):
     return None, {}
 
 
+def restart_keys(bag):
+    """The restart keys of a unit bag (``stackyard-restart-*``): what the leader
+    remembers of each peer (``restart.remembered_bag``)."""
+    return {k: v for k, v in (bag or {}).items()
+            if isinstance(k, str) and k.startswith('stackyard-restart-')}
+
+
 def unit_key(unit):
     app, _, num = unit.partition('/')
     return (app, int(num) if num.isdigit() else 0)
