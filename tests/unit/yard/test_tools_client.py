@@ -1,4 +1,5 @@
-"""End to end: ToolServer on 127.0.0.1:0 and client.py run as real processes via symlinks."""
+"""End to end: ToolServer on 127.0.0.1:0 and each client (client.py and the native
+build of jujuc.c) run as real processes via symlinks."""
 
 import json
 import os
@@ -13,6 +14,7 @@ import pytest
 import yaml
 
 from fake_context import FakeContext
+from yard.tools import native
 from yard.tools import server as tool_server
 from yard.tools.server import TOOL_NAMES, ToolServer
 
@@ -36,13 +38,25 @@ def ctx():
     return ctx
 
 
-@pytest.fixture
-def tools_dir(tmp_path):
-    """A machine's tools dir: jujuc plus one symlink per tool."""
+@pytest.fixture(scope="session")
+def native_client(tmp_path_factory):
+    """The native client built from jujuc.c (CI has a C compiler: it must build there)."""
+    if native.compiler() is None and not os.environ.get("CI"):
+        pytest.skip("no C compiler here: only client.py is tested")
+    built = native.build(str(tmp_path_factory.mktemp("native")))
+    assert built, "jujuc.c did not build or failed its smoke test (see the log)"
+    return built
+
+
+@pytest.fixture(params=["python", "native"])
+def tools_dir(request, tmp_path):
+    """A machine's tools dir: jujuc (each client in turn) plus one symlink per tool."""
     tools = tmp_path / "tools"
     tools.mkdir()
     jujuc = tools / "jujuc"
-    if _python() == sys.executable and not os.path.exists("/usr/bin/python3"):
+    if request.param == "native":
+        shutil.copy(request.getfixturevalue("native_client"), jujuc)
+    elif _python() == sys.executable and not os.path.exists("/usr/bin/python3"):
         # No /usr/bin/python3 here: rewrite the shebang for this interpreter.
         with open(CLIENT) as handle:
             body = handle.read().split("\n", 1)[1]

@@ -116,6 +116,7 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
         try:
             self.provider.ensure_ready()
             server_cls, names, client, jujud = self._tools or _tools()
+            client = self._native_client(client)
             self.tool_names, self.tool_client, self.jujud = names, client, jujud
             self.tool_server = server_cls(self.contexts.get, self.provider.host_address(), 0)
             host, port = self.tool_server.start()
@@ -127,6 +128,16 @@ class Controller:  # noqa: C901 - the controller is a facade over many small han
             self.ready_error = str(e)
             self.debug_log("controller", "ERROR", "juju.controller",
                            f"cannot set up provider: {e}\n{traceback.format_exc()}")
+
+    def _native_client(self, client: str) -> str:
+        """The native build of the default client when it can be had, else ``client``."""
+        from yard.tools import native, server
+        if client != server.CLIENT_PATH:
+            return client       # a test's own client
+        built = native.build(native.cache_dir())
+        self.debug_log("machine-0", "INFO", "juju.controller",
+                       "hook tool client: " + ("native " + built if built else client))
+        return built or client
 
     def stop(self) -> None:
         """Stop scheduling and the tool server (running hooks finish)."""

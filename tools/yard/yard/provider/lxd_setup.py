@@ -19,11 +19,14 @@ from typing import Dict, Iterator, List, Optional, Sequence
 
 log = logging.getLogger(__name__)
 
-#: Debian packages LXD needs on a host that has none of it.  No recommends:
-#: apparmor and lxd-agent (VMs) are not needed for containers.
+#: Debian packages LXD needs on a host that has none of it, and a C compiler
+#: with the static C library for the native hook tool client
+#: (``yard.tools.native``).  No recommends: apparmor and lxd-agent (VMs) are
+#: not needed for containers.
 PACKAGES = (
     "lxd", "lxd-client", "lxcfs", "iptables", "debootstrap", "dnsmasq-base",
     "uidmap", "squashfs-tools", "xz-utils", "rsync", "attr", "acl", "btrfs-progs",
+    "gcc", "libc6-dev",
 )
 
 #: Storage pools by driver.  btrfs (on a sparse loop file LXD makes) unpacks
