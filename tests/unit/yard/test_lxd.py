@@ -190,6 +190,53 @@ def test_push_file_uses_lxc_file_push_with_parents(provider, tmp_path):
     assert argv[-1] == "yard-demo-0/var/lib/x/f"
 
 
+FORKFILE = (b"Error: dial unix /proc/self/fd/122/forkfile.sock: connect: "
+            b"no such file or directory\n")
+
+
+def test_push_retries_lxds_transient_file_helper_error(provider, tmp_path, monkeypatch):
+    monkeypatch.setattr(lxd.time, "sleep", lambda s: None)
+    provider.replies[("lxc", "query")] = subprocess.CompletedProcess(
+        [], 0, b'{"status": "Running"}', b"")
+    failures = iter([1, 1])
+
+    def push(argv, kwargs):
+        code = next(failures, 0)
+        return subprocess.CompletedProcess(argv, code, b"", FORKFILE if code else b"")
+    provider.replies[("lxc", "file", "push")] = push
+    src = tmp_path / "f"
+    src.write_text("x")
+    provider.push("0", str(src), "/etc/hosts")
+    pushes = [a for a, _ in provider.calls if a[:3] == ["lxc", "file", "push"]]
+    assert len(pushes) == 3
+
+
+def test_push_gives_up_after_the_retries(provider, tmp_path, monkeypatch):
+    monkeypatch.setattr(lxd.time, "sleep", lambda s: None)
+    provider.replies[("lxc", "query")] = subprocess.CompletedProcess(
+        [], 0, b'{"status": "Running"}', b"")
+    provider.replies[("lxc", "file", "push")] = subprocess.CompletedProcess(
+        [], 1, b"", FORKFILE)
+    src = tmp_path / "f"
+    src.write_text("x")
+    with pytest.raises(base.ProviderError, match="forkfile"):
+        provider.push("0", str(src), "/etc/hosts")
+    pushes = [a for a, _ in provider.calls if a[:3] == ["lxc", "file", "push"]]
+    assert len(pushes) == lxd.FILE_RETRIES + 1
+
+
+def test_other_push_errors_are_not_retried(provider, tmp_path):
+    provider.replies[("lxc", "query")] = subprocess.CompletedProcess(
+        [], 0, b'{"status": "Running"}', b"")
+    provider.replies[("lxc", "file", "push")] = subprocess.CompletedProcess(
+        [], 1, b"", b"Error: not found\n")
+    src = tmp_path / "f"
+    src.write_text("x")
+    with pytest.raises(base.ProviderError, match="not found"):
+        provider.push("0", str(src), "/etc/hosts")
+    assert len([a for a, _ in provider.calls if a[:3] == ["lxc", "file", "push"]]) == 1
+
+
 def test_exec_mode_from_environment(monkeypatch):
     monkeypatch.delenv("YARD_LXD_EXEC", raising=False)
     assert lxd.exec_mode() == "agent"

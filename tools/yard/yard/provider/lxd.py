@@ -271,6 +271,21 @@ def _sort_key(machine_id: str):
     return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in machine_id.split("/")]
 
 
+#: How often an ``lxc file`` call that hit a transient LXD error is retried.
+FILE_RETRIES = 4
+
+
+def _transient_file_error(args: List[str], text: str) -> bool:
+    """An ``lxc file`` failure of LXD's own file helper, not of the file.
+
+    While many containers start at once LXD sometimes cannot reach the
+    helper it forks for file transfers (``dial unix
+    /proc/self/fd/N/forkfile.sock: connect: no such file or directory``);
+    the same call a moment later works.
+    """
+    return bool(args) and args[0] == "file" and "forkfile" in text
+
+
 def _lxc_error(stderr: bytes) -> bool:
     lines = stderr.decode(errors="replace").strip().splitlines()
     return bool(lines) and lines[-1].startswith("Error: ")
@@ -596,10 +611,15 @@ class LXDProvider(base.Provider):
 
     def _lxc(self, args: List[str], check: bool = True,
              timeout: float = 300) -> subprocess.CompletedProcess:
-        try:
-            return lxd_setup.run(["lxc"] + args, check=check, timeout=timeout)
-        except lxd_setup.SetupError as exc:
-            raise base.ProviderError(str(exc)) from exc
+        for attempt in range(FILE_RETRIES + 1):
+            try:
+                return lxd_setup.run(["lxc"] + args, check=check, timeout=timeout)
+            except lxd_setup.SetupError as exc:
+                if not _transient_file_error(args, str(exc)) or attempt == FILE_RETRIES:
+                    raise base.ProviderError(str(exc)) from exc
+                log.info("lxc %s: transient LXD error, retrying: %s", " ".join(args[:2]), exc)
+                time.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def _query(self, path: str):
         proc = self._lxc(["query", path], check=False, timeout=60)
