@@ -32,20 +32,16 @@ def test_build_once_per_source_version(tmp_path):
 
 
 @needs_cc
-def test_a_source_that_does_not_compile_gives_none(tmp_path, caplog):
+@pytest.mark.parametrize("body, logged", [
+    ("int main(void) { return undefined_thing; }\n", "using client.py"),   # does not compile
+    ("int main(void) { return 0; }\n", "smoke test"),      # does not act like jujuc
+])
+def test_a_bad_build_gives_none_and_leaves_nothing(tmp_path, caplog, body, logged):
     source = tmp_path / "jujuc.c"
-    source.write_text("int main(void) { return undefined_thing; }\n")
+    source.write_text(body)
     assert native.build(str(tmp_path / "cache"), str(source)) is None
-    assert "using client.py" in caplog.text
-    assert os.listdir(tmp_path / "cache") == []     # no half-built file left
-
-
-@needs_cc
-def test_a_binary_that_does_not_act_like_jujuc_is_refused(tmp_path, caplog):
-    source = tmp_path / "jujuc.c"
-    source.write_text("int main(void) { return 0; }\n")
-    assert native.build(str(tmp_path / "cache"), str(source)) is None
-    assert "smoke test" in caplog.text
+    assert logged in caplog.text
+    assert os.listdir(tmp_path / "cache") == []
 
 
 def test_disabled_by_environment(tmp_path, monkeypatch):
@@ -77,3 +73,41 @@ def test_controller_installs_the_native_client(tmp_path, monkeypatch):
     assert ctl._native_client("/some/other/client") == "/some/other/client"
     monkeypatch.setenv("YARD_NATIVE_TOOLS", "0")
     assert ctl._native_client(tool_server.CLIENT_PATH) == tool_server.CLIENT_PATH
+
+
+def _frame(*fields):
+    payload = b"".join(b"%d:%s," % (len(f), f) for f in fields)
+    return b"%d:%s," % (len(payload), payload)
+
+
+@needs_cc
+def test_native_client_dials_ipv6(tmp_path):
+    import socket
+    import subprocess
+    import threading
+    try:
+        srv = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        srv.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    srv.listen(1)
+    seen = []
+
+    def answer():
+        conn, _ = srv.accept()
+        with conn:
+            seen.append(conn.recv(65536))
+            conn.sendall(_frame(b"exit", b"3", b"out\n", b"err\n"))
+    thread = threading.Thread(target=answer)
+    thread.start()
+    binary = native.build(str(tmp_path / "cache"))
+    env = {"JUJU_CONTEXT_ID": "ctx-1", "JUJU_AGENT_SOCKET_NETWORK": "tcp",
+           "JUJU_AGENT_SOCKET_ADDRESS": "[::1]:%d" % srv.getsockname()[1]}
+    (tmp_path / "is-leader").symlink_to(binary)
+    result = subprocess.run([str(tmp_path / "is-leader"), "--format=json"], env=env,
+                            capture_output=True, timeout=30, cwd=str(tmp_path))
+    thread.join(timeout=30)
+    srv.close()
+    assert (result.returncode, result.stdout, result.stderr) == (3, b"out\n", b"err\n")
+    cwd = str(tmp_path).encode()
+    assert seen == [_frame(b"yard1", b"ctx-1", b"is-leader", cwd, b"--format=json")]

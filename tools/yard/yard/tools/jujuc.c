@@ -345,32 +345,27 @@ static void connect_controller(void)
     port = strtol(colon + 1, &end, 10);
     if (*end || end == colon + 1 || port < 0 || port > 65535)
         fail("dial %s %s: invalid port", network, address);
-    int one = 1;
-    if (strchr(host, ':')) {
-        struct sockaddr_in6 sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sin6_family = AF_INET6;
-        sa.sin6_port = htons((unsigned short)port);
-        if (inet_pton(AF_INET6, host, &sa.sin6_addr) != 1)
+    struct sockaddr_storage ss;
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+    int v6host = strchr(host, ':') != NULL, one = 1;
+    socklen_t len = v6host ? sizeof *v6 : sizeof *v4;
+    memset(&ss, 0, sizeof ss);
+    ss.ss_family = v6host ? AF_INET6 : AF_INET;
+    if (v6host) {
+        v6->sin6_port = htons((unsigned short)port);
+        if (inet_pton(AF_INET6, host, &v6->sin6_addr) != 1)
             fail("dial %s %s: bad address", network, address);
-        conn_fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (conn_fd >= 0)
-            setsockopt(conn_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        if (conn_fd < 0 || connect(conn_fd, (struct sockaddr *)&sa, sizeof sa) != 0)
-            fail("dial %s %s: %s", network, address, reason(errno));
     } else {
-        struct sockaddr_in sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sin_family = AF_INET;
-        sa.sin_port = htons((unsigned short)port);
-        if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+        v4->sin_port = htons((unsigned short)port);
+        if (inet_pton(AF_INET, host, &v4->sin_addr) != 1)
             fail("dial %s %s: bad address", network, address);
-        conn_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (conn_fd >= 0)
-            setsockopt(conn_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        if (conn_fd < 0 || connect(conn_fd, (struct sockaddr *)&sa, sizeof sa) != 0)
-            fail("dial %s %s: %s", network, address, reason(errno));
     }
+    conn_fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (conn_fd >= 0)
+        setsockopt(conn_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (conn_fd < 0 || connect(conn_fd, (struct sockaddr *)&ss, len) != 0)
+        fail("dial %s %s: %s", network, address, reason(errno));
 }
 
 /* ---- main ------------------------------------------------------------------------ */
