@@ -44,6 +44,14 @@ def test_a_bad_build_gives_none_and_leaves_nothing(tmp_path, caplog, body, logge
     assert os.listdir(tmp_path / "cache") == []
 
 
+@needs_cc
+def test_an_unwritable_cache_gives_none(tmp_path, caplog):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert native.build(str(blocker / "cache")) is None
+    assert "cannot write" in caplog.text
+
+
 def test_disabled_by_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("YARD_NATIVE_TOOLS", "0")
     assert native.build(str(tmp_path)) is None

@@ -55,41 +55,58 @@ def build(cache_dir: str, source: str = SOURCE) -> Optional[str]:
     """
     if not enabled():
         return None
+    target = _target(cache_dir, source)
+    if target is None or os.access(target, os.X_OK):
+        return target
+    cc = compiler()
+    if cc is None:
+        log.info("native jujuc: no C compiler on PATH; using client.py")
+        return None
+    try:
+        os.makedirs(cache_dir, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".jujuc-", dir=cache_dir)
+        os.close(fd)
+    except OSError as exc:
+        log.warning("native jujuc: cannot write to %s: %s; using client.py", cache_dir, exc)
+        return None
+    try:
+        if not _compile(cc, source, tmp) or not smoke_test(tmp):
+            return None
+        os.chmod(tmp, 0o755)
+        os.replace(tmp, target)  # atomic: concurrent builders agree on the result
+        return target
+    except OSError as exc:
+        log.warning("native jujuc: cannot build: %s; using client.py", exc)
+        return None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _target(cache_dir: str, source: str) -> Optional[str]:
+    """Where the build of ``source`` goes: named by its hash and the host's architecture."""
     try:
         with open(source, "rb") as handle:
             digest = hashlib.sha256(handle.read() + repr(CFLAGS).encode()).hexdigest()[:16]
     except OSError as exc:
         log.warning("native jujuc: cannot read %s: %s", source, exc)
         return None
-    target = os.path.join(cache_dir, "jujuc-{}-{}".format(platform.machine() or "host", digest))
-    if os.access(target, os.X_OK):
-        return target
-    cc = compiler()
-    if cc is None:
-        log.info("native jujuc: no C compiler on PATH; using client.py")
-        return None
-    os.makedirs(cache_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".jujuc-", dir=cache_dir)
-    os.close(fd)
+    return os.path.join(cache_dir, "jujuc-{}-{}".format(platform.machine() or "host", digest))
+
+
+def _compile(cc: str, source: str, output: str) -> bool:
+    """Run the compiler; False (logged) when it fails."""
     try:
-        proc = subprocess.run([cc, *CFLAGS, "-o", tmp, source], capture_output=True,
+        proc = subprocess.run([cc, *CFLAGS, "-o", output, source], capture_output=True,
                               timeout=120)
-        if proc.returncode != 0:
-            log.warning("native jujuc: %s failed; using client.py:\n%s", cc,
-                        proc.stderr.decode(errors="replace")[-2000:])
-            return None
-        if not smoke_test(tmp):
-            return None
-        os.chmod(tmp, 0o755)
-        os.replace(tmp, target)  # atomic: concurrent builders agree on the result
-        tmp = None
-        return target
     except (OSError, subprocess.SubprocessError) as exc:
-        log.warning("native jujuc: cannot build: %s; using client.py", exc)
-        return None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
+        log.warning("native jujuc: cannot run %s: %s; using client.py", cc, exc)
+        return False
+    if proc.returncode != 0:
+        log.warning("native jujuc: %s failed; using client.py:\n%s", cc,
+                    proc.stderr.decode(errors="replace")[-2000:])
+        return False
+    return True
 
 
 def smoke_test(binary: str) -> bool:
