@@ -21,6 +21,9 @@ $(STAMP): $(REQS)
 	@command -v $(PYTHON) >/dev/null || { echo "ERROR $(PYTHON) not found"; exit 1; }
 	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || \
 	    { echo "installing python3-venv"; apt-get install -y -q python3-venv >/dev/null; }
+	@{ command -v cc && dpkg -s libc6-dev; } >/dev/null 2>&1 || ! command -v apt-get >/dev/null || \
+	    { echo "installing gcc and libc6-dev (yard's native hook tool client)"; \
+	      apt-get install -y -q gcc libc6-dev >/dev/null; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -c requirements/constraints.txt \
 	    -r requirements/tools.txt
