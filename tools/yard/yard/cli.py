@@ -595,7 +595,7 @@ def _add_wait(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=600.0, help="seconds for --wait")
 
 
-def build_parser() -> argparse.ArgumentParser:  # noqa: C901 - one block per verb
+def build_parser() -> argparse.ArgumentParser:
     """The argparse tree of every verb."""
     p = _Parser(prog="yard", description="Deploy charm bundles on one machine with Juju's "
                 "semantics, on LXD containers.")

@@ -1,0 +1,91 @@
+"""CLI handlers: add and remove units and applications, errors, faults.
+"""
+
+from typing import List, Optional
+
+from yard.controller.common import UserError
+
+
+class UnitCommands:
+    """Part of :class:`yard.controller.Controller`; see the package docstring."""
+
+    def cmd_add_unit(self, app: str, num_units: int = 1, to: Optional[str] = None) -> dict:
+        """``yard add-unit APP [-n N] [--to X]``."""
+        with self.cond:
+            a = self._app(app)
+            if a.subordinate:
+                raise UserError(f'cannot add unit to application "{app}": '
+                                'application is subordinate')
+            targets = [t for t in (to or "").split(",") if t]
+            names = []
+            for i in range(num_units):
+                m = self._placement(targets[i], None) if i < len(targets) else None
+                names.append(self._add_unit(app, m))
+            self.cond.notify_all()
+            return {"units": names}
+
+    def cmd_remove_unit(self, units: List[str]) -> dict:
+        """``yard remove-unit UNIT...``."""
+        with self.cond:
+            for name in units:
+                u = self._unit(name)
+                if u.principal:
+                    raise UserError(f'removing unit {name} failed: unit "{name}" is a '
+                                    'subordinate, remove the relation instead')
+            for name in units:
+                self._destroy_unit(name)
+            self.cond.notify_all()
+            return {"message": "\n".join(f"will remove unit {n}" for n in units)}
+
+    def cmd_remove_application(self, apps: List[str]) -> dict:
+        """``yard remove-application APP...``."""
+        with self.cond:
+            for name in apps:
+                self._app(name)
+            for name in apps:
+                self.update_app(name, alive=False)
+                for rel in list(self.state.relations.values()):
+                    if rel.end_of(name) is not None and rel.alive:
+                        self._update_relation(rel.id, alive=False)
+                        self._kill_orphan_subordinates(rel)
+                for u in list(self.state.units.values()):
+                    if u.app == name:
+                        self._destroy_unit(u.name)
+            self.cond.notify_all()
+            return {"message": "\n".join(f"will remove application {n}" for n in apps)}
+
+    def cmd_resolved(self, unit: str, no_retry: bool = False) -> dict:
+        """``yard resolved [--no-retry] UNIT``."""
+        with self.cond:
+            u = self._unit(unit)
+            if u.local.error is None:
+                raise UserError(f'unit "{unit}" is not in an error state')
+            self.update_unit(unit, resolved="no-retry" if no_retry else "retry")
+            return {}
+
+    def cmd_fail_hook(self, unit: str, hook: str) -> dict:
+        """Make the next run of ``hook`` on ``unit`` exit 1 without running."""
+        with self.cond:
+            self._unit(unit)
+            self.fail_next.add((unit, hook))
+            return {}
+
+    def cmd_kill_machine(self, machine: str) -> dict:
+        """Make a machine vanish: its units are lost without hooks."""
+        with self.cond:
+            if machine not in self.state.machines:
+                raise UserError(f'machine "{machine}" not found')
+            try:
+                self.provider.kill_machine(machine)
+            except Exception as e:  # noqa: BLE001 - reported
+                raise UserError(f"cannot kill machine {machine}: {e}") from None
+            for u in list(self.state.units.values()):
+                if u.machine == machine:
+                    self._remove_unit_now(u.name)
+            machines = dict(self.state.machines)
+            machines.pop(machine, None)
+            self._set(machines=machines)
+            self.debug_log(f"machine-{machine}", "WARNING", "juju.provisioner",
+                           f"machine {machine} vanished")
+            self.cond.notify_all()
+            return {}
