@@ -17,6 +17,8 @@ from typing import List, Optional
 
 import yaml
 
+from yard.cli_format import format_status, print_data, table
+
 DEFAULT_MODEL = "default"
 
 
@@ -126,108 +128,14 @@ def _nest(params: dict) -> dict:
     return out
 
 
-def _print(data, fmt: str) -> None:
-    if fmt == "json":
-        print(json.dumps(data, default=str))
-    else:
-        sys.stdout.write(yaml.safe_dump(data, default_flow_style=False, sort_keys=True))
-
-
-def _table(rows: List[List[str]]) -> str:
-    if not rows:
-        return ""
-    widths = [max(len(str(r[i])) for r in rows if i < len(r)) for i in range(len(rows[0]))]
-    lines = []
-    for r in rows:
-        cells = [str(c).ljust(widths[i]) for i, c in enumerate(r)]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines) + "\n"
-
-
 # ----------------------------------------------------------------- commands
 def cmd_status(c: Client, a) -> int:
     st = c.call("status")
     if a.format in ("json", "yaml"):
-        _print(st, a.format)
+        print_data(st, a.format)
         return 0
     sys.stdout.write(format_status(st, a.relations))
     return 0
-
-
-def format_status(st: dict, relations: bool = False) -> str:
-    """juju status's tabular output."""
-    m = st["model"]
-    out = _table([["Model", "Controller", "Cloud/Region", "Version", "SLA", "Timestamp"],
-                  [m["name"], "yard", "localhost/localhost", m["version"], "unsupported",
-                   st["controller"]["timestamp"]]])
-    if m.get("model-status", {}).get("message"):
-        out += f"Model status: {m['model-status']['message']}\n"
-    sections = [_apps_table(st["applications"]), _units_table(st["applications"]),
-                _machines_table(st["machines"])]
-    if relations:
-        sections.append(_relations_table(st.get("relations") or []))
-    for text in sections:
-        if text:
-            out += "\n" + text
-    if not st["applications"] and not st["machines"]:
-        out += "\nModel \"%s\" is empty.\n" % m["name"]
-    return out
-
-
-def _apps_table(apps: dict) -> str:
-    if not apps:
-        return ""
-    rows = [["App", "Version", "Status", "Scale", "Charm", "Channel", "Rev", "Exposed",
-             "Message"]]
-    for name, app in apps.items():
-        s = app["application-status"]
-        scale = str(app.get("scale", "")) if "units" in app else ""
-        rows.append([name, app.get("version", ""), s["current"], scale, app["charm-name"],
-                     "", str(app["charm-rev"]), "no", s.get("message", "")])
-    return _table(rows)
-
-
-def _units_table(apps: dict) -> str:
-    rows = [["Unit", "Workload", "Agent", "Machine", "Public address", "Ports", "Message"]]
-    for app in apps.values():
-        for uname, u in (app.get("units") or {}).items():
-            rows.append(_unit_row(uname, u, u["machine"]))
-            for sname, sub in (u.get("subordinates") or {}).items():
-                rows.append(_unit_row("  " + sname, sub, ""))
-    return _table(rows) if len(rows) > 1 else ""
-
-
-def _base(machine: dict) -> str:
-    base = machine.get("base") or {}
-    return "{}@{}".format(base.get("name", "ubuntu"), base.get("channel", "22.04"))
-
-
-def _machines_table(machines: dict) -> str:
-    if not machines:
-        return ""
-    rows = [["Machine", "State", "Address", "Inst id", "Base", "AZ", "Message"]]
-    for mid, mach in machines.items():
-        rows.append([mid, mach["juju-status"]["current"], mach["dns-name"],
-                     mach["instance-id"], _base(mach), "",
-                     mach["machine-status"].get("message", "")])
-    return _table(rows)
-
-
-def _relations_table(relations: list) -> str:
-    if not relations:
-        return ""
-    rows = [["Integration provider", "Requirer", "Interface", "Type", "Message"]]
-    for r in relations:
-        rows.append([r["provider"], r["requirer"], r["interface"], r["type"],
-                     "" if r["status"] == "joined" else r["status"]])
-    return _table(rows)
-
-
-def _unit_row(name: str, u: dict, machine: str) -> List[str]:
-    w, ag = u["workload-status"], u["juju-status"]
-    star = "*" if u.get("leader") else ""
-    return [name + star, w["current"], ag["current"], machine, u.get("public-address", ""),
-            ",".join(u.get("open-ports", [])), w.get("message", "") or ag.get("message", "")]
 
 
 def cmd_deploy(c: Client, a) -> int:
@@ -281,7 +189,7 @@ def cmd_config(c: Client, a) -> int:
         elif v is not None:
             print(v)
         return 0
-    _print(c.call("config", app=a.app), a.format or "yaml")
+    print_data(c.call("config", app=a.app), a.format or "yaml")
     return 0
 
 
@@ -298,13 +206,13 @@ def cmd_model_config(c: Client, a) -> int:
         return 0
     cfg = c.call("model-config")["config"]
     if a.format in ("json", "yaml"):
-        _print(cfg, a.format)
+        print_data(cfg, a.format)
         return 0
     rows = [["Attribute", "From", "Value"]]
     for k, v in cfg.items():
         val = v["value"]
         rows.append([k, v["source"], str(val).lower() if isinstance(val, bool) else str(val)])
-    sys.stdout.write(_table(rows))
+    sys.stdout.write(table(rows))
     return 0
 
 
@@ -379,7 +287,7 @@ def cmd_run(c: Client, a) -> int:
                   f"Waiting for task {tid}...", file=sys.stderr)
     tasks = [_wait_task(c, res["id"], a.wait) for res in queued]
     if a.format in ("json", "yaml"):
-        _print({t["unit"]: _shown(t) for t in tasks}, a.format)
+        print_data({t["unit"]: _shown(t) for t in tasks}, a.format)
     code = 0
     for t in tasks:
         code = _print_task(t, None if a.format in ("json", "yaml") else a.format,
@@ -393,7 +301,7 @@ def _shown(task: dict) -> dict:
 
 def _print_task(task: dict, fmt: Optional[str], quiet: bool = False) -> int:
     if fmt in ("json", "yaml"):
-        _print({task["unit"]: _shown(task)}, fmt)
+        print_data({task["unit"]: _shown(task)}, fmt)
     elif not quiet:
         for line in task.get("log", []):
             print(line)
@@ -417,7 +325,7 @@ def _print_task(task: dict, fmt: Optional[str], quiet: bool = False) -> int:
 
 def cmd_show_task(c: Client, a) -> int:
     task = c.call("task", id=int(a.id), wait=0)
-    _print({k: v for k, v in task.items() if k not in ("kind",)}, a.format or "yaml")
+    print_data({k: v for k, v in task.items() if k not in ("kind",)}, a.format or "yaml")
     return 0
 
 
@@ -435,8 +343,8 @@ def cmd_exec(c: Client, a) -> int:
         task = _wait_task(c, t["id"], a.timeout)
         results[task["unit"]] = task
     if a.format in ("json", "yaml"):
-        _print({u: {k: v for k, v in t.items() if k not in ("action", "kind")}
-                for u, t in results.items()}, a.format)
+        print_data({u: {k: v for k, v in t.items() if k not in ("action", "kind")}
+                    for u, t in results.items()}, a.format)
     for u, t in results.items():
         rc = t["results"].get("return-code", 1)
         if a.format not in ("json", "yaml"):
@@ -447,7 +355,7 @@ def cmd_exec(c: Client, a) -> int:
 
 
 def cmd_show_unit(c: Client, a) -> int:
-    _print(c.call("show-unit", units=a.units), a.format or "yaml")
+    print_data(c.call("show-unit", units=a.units), a.format or "yaml")
     return 0
 
 
@@ -513,15 +421,15 @@ def cmd_debug_log(c: Client, a) -> int:
 def cmd_hooks(c: Client, a) -> int:
     rows = c.call("hooks", unit=a.unit)
     if a.format in ("json", "yaml"):
-        _print(rows, a.format)
+        print_data(rows, a.format)
         return 0
-    table = [["Unit", "Hook", "Start", "Duration", "Exit"]]
+    lines = [["Unit", "Hook", "Start", "Duration", "Exit"]]
     for r in rows:
         start = time.strftime("%H:%M:%S", time.localtime(r["start"])) + \
             f".{int((r['start'] % 1) * 1000):03d}"
-        table.append([r["unit"], r["hook"] + (" (missing)" if r["skipped"] else ""), start,
+        lines.append([r["unit"], r["hook"] + (" (missing)" if r["skipped"] else ""), start,
                       f"{r['duration']:.3f}s", str(r["exit-code"])])
-    sys.stdout.write(_table(table))
+    sys.stdout.write(table(lines))
     return 0
 
 
@@ -728,6 +636,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("action", choices=["start", "stop", "status", "run"])
 
     add("models", cmd_models, "list models")
+
+    # Verbs of later areas live in their own modules (cli_<area>.py), each with
+    # ``register(add)``; imported here because they import this module.
+    for area in ():
+        area.register(add)
     return p
 
 
