@@ -639,7 +639,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Verbs of later areas live in their own modules (cli_<area>.py), each with
     # ``register(add)``; imported here because they import this module.
-    for area in ():
+    from yard import cli_cmr
+    for area in (cli_cmr,):
         area.register(add)
     return p
 

@@ -33,8 +33,9 @@ def format_status(st: dict, relations: bool = False) -> str:
                   st["controller"]["timestamp"]]])
     if m.get("model-status", {}).get("message"):
         out += f"Model status: {m['model-status']['message']}\n"
-    sections = [_appstable(st["applications"]), _unitstable(st["applications"]),
-                _machinestable(st["machines"])]
+    sections = [_saastable(st.get("application-endpoints") or {}),
+                _appstable(st["applications"]), _unitstable(st["applications"]),
+                _machinestable(st["machines"]), _offerstable(st.get("offers") or {})]
     if relations:
         sections.append(_relationstable(st.get("relations") or []))
     for text in sections:
@@ -56,6 +57,29 @@ def _appstable(apps: dict) -> str:
         rows.append([name, app.get("version", ""), s["current"], scale, app["charm-name"],
                      "", str(app["charm-rev"]), "no", s.get("message", "")])
     return table(rows)
+
+
+def _saastable(saas: dict) -> str:
+    """printRemoteApplications: Store is the URL's controller, ``local`` without one."""
+    rows = [["SAAS", "Status", "Store", "URL"]]
+    for name, s in sorted(saas.items()):
+        store, _, path = s["url"].rpartition(":")
+        rows.append([name, s["application-status"].get("current", ""), store or "local", path])
+    return table(rows) if len(rows) > 1 else ""
+
+
+def _offerstable(offers: dict) -> str:
+    """printOffers: Connected is active/total."""
+    rows = [["Offer", "Application", "Charm", "Rev", "Connected", "Endpoint", "Interface",
+             "Role"]]
+    for name, o in sorted(offers.items()):
+        charm, _, rev = o["charm"].partition(":")[2].rpartition("-")
+        for i, (ep, e) in enumerate(sorted(o["endpoints"].items())):
+            head = ([name, o["application"], charm, rev, "%d/%d" % (
+                o.get("active-connected-count", 0), o.get("total-connected-count", 0))]
+                if i == 0 else [""] * 5)
+            rows.append(head + [ep, e["interface"], e["role"]])
+    return table(rows) if len(rows) > 1 else ""
 
 
 def _unitstable(apps: dict) -> str:

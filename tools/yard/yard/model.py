@@ -242,6 +242,46 @@ class Task:
 
 
 @dataclasses.dataclass(frozen=True)
+class Offer:
+    """An offer of this model's application (``yard offer``)."""
+
+    name: str
+    app: str
+    endpoints: Tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class RemoteApp:
+    """An application of another model (cross-model relations, controller/cmr.py).
+
+    In the consuming model it is the SAAS (named after the offer or its alias);
+    in the offering model it stands for the consumer (``remote-<token>``).
+    ``endpoints`` are ``(name, role, interface)``.
+    """
+
+    name: str
+    model: str
+    url: str
+    offer: str
+    endpoints: Tuple[Tuple[str, str, str], ...]
+    token: str
+    consumer: bool = False
+    status: StatusValue = StatusValue("unknown")
+    alive: bool = True
+    model_uuid: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class CrossRelation:
+    """A relation that crosses to another model: its token and the remote units in scope."""
+
+    token: str
+    rid: int
+    remote_app: str
+    units: Tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
 class ModelState:
     """The whole model.  ``bags`` is keyed by ``"<rel id>|<unit or app>"``."""
 
@@ -258,6 +298,9 @@ class ModelState:
     next_machine: int = 0
     next_relation: int = 0
     next_task: int = 1
+    offers: Dict[str, Offer] = dataclasses.field(default_factory=dict)
+    remote_apps: Dict[str, RemoteApp] = dataclasses.field(default_factory=dict)
+    cross: Dict[str, CrossRelation] = dataclasses.field(default_factory=dict)
 
 
 def bag_key(relation_id: int, owner: str) -> str:

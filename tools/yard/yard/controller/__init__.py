@@ -16,6 +16,7 @@ The controller is one object made of rooms, one module each:
 ``settled``         the checks behind ``yard wait``
 ``status``          status, show-unit and export views
 ``daemon``          the socket daemon (``serve``)
+``cmr``             cross-model relations: offers, SAAS, the peer model's controller
 ==================  ===========================================================
 
 Lock discipline: ``self.lock`` (an ``RLock``; ``self.cond`` is a condition on
@@ -40,6 +41,7 @@ from typing import Dict
 
 from yard import charm as charmlib
 from yard.controller.cmd_config import ConfigCommands
+from yard.controller.cmr import CMRRoom, upgraded
 from yard.controller.cmd_deploy import DeployCommands
 from yard.controller.cmd_relations import RelationCommands
 from yard.controller.cmd_tasks import TaskCommands
@@ -76,7 +78,7 @@ def make_provider(kind: str, model: str):
     return LXDProvider(model)
 
 
-class Controller(StateRoom, ViewsRoom, SchedulerRoom, LifecycleRoom, DeployCommands,
+class Controller(CMRRoom, StateRoom, ViewsRoom, SchedulerRoom, LifecycleRoom, DeployCommands,
                  RelationCommands, UnitCommands, ConfigCommands, TaskCommands, SettledRoom,
                  StatusViews):
     """State, scheduler and request handlers of one model."""
@@ -92,7 +94,7 @@ class Controller(StateRoom, ViewsRoom, SchedulerRoom, LifecycleRoom, DeployComma
                                provider=os.environ.get("YARD_PROVIDER", "lxd"),
                                config=dict(DEFAULT_CONFIG))
         else:
-            state = restarted(state)
+            state = restarted(upgraded(state))
         self.state = state
         self.lock = threading.RLock()
         self.cond = threading.Condition(self.lock)
@@ -119,6 +121,7 @@ class Controller(StateRoom, ViewsRoom, SchedulerRoom, LifecycleRoom, DeployComma
         """Start the hook tool server and the scheduler thread."""
         self.thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
         self.thread.start()
+        self._cmr_start()
 
     def _setup(self) -> None:
         try:

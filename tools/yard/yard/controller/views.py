@@ -32,6 +32,9 @@ class ViewsRoom:
             if rel.scope == "container" and not rel.peer and container_of(u) != container_of(unit):
                 continue  # Juju scopes container relations by principal unit
             out[name] = self.state.bags.get(bag_key(rel.id, name), Bag()).version
+        for name in self._remote_members(rel):  # units of another model (cmr.py)
+            if name.split("/")[0] == other:
+                out[name] = self.state.bags.get(bag_key(rel.id, name), Bag()).version
         return out
 
     def remote_state(self, unit: Unit) -> RemoteState:
@@ -71,6 +74,8 @@ class ViewsRoom:
             resolved=unit.resolved)
 
     def _implicit(self, end: RelEnd) -> bool:
+        if end.app not in self.state.applications:
+            return False  # an application of another model (cmr.py)
         ep = self.charm_of(end.app).endpoint(end.endpoint)
         return bool(ep and ep.implicit)
 

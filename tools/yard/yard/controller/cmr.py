@@ -1,0 +1,642 @@
+"""Cross-model relations: offers, SAAS and relations between two models' controllers.
+
+Each model's controller owns its own state, so a relation that crosses models
+exists twice, once in each model, tied by a shared token (Juju's relation
+token).  What each side sees of the other is a :class:`RemoteApp`: in the
+consuming model the SAAS, named after the offer (or the alias given to
+``consume``), with remote units ``<saas>/<n>``; in the offering model the
+consumer's proxy ``remote-<token>`` with units ``remote-<token>/<n>``.  Units
+cross the wire only as numbers (Juju's ``RemoteRelationUnitChange.UnitId``).
+
+The remote side's unit and app bags are mirrored into this model's bags, and
+the remote units in scope into :attr:`CrossRelation.units`; the views add them
+to each relation's members, so the resolver, hook tools and settings caches
+work as for local units.  Like Juju's remote relations worker, a sync thread
+pushes this side's settings (in-scope units' bags, the app bag, whether the
+relation is alive) to the other model's controller over its socket
+(``cmr-push``) whenever they change, and every ``RESEND`` seconds anyway; it
+polls the offer's status for the SAAS status.  Nothing here blocks a hook:
+network calls run in the sync thread or a CLI request, never under the lock,
+each bounded by ``PEER_TIMEOUT``.  A peer model that is gone (its state file
+removed) ends the relation on this side: the remote units depart, the
+relation breaks, and a SAAS reads ``terminated``, as Juju shows an offer
+that went away.
+"""
+
+import dataclasses
+import json
+import os
+import re
+import socket
+import threading
+import time
+import uuid
+from typing import Dict, List, Optional, Tuple
+
+from yard import charm as charmlib
+from yard.controller.common import UserError, relates, ts
+from yard.model import (Bag, CrossRelation, Offer, RelEnd, RemoteApp, StatusValue, bag_key,
+                        unit_number)
+
+PEER_TIMEOUT = 5.0
+SYNC_INTERVAL = 0.25
+RESEND = 10.0
+STATUS_POLL = 3.0
+OWNER = "admin"
+# juju's offer URL: [<controller>:][<user>/]<model>.<offer> (core/crossmodel ParseOfferURL)
+_URL = re.compile(r"^(?:(?P<source>[^:/.]+):)?(?:(?P<user>[^:/.]+)/)?"
+                  r"(?P<model>[^:/.]+)\.(?P<offer>[^:/.]+)$")
+
+
+class PeerUnreachable(Exception):
+    """The other model's controller did not answer (it may come back)."""
+
+
+class PeerGone(PeerUnreachable):
+    """The other model no longer exists."""
+
+
+def parse_offer_url(text: str) -> Tuple[str, str]:
+    """``[yard:][admin/]model.offer`` -> (model, offer); juju's URL forms."""
+    m = _URL.match(text)
+    if not m:
+        raise UserError(f'offer URL "{text}" is not valid')
+    if m.group("source") not in (None, "yard"):
+        raise UserError(f'controller "{m.group("source")}" not found')
+    if m.group("user") not in (None, OWNER):
+        raise UserError(f'application offer "{text}" not found')
+    return m.group("model"), m.group("offer")
+
+
+def is_offer_url(text: str) -> bool:
+    """Application and endpoint names have no dots; offer URLs do."""
+    return "." in text
+
+
+def upgraded(state):
+    """A state saved before cross-model relations existed, with their empty fields."""
+    for name in ("offers", "remote_apps", "cross"):
+        if name not in state.__dict__:
+            object.__setattr__(state, name, {})
+    return state
+
+
+def _since(s: StatusValue) -> dict:
+    d = {"current": s.current, "since": ts(s.since)}
+    if s.message:
+        d["message"] = s.message
+    return d
+
+
+class CMRRoom:
+    """Part of :class:`yard.controller.Controller`; see the package and module docstrings."""
+
+    cmr_peers: Dict[str, object] = {}   # tests: model name -> in-process controller
+
+    # -- transport -------------------------------------------------------------
+    def _peer_call(self, model: str, cmd: str, **args) -> dict:
+        """One request to another model's controller; UserError carries its error text."""
+        peer = self.cmr_peers.get(model)
+        if peer is not None:   # in-process (tests): same JSON round trip as the socket
+            return json.loads(json.dumps(peer.handle(cmd, json.loads(json.dumps(args))),
+                                         default=str))
+        if not os.path.exists(os.path.join(self.home, model, "state.db")):
+            raise PeerGone(model)
+        try:
+            return self._socket_call(model, cmd, args)
+        except OSError as e:
+            raise PeerUnreachable(f"{model}: {e}") from None
+
+    def _socket_call(self, model: str, cmd: str, args: dict) -> dict:
+        path = os.path.join(self.home, model, "controller.sock")
+        if not os.path.exists(path):
+            self._start_peer(model)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(PEER_TIMEOUT)
+            s.connect(path)
+            s.sendall(json.dumps({"cmd": cmd, "args": args}).encode() + b"\n")
+            buf = b""
+            while not buf.endswith(b"\n"):
+                chunk = s.recv(1 << 16)
+                if not chunk:
+                    break
+                buf += chunk
+        if not buf:
+            raise OSError("no answer")
+        resp = json.loads(buf)
+        if not resp.get("ok"):
+            raise UserError(resp.get("error", "unknown error"))
+        return resp.get("result")
+
+    def _start_peer(self, model: str) -> None:
+        """Start a stopped peer controller, as the CLI does (Juju's are always up)."""
+        from yard.cli import CLIError, Client
+        try:
+            Client(model, self.home).start()
+        except CLIError as e:
+            raise OSError(str(e)) from None
+
+    # -- offers (the offering model) -----------------------------------------
+    def cmd_offer(self, target: str, name: Optional[str] = None) -> dict:
+        """``yard offer app:ep[,ep] [name]``."""
+        app, _, eps = target.partition(":")
+        if not eps:
+            raise UserError("endpoints must be specified")   # cmd/juju/crossmodel/offer.go
+        endpoints = tuple(sorted(e for e in eps.split(",") if e))
+        name = name or app
+        with self.cond:
+            self._app(app)
+            for ep in endpoints:
+                e = self.charm_of(app).endpoint(ep)
+                if e is None or e.role == "peers":
+                    raise UserError(f'application "{app}" has no "{ep}" relation')
+            old = self.state.offers.get(name)
+            if old is not None and old.app != app:
+                raise UserError(f'offer "{name}" already exists for application "{old.app}"')
+            if old is not None:
+                endpoints = tuple(sorted(set(endpoints) | set(old.endpoints)))
+            offers = dict(self.state.offers)
+            offers[name] = Offer(name=name, app=app, endpoints=endpoints)
+            self._set(offers=offers)
+            url = f"{OWNER}/{self.model}.{name}"
+        return {"url": url, "message": f'Application "{app}" endpoints [{", ".join(endpoints)}]'
+                f' available at "{url}"'}
+
+    def _offer_connections(self, offer: Offer) -> List[dict]:
+        out = []
+        for x in sorted(self.state.cross.values(), key=lambda x: x.rid):
+            ra = self.state.remote_apps.get(x.remote_app)
+            rel = self.state.relations.get(x.rid)
+            if ra is None or not ra.consumer or ra.offer != offer.name or rel is None:
+                continue
+            end = rel.end_of(offer.app)
+            out.append({"source-model-uuid": ra.model_uuid, "username": OWNER,
+                        "relation-id": x.rid, "endpoint": end.endpoint if end else "",
+                        "status": {"current": "joined" if rel.alive else "broken"}})
+        return out
+
+    def _offer_endpoints(self, offer: Offer) -> Dict[str, dict]:
+        out = {}
+        for ep in offer.endpoints:
+            e = self.charm_of(offer.app).endpoint(ep)
+            out[ep] = {"interface": e.interface, "role": _role(e.role)}
+        return out
+
+    def cmd_offers(self) -> dict:
+        """``yard offers``: juju's list-offers items, keyed by offer name."""
+        with self.cond:
+            out = {}
+            for name, o in sorted(self.state.offers.items()):
+                a = self.state.applications.get(o.app)
+                if a is None:
+                    continue
+                item = {"application": o.app, "store": "yard",
+                        "charm": f"local:{a.charm_name}-{a.charm_rev}",
+                        "offer-url": f"{OWNER}/{self.model}.{name}",
+                        "endpoints": self._offer_endpoints(o)}
+                conns = self._offer_connections(o)
+                if conns:
+                    item["connections"] = conns
+                out[name] = item
+            return out
+
+    def cmd_remove_offer(self, name: str, force: bool = False) -> dict:
+        """``yard remove-offer NAME [--force]``: in use, only with --force (it ends them)."""
+        if is_offer_url(name):
+            name = parse_offer_url(name)[1]
+        with self.cond:
+            o = self.state.offers.get(name)
+            if o is None:
+                raise UserError(f'application offer "{name}" not found')
+            conns = [c for c in self._offer_connections(o)
+                     if c["status"]["current"] == "joined"]
+            if conns and not force:   # state/applicationoffers.go Remove
+                raise UserError(f'cannot delete application offer "{name}": offer has '
+                                f'{len(conns)} relations')
+            for c in conns:
+                self._update_relation(c["relation-id"], alive=False)
+            offers = dict(self.state.offers)
+            del offers[name]
+            self._set(offers=offers)
+            self.cond.notify_all()
+            return {}
+
+    # -- consuming ---------------------------------------------------------------
+    def cmd_consume(self, url: str, alias: Optional[str] = None) -> dict:
+        """``yard consume [admin/]model.offer [alias]``: add the SAAS."""
+        model, offer = parse_offer_url(url)
+        full = f"{OWNER}/{model}.{offer}"
+        if model == self.model:
+            raise UserError(f'cannot consume "{full}": it is offered by this model')
+        try:
+            info = self._peer_call(model, "cmr-offer-info", offer=offer)
+        except PeerUnreachable:
+            raise UserError(f'application offer "{full}" not found') from None
+        name = alias or offer
+        with self.cond:
+            old = self.state.remote_apps.get(name)
+            if old is not None and old.url == full and old.alive:
+                return {"name": name, "message": f"Added {full} as {name}"}
+            if name in self.state.applications or old is not None:
+                raise UserError(f'cannot add remote application "{name}": saas application '
+                                'already exists')
+            apps = dict(self.state.remote_apps)
+            apps[name] = RemoteApp(
+                name=name, model=model, url=full, offer=offer,
+                endpoints=tuple(tuple(e) for e in info["endpoints"]), token=uuid.uuid4().hex,
+                status=StatusValue(info["status"]["current"], info["status"].get("message", ""),
+                                   time.time()),
+                model_uuid=info["model-uuid"])
+            self._set(remote_apps=apps)
+            self.cond.notify_all()
+        return {"name": name, "message": f"Added {full} as {name}"}
+
+    def cmd_remove_saas(self, names: List[str]) -> dict:
+        """``yard remove-saas NAME...``: its relations end on both sides, then it goes."""
+        with self.cond:
+            for name in names:
+                ra = self.state.remote_apps.get(name)
+                if ra is None or ra.consumer:
+                    raise UserError(f'saas application "{name}" not found')
+            for name in names:
+                self._replace_remote(name, alive=False)
+                for rel in self.state.relations.values():
+                    if rel.alive and rel.end_of(name):
+                        self._update_relation(rel.id, alive=False)
+            self.cond.notify_all()
+            return {}
+
+    def _replace_remote(self, name: str, **changes) -> None:
+        apps = dict(self.state.remote_apps)
+        if name in apps:
+            apps[name] = dataclasses.replace(apps[name], **changes)
+            self._set(remote_apps=apps)
+
+    # -- integrate / remove-relation across models --------------------------------
+    def _crosses(self, a: str, b: str) -> bool:
+        names = [s.partition(":")[0] for s in (a, b) if not is_offer_url(s)]
+        return len(names) < 2 or any(n in self.state.remote_apps for n in names)
+
+    def cmd_relate(self, a: str, b: str) -> dict:
+        """``yard integrate app model.offer`` (consumes it) or ``app saas``; else local."""
+        if not self._crosses(a, b):
+            return super().cmd_relate(a, b)
+        args = []
+        for s in (a, b):
+            if is_offer_url(s):
+                s = self.cmd_consume(s)["name"]
+            args.append(s)
+        with self.cond:
+            local, remote = self._resolve_cross(*args)
+            ra = self.state.remote_apps[remote.app]
+            for rel in self.state.relations.values():
+                if rel.alive and set(rel.ends) == {local, remote}:
+                    raise UserError(f'cannot add relation "{local.app}:{local.endpoint} '
+                                    f'{remote.app}:{remote.endpoint}": relation '
+                                    f'{rel.key()} already exists')
+            if not ra.alive:
+                raise UserError(f'saas application "{ra.name}" is not alive')
+        token = uuid.uuid4().hex
+        if ra.consumer:
+            raise UserError(f'cannot add relation to "{ra.name}": it is the consumer of an offer')
+        try:
+            self._peer_call(ra.model, "cmr-register", token=token, offer=ra.offer,
+                            offer_endpoint=remote.endpoint, app_token=ra.token,
+                            consumer_model=self.model, model_uuid=self.state.uuid,
+                            endpoint=[local.endpoint, local.role, local.interface])
+        except PeerUnreachable as e:
+            raise UserError(f'cannot add relation: offering model unreachable: {e}') from None
+        with self.cond:
+            rel = self._add_relation((local, remote), "global")
+            self._add_cross(CrossRelation(token=token, rid=rel.id, remote_app=ra.name))
+            self.cond.notify_all()
+            return {"id": rel.id, "key": rel.key()}
+
+    cmd_integrate = cmd_relate
+
+    def cmd_remove_relation(self, a: str, b: str) -> dict:
+        """``yard remove-relation`` of a cross-model relation ends it on both sides."""
+        if not self._crosses(a, b):
+            return super().cmd_remove_relation(a, b)
+        with self.cond:
+            local, remote = self._resolve_cross(a, b)
+            for rel in self.state.relations.values():
+                if rel.alive and set(rel.ends) == {local, remote}:
+                    self._update_relation(rel.id, alive=False)
+                    self.cond.notify_all()
+                    return {}
+            raise UserError(f'relation "{local.app}:{local.endpoint} {remote.app}:'
+                            f'{remote.endpoint}" not found')
+
+    def _resolve_cross(self, a: str, b: str) -> Tuple[RelEnd, RelEnd]:
+        """Juju's endpoint matching between a local app and a remote one: (local, remote)."""
+        (app_a, _, ep_a), (app_b, _, ep_b) = a.partition(":"), b.partition(":")
+        if app_a in self.state.remote_apps:
+            (app_a, ep_a), (app_b, ep_b) = (app_b, ep_b), (app_a, ep_a)
+        self._app(app_a)
+        if app_b not in self.state.remote_apps:
+            raise UserError(f'application "{app_b}" not found')
+        ra = self.state.remote_apps[app_b]
+        remote_eps = [charmlib.Endpoint(n, r, i) for n, r, i in ra.endpoints]
+        local_eps = [e for e in self.charm_of(app_a).endpoints if e.scope == "global"]
+        for app, ep, eps in ((app_a, ep_a, local_eps), (app_b, ep_b, remote_eps)):
+            if ep and not any(e.name == ep for e in eps):
+                raise UserError(f'application "{app}" has no "{ep}" relation')
+        pairs = [(x, y) for x in local_eps for y in remote_eps
+                 if relates(x, y, ep_a or None, ep_b or None)]
+        if not pairs:
+            raise UserError("no relations found")
+        if len(pairs) > 1:
+            opts = "; ".join(f'"{app_a}:{x.name} {app_b}:{y.name}"' for x, y in pairs)
+            raise UserError(f'ambiguous relation: "{a} {b}" could refer to {opts}')
+        x, y = pairs[0]
+        return (RelEnd(app_a, x.name, x.role, x.interface),
+                RelEnd(app_b, y.name, y.role, y.interface))
+
+    def _add_cross(self, x: CrossRelation) -> None:
+        cross = dict(self.state.cross)
+        cross[x.token] = x
+        self._set(cross=cross)
+
+    # -- requests from the other model's controller ---------------------------
+    def cmd_cmr_offer_info(self, offer: str) -> dict:
+        """What a consumer learns of an offer: endpoints and the offered app's status."""
+        with self.cond:
+            o = self.state.offers.get(offer)
+            if o is None or o.app not in self.state.applications:
+                raise UserError(f'application offer "{OWNER}/{self.model}.{offer}" not found')
+            eps = [[ep, self.charm_of(o.app).endpoint(ep).role,
+                    self.charm_of(o.app).endpoint(ep).interface] for ep in o.endpoints]
+            st = self.app_status(o.app)
+            return {"application": o.app, "endpoints": eps, "model-uuid": self.state.uuid,
+                    "status": {"current": st.current, "message": st.message}}
+
+    def cmd_cmr_register(self, token: str, offer: str, offer_endpoint: str, app_token: str,
+                         consumer_model: str, model_uuid: str, endpoint: list) -> dict:
+        """A consumer relates to our offer: add ``remote-<token>`` and the relation."""
+        with self.cond:
+            if token in self.state.cross:
+                return {"id": self.state.cross[token].rid}
+            o = self.state.offers.get(offer)
+            if o is None or offer_endpoint not in o.endpoints:
+                raise UserError(f'application offer "{OWNER}/{self.model}.{offer}" not found')
+            ep = self.charm_of(o.app).endpoint(offer_endpoint)
+            name = "remote-" + app_token   # apiserver crossmodelrelations: "remote-" + token
+            ra = self.state.remote_apps.get(name)
+            eps = tuple(ra.endpoints) if ra else ()
+            if tuple(endpoint) not in eps:
+                eps += (tuple(endpoint),)
+            apps = dict(self.state.remote_apps)
+            apps[name] = RemoteApp(name=name, model=consumer_model, url="", offer=offer,
+                                   endpoints=eps, token=app_token, consumer=True,
+                                   status=StatusValue("active", "", time.time()),
+                                   model_uuid=model_uuid)
+            self._set(remote_apps=apps)
+            rel = self._add_relation((RelEnd(o.app, ep.name, ep.role, ep.interface),
+                                      RelEnd(name, *endpoint)), "global")
+            self._add_cross(CrossRelation(token=token, rid=rel.id, remote_app=name))
+            self.cond.notify_all()
+            return {"id": rel.id}
+
+    def cmd_cmr_push(self, token: str, alive: bool, units: Dict[str, dict],
+                     app: dict) -> dict:
+        """The other side's settings for one relation: mirror them into our bags."""
+        with self.cond:
+            x = self.state.cross.get(token)
+            rel = self.state.relations.get(x.rid) if x else None
+            if rel is None:
+                return {"known": False}
+            if not alive:
+                self._replace_cross(token, units=())
+                if rel.alive:
+                    self._update_relation(rel.id, alive=False)
+                self.cond.notify_all()
+                return {"known": True}
+            bags = dict(self.state.bags)
+            _mirror(bags, bag_key(rel.id, x.remote_app), app)
+            names = []
+            for n, data in units.items():
+                name = f"{x.remote_app}/{n}"
+                names.append(name)
+                _mirror(bags, bag_key(rel.id, name), data)
+            self._set(bags=bags)
+            self._replace_cross(token, units=tuple(sorted(names, key=unit_number)))
+            self.cond.notify_all()
+            return {"known": True}
+
+    def _replace_cross(self, token: str, **changes) -> None:
+        cross = dict(self.state.cross)
+        if token in cross:
+            cross[token] = dataclasses.replace(cross[token], **changes)
+            self._set(cross=cross)
+
+    def _remote_members(self, rel) -> Tuple[str, ...]:
+        """Remote units in scope of ``rel`` (used by the views)."""
+        for x in self.state.cross.values():
+            if x.rid == rel.id:
+                return x.units
+        return ()
+
+    # -- the sync thread -------------------------------------------------------
+    def _cmr_start(self) -> None:
+        self.cmr_sent: Dict[str, Tuple[str, float]] = {}
+        self.cmr_polled: Dict[str, float] = {}
+        self.cmr_down: Dict[str, str] = {}
+        t = threading.Thread(target=self._cmr_loop, name="cmr", daemon=True)
+        t.start()
+
+    def _cmr_loop(self) -> None:
+        while not self.stopping:
+            try:
+                self._cmr_tick()
+            except Exception as e:  # noqa: BLE001 - logged; the loop goes on
+                self.debug_log("controller", "ERROR", "juju.worker.remoterelations", repr(e))
+            time.sleep(SYNC_INTERVAL)
+
+    def _cmr_tick(self) -> None:
+        with self.cond:
+            if not self.state.cross and not self.state.remote_apps:
+                return
+            pushes = self._outgoing()
+            polls = self._polls_due()
+        results = []
+        for model, token, payload, key in pushes:
+            results.append((token, payload, key, self._try(model, "cmr-push", token=token,
+                                                           **payload)))
+        statuses = [(name, self._try(model, "cmr-offer-info", offer=offer))
+                    for name, model, offer in polls]
+        with self.cond:
+            for token, payload, key, res in results:
+                self._pushed(token, payload, key, res)
+            for name, res in statuses:
+                self._polled(name, res)
+            self._reap_remote()
+            self.cond.notify_all()
+
+    def _try(self, model: str, cmd: str, **args):
+        """The peer's answer, or the exception that stood for it (logged once per model)."""
+        try:
+            res = self._peer_call(model, cmd, **args)
+            self.cmr_down.pop(model, None)
+            return res
+        except (PeerUnreachable, UserError) as e:
+            if not isinstance(e, UserError) and self.cmr_down.get(model) != str(e):
+                self.cmr_down[model] = str(e)
+                self.debug_log("controller", "WARNING", "juju.worker.remoterelations",
+                               f'model "{model}": {e}')
+            return e
+
+    def _outgoing(self) -> list:
+        now = time.time()
+        out = []
+        for token, x in self.state.cross.items():
+            ra = self.state.remote_apps.get(x.remote_app)
+            if ra is None:
+                continue
+            payload = self._snapshot(x, ra)
+            key = json.dumps([payload, x.rid in self.state.relations], sort_keys=True)
+            sent = self.cmr_sent.get(token)
+            if sent is None or sent[0] != key or now - sent[1] > RESEND:
+                out.append((ra.model, token, payload, key))
+        return out
+
+    def _snapshot(self, x: CrossRelation, ra: RemoteApp) -> dict:
+        """This side of a cross-model relation, as Juju's RemoteRelationChangeEvent has it."""
+        rel = self.state.relations.get(x.rid)
+        if rel is None or not rel.alive or not ra.alive:
+            return {"alive": False, "units": {}, "app": {}}
+        local = rel.other_end(ra.name).app
+        units = {}
+        for name in rel.in_scope:
+            u = self.state.units.get(name)
+            if u is not None and u.alive and u.app == local:
+                units[str(unit_number(name))] = dict(
+                    self.state.bags.get(bag_key(rel.id, name), Bag()).data)
+        app = dict(self.state.bags.get(bag_key(rel.id, local), Bag()).data)
+        return {"alive": True, "units": units, "app": app}
+
+    def _pushed(self, token: str, payload: dict, key: str, res) -> None:
+        x = self.state.cross.get(token)
+        if x is None:
+            return
+        gone = isinstance(res, PeerGone) or (isinstance(res, dict) and not res.get("known"))
+        if isinstance(res, PeerUnreachable) and not gone:
+            return   # try again on the next tick
+        if isinstance(res, UserError):
+            return
+        self.cmr_sent[token] = (key, time.time())
+        if gone:   # the other side no longer has it: this side ends too
+            self._replace_cross(token, units=())
+            rel = self.state.relations.get(x.rid)
+            if rel is not None and rel.alive:
+                self._update_relation(x.rid, alive=False)
+            if isinstance(res, PeerGone):
+                self._terminate(x.remote_app, "offering model has been removed")
+        if x.rid not in self.state.relations and (gone or not payload["alive"]):
+            cross = dict(self.state.cross)
+            del cross[token]
+            self._set(cross=cross)
+            self.cmr_sent.pop(token, None)
+
+    def _polls_due(self) -> list:
+        now = time.time()
+        out = []
+        for name, ra in self.state.remote_apps.items():
+            if ra.consumer or not ra.alive or ra.status.current == "terminated":
+                continue
+            if now - self.cmr_polled.get(name, 0) >= STATUS_POLL:
+                self.cmr_polled[name] = now
+                out.append((name, ra.model, ra.offer))
+        return out
+
+    def _polled(self, name: str, res) -> None:
+        ra = self.state.remote_apps.get(name)
+        if ra is None:
+            return
+        if isinstance(res, PeerGone):
+            self._terminate(name, "offering model has been removed")
+        elif isinstance(res, UserError):
+            self._terminate(name, "offer has been removed")
+        elif isinstance(res, dict):
+            st = res["status"]
+            if (st["current"], st.get("message", "")) != (ra.status.current, ra.status.message):
+                self._replace_remote(name, status=StatusValue(st["current"], st.get("message", ""),
+                                                              time.time()))
+
+    def _terminate(self, name: str, message: str) -> None:
+        """The offer went away: Juju's SAAS reads ``terminated``; its units leave scope."""
+        ra = self.state.remote_apps.get(name)
+        if ra is None or ra.status.current == "terminated":
+            return
+        if not ra.consumer:
+            self._replace_remote(name, status=StatusValue("terminated", message, time.time()))
+        for x in list(self.state.cross.values()):
+            if x.remote_app == name:
+                self._replace_cross(x.token, units=())
+                if x.rid in self.state.relations:
+                    self._update_relation(x.rid, alive=False)
+        self.debug_log("controller", "INFO", "juju.worker.remoterelations",
+                       f'remote application "{name}": {message}')
+
+    def _reap_remote(self) -> None:
+        """A removed SAAS, or a consumer's proxy, goes with its last relation."""
+        for name, ra in list(self.state.remote_apps.items()):
+            if ra.alive and not ra.consumer:
+                continue
+            if any(r.end_of(name) for r in self.state.relations.values()):
+                continue
+            if any(x.remote_app == name for x in self.state.cross.values()):
+                continue
+            apps = dict(self.state.remote_apps)
+            del apps[name]
+            self._set(remote_apps=apps)
+
+    # -- status ------------------------------------------------------------------
+    def _status(self) -> dict:
+        out = super()._status()
+        saas = {name: self._saas_json(ra) for name, ra in sorted(self.state.remote_apps.items())
+                if not ra.consumer}
+        if saas:
+            out["application-endpoints"] = saas
+        offers = {}
+        for name, o in sorted(self.state.offers.items()):
+            a = self.state.applications.get(o.app)
+            if a is None:
+                continue
+            conns = self._offer_connections(o)
+            active = [c for c in conns if c["status"]["current"] == "joined"]
+            offers[name] = {"application": o.app, "charm": f"local:{a.charm_name}-{a.charm_rev}",
+                            "total-connected-count": len(conns),
+                            "active-connected-count": len(active),
+                            "endpoints": self._offer_endpoints(o)}
+        if offers:
+            out["offers"] = offers
+        return out
+
+    def _saas_json(self, ra: RemoteApp) -> dict:
+        """One entry of juju status's ``application-endpoints``."""
+        rels: Dict[str, list] = {}
+        for r in sorted(self.state.relations.values(), key=lambda r: r.id):
+            end = r.end_of(ra.name)
+            if end is not None:
+                rels.setdefault(end.endpoint, []).append(r.other_end(ra.name).app)
+        entry = {"url": ra.url, "endpoints": {n: {"interface": i, "role": _role(r)}
+                                              for n, r, i in ra.endpoints},
+                 "application-status": _since(ra.status)}
+        if rels:
+            entry["relations"] = rels
+        if not ra.alive:
+            entry["life"] = "dying"
+        return entry
+
+
+def _role(role: str) -> str:
+    """Juju shows offer endpoint roles as ``provider`` / ``requirer``."""
+    return {"provides": "provider", "requires": "requirer"}.get(role, role)
+
+
+def _mirror(bags: dict, key: str, data: dict) -> None:
+    """Copy a remote bag in; its version moves only when its content changed."""
+    old = bags.get(key, Bag())
+    if old.data != data or old.version == 0:
+        bags[key] = Bag(data=dict(data), version=old.version + 1)
