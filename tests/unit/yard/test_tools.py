@@ -693,9 +693,6 @@ def test_state_tools():
 # --- unsupported and legacy tools ----------------------------------------------------------
 
 @pytest.mark.parametrize("tool,args,message", [
-    ("secret-get", ["--format=json", "secret:abc"], "secrets are not supported by yard"),
-    ("secret-add", ["--owner", "unit", "k=v"], "secrets are not supported by yard"),
-    ("secret-ids", ["--format=json"], "secrets are not supported by yard"),
     ("credential-get", ["--format=json"], "cloud credentials are not supported by yard"),
     ("juju-reboot", ["--now"], "juju-reboot is not supported by yard"),
     ("storage-add", ["data=1"], "storage-add is not supported by yard"),

@@ -639,8 +639,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Verbs of later areas live in their own modules (cli_<area>.py), each with
     # ``register(add)``; imported here because they import this module.
-    from yard import cli_cmr
-    for area in (cli_cmr,):
+    from yard import cli_cmr, cli_secrets
+    for area in (cli_cmr, cli_secrets):
         area.register(add)
     return p
 

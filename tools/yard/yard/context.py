@@ -17,6 +17,7 @@ text (without the ``ERROR`` prefix) when Juju's tool would fail.
 
 import abc
 import dataclasses
+import time
 from typing import Dict, List, Optional
 
 
@@ -224,4 +225,43 @@ class HookContext(abc.ABC):
     def state_delete(self, key: str) -> None:
         """Buffer a charm state deletion."""
 
-    # credentials and secrets are not modelled; tools for them raise ToolError.
+    # secrets (Juju 3.x; yard.ctx_secrets implements them).  ``secret_id`` is the bare
+    # id; content is ``{key: base64}``.  Contexts without secrets fail every call.
+    def secret_now(self) -> float:
+        """The model's time (``yard advance-clock`` moves it) for ``--expire`` durations."""
+        return time.time()
+
+    def secret_add(self, content: Dict[str, str], owner: str, label: str, description: str,
+                   rotate: str, expire: Optional[float]) -> str:
+        """Queue a new secret (committed at hook end); returns ``secret:<id>``."""
+        raise ToolError("secrets are not supported")
+
+    def secret_get(self, secret_id: Optional[str], label: str, peek: bool,
+                   refresh: bool) -> Dict[str, str]:
+        """The content the unit may read, by id or label, with Juju's tracking rules."""
+        raise ToolError("secrets are not supported")
+
+    def secret_set(self, secret_id: str, content: Dict[str, str], label: str,
+                   description: str, rotate: str, expire: Optional[float]) -> None:
+        """Queue an update: new content makes a new revision; empty values keep it."""
+        raise ToolError("secrets are not supported")
+
+    def secret_remove(self, secret_id: str, revision: Optional[int]) -> None:
+        """Queue removing the secret or one revision."""
+        raise ToolError("secrets are not supported")
+
+    def secret_grant(self, secret_id: str, relation_id: str, unit: str) -> None:
+        """Queue a grant to the relation's remote app, or to one of its units."""
+        raise ToolError("secrets are not supported")
+
+    def secret_revoke(self, secret_id: str, relation_id: str, app: str, unit: str) -> None:
+        """Queue revoking a relation's, an app's or a unit's access."""
+        raise ToolError("secrets are not supported")
+
+    def secret_ids(self) -> List[str]:
+        """Bare ids of the secrets the unit owns (its own and its app's)."""
+        raise ToolError("secrets are not supported")
+
+    def secret_info(self, secret_id: Optional[str], label: str) -> Dict[str, object]:
+        """``{id: metadata}`` of an owned secret, as ``secret-info-get`` prints it."""
+        raise ToolError("secrets are not supported")

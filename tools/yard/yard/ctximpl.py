@@ -12,6 +12,7 @@ import time
 from typing import Dict, List, Optional
 
 from yard.context import HookContext, Port, Status, ToolError
+from yard.ctx_secrets import SecretsContext
 from yard.model import Bag, StatusValue, bag_key
 
 _SETTABLE = ("maintenance", "blocked", "waiting", "active")
@@ -32,7 +33,7 @@ def port_text(key) -> str:
     return f"{lo}-{hi}/{proto}"
 
 
-class HookContextImpl(HookContext):
+class HookContextImpl(SecretsContext, HookContext):
     """A hook context backed by the controller's model state."""
 
     def __init__(self, ctl, unit_name: str, op, context_id: str, members: Dict[int, List[str]],
@@ -341,6 +342,7 @@ class HookContextImpl(HookContext):
 
         :returns: the bag keys whose content changed.
         """
+        self.commit_secrets()
         state = self.ctl.state
         changed = []
         bags = dict(state.bags)

@@ -10,6 +10,8 @@ turns the pair into the next :class:`Op`.
 import dataclasses
 from typing import Dict, Optional, Tuple
 
+from yard.secrets import SecretStore
+
 
 @dataclasses.dataclass(frozen=True)
 class RelLocal:
@@ -71,6 +73,11 @@ class RemoteState:
     update_status_due: bool = False
     retry_due: bool = False
     resolved: Optional[str] = None  # "retry" or "no-retry"
+    # secret hooks due (yard.controller.secrets): (uri, revision) or uri
+    secrets_expired: Tuple[Tuple[str, int], ...] = ()
+    secrets_rotate: Tuple[str, ...] = ()
+    secrets_changed: Tuple[str, ...] = ()
+    secrets_obsolete: Tuple[Tuple[str, int], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,6 +100,8 @@ class Op:
     task_id: Optional[int] = None
     skip: bool = False
     peer: bool = False
+    secret_uri: Optional[str] = None
+    secret_revision: Optional[int] = None
 
     def describe(self) -> str:
         """Name used in logs and the agent status."""
@@ -301,6 +310,7 @@ class ModelState:
     offers: Dict[str, Offer] = dataclasses.field(default_factory=dict)
     remote_apps: Dict[str, RemoteApp] = dataclasses.field(default_factory=dict)
     cross: Dict[str, CrossRelation] = dataclasses.field(default_factory=dict)
+    secrets: SecretStore = SecretStore()
 
 
 def bag_key(relation_id: int, owner: str) -> str:

@@ -57,11 +57,25 @@ def _main(local: LocalState, remote: RemoteState) -> Optional[Op]:
         return _hook("upgrade-charm", version=remote.charm_rev)
     if local.config_version != remote.config_version:
         return _hook("config-changed", version=remote.config_version)
-    op = _relations(local, remote)
+    op = _relations(local, remote) or _secrets(remote)
     if op:
         return op
     if local.started and remote.update_status_due:
         return _hook("update-status")
+    return None
+
+
+def _secrets(remote: RemoteState) -> Optional[Op]:
+    """Juju's secrets resolver (``worker/uniter/secrets/resolver.go``): expired, rotate,
+    changed, then remove; only for an installed, living unit with nothing else to do."""
+    for uri, rev in remote.secrets_expired:
+        return _hook("secret-expired", secret_uri=uri, secret_revision=rev)
+    for uri in remote.secrets_rotate:
+        return _hook("secret-rotate", secret_uri=uri)
+    for uri in remote.secrets_changed:
+        return _hook("secret-changed", secret_uri=uri)
+    for uri, rev in remote.secrets_obsolete:
+        return _hook("secret-remove", secret_uri=uri, secret_revision=rev)
     return None
 
 

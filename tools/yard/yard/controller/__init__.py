@@ -17,6 +17,7 @@ The controller is one object made of rooms, one module each:
 ``status``          status, show-unit and export views
 ``daemon``          the socket daemon (``serve``)
 ``cmr``             cross-model relations: offers, SAAS, the peer model's controller
+``secrets``         secrets: access, tracking, content file, which secret hooks are due
 ==================  ===========================================================
 
 Lock discipline: ``self.lock`` (an ``RLock``; ``self.cond`` is a condition on
@@ -50,6 +51,8 @@ from yard.controller.common import (DEFAULT_CONFIG, UserError, dump, parse_durat
                                     task_json)
 from yard.controller.lifecycle import LifecycleRoom
 from yard.controller.scheduler import SchedulerRoom
+from yard.controller.cmd_secrets import SecretCommands
+from yard.controller.secrets import SecretsRoom
 from yard.controller.settled import SettledRoom
 from yard.controller.state import StateRoom, restarted
 from yard.controller.status import StatusViews
@@ -80,7 +83,7 @@ def make_provider(kind: str, model: str):
 
 class Controller(CMRRoom, StateRoom, ViewsRoom, SchedulerRoom, LifecycleRoom, DeployCommands,
                  RelationCommands, UnitCommands, ConfigCommands, TaskCommands, SettledRoom,
-                 StatusViews):
+                 StatusViews, SecretsRoom, SecretCommands):
     """State, scheduler and request handlers of one model."""
 
     def __init__(self, home: str, model: str, provider=None, tools=None):

@@ -193,6 +193,8 @@ class SchedulerRoom:
                          "JUJU_REMOTE_APP": op.remote_app or ""})
             if op.hook.endswith("-relation-departed"):
                 base["JUJU_DEPARTING_UNIT"] = op.departing_unit or ""
+        with self.lock:
+            base.update(self._secret_env(u, op))
         return runner.hook_env(base, u.name, ctx.context_id if ctx else "", self.tool_address)
 
     def _log_output(self, unit: str, name: str, res: runner.Result) -> None:
@@ -246,6 +248,7 @@ class SchedulerRoom:
             changes["workload"] = StatusValue("terminated", "", time.time())
         if op.hook.endswith("-relation-broken"):
             self._leave_scope(u.name, op.relation_id)
+        self._secret_hook_done(u, op, ctx)
         self.update_unit(u.name, **changes)
         del app
 

@@ -685,4 +685,4 @@ def goal_state(inv: Invocation) -> None:
 
 
 # The other tools live in their own modules by area; importing them registers them.
-from . import commands_state, commands_storage  # noqa: E402,F401 - registration
+from . import commands_secrets, commands_state, commands_storage  # noqa: E402,F401 - registration

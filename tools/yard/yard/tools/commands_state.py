@@ -108,14 +108,6 @@ _UNSUPPORTED = {
     "credential-get": ("access cloud credentials", "cloud credentials"),
     "juju-reboot": ("reboot the host machine", "juju-reboot"),
     "storage-add": ("add storage instances", "storage-add"),
-    "secret-add": ("add a new secret", "secrets"),
-    "secret-get": ("get the config of a secret", "secrets"),
-    "secret-set": ("update an existing secret", "secrets"),
-    "secret-remove": ("remove an existing secret", "secrets"),
-    "secret-grant": ("grant access to a secret", "secrets"),
-    "secret-revoke": ("revoke access to a secret", "secrets"),
-    "secret-ids": ("print secret ids", "secrets"),
-    "secret-info-get": ("get a secret's metadata info", "secrets"),
 }
 
 for _name, (_purpose, _what) in _UNSUPPORTED.items():
