@@ -116,13 +116,23 @@ class SecretsContext:
             raise ToolError('secret "%s" not found' % secret_id)
         rid = int(str(relation_id).rsplit(":", 1)[-1])
         target = unit or self.relation_remote_app(relation_id)
-        with self.ctl.lock:
-            s = self.ctl.state.secrets.secrets.get(secret_id)
-        if s is not None and not unit and any(
-                g.target.split("/")[0] == target and "/" in g.target for g in s.grants):
+        if not unit and any(t.split("/")[0] == target and "/" in t
+                            for t in self._grant_targets(secret_id)):
             raise ToolError("any unit level grants need to be revoked before granting access "
                             "to the corresponding application")
         self._queue(kind="grant", id=secret_id, target=target, relation_id=rid)
+
+    def _grant_targets(self, secret_id: str) -> set:
+        """Who holds a grant once this hook's queued grants and revokes apply."""
+        with self.ctl.lock:
+            s = self.ctl.state.secrets.secrets.get(secret_id)
+            targets = {g.target for g in s.grants} if s is not None else set()
+        for op in self._secret_ops:
+            if op["id"] == secret_id and op["kind"] == "grant":
+                targets.add(op["target"])
+            elif op["id"] == secret_id and op["kind"] == "revoke":
+                targets.discard(op["target"])
+        return targets
 
     def secret_revoke(self, secret_id, relation_id, app, unit) -> None:
         if self._managed(secret_id) is not None:
