@@ -6,12 +6,15 @@ trip as the socket.  Names and texts follow juju (see controller/cmr.py and
 tools/yard/README.md, "Cross-model relations").
 """
 
+import json
 import shutil
+import time
 
 import pytest
 
 from yard.cli_cmr import format_offers_summary, format_offers_tabular
 from yard.cli_format import format_status
+from yard.controller import cmr
 from yard_harness import TINY, Harness, UserError
 
 
@@ -74,6 +77,11 @@ def test_offer_consume_integrate_data_both_ways(pair):
     # the consumer's unit bag arrived with its addresses
     data = off.exec("tiny/0", f"relation-get -r db:{_rid(off)} - {remote}/0")[1]
     assert "ingress-address" in data and "egress-subnets" in data
+    # relation-model-get names the other model on both sides
+    out = con.exec("front/0", f"relation-model-get -r backend:{_rid(con)} --format=json")[1]
+    assert json.loads(out) == {"uuid": off.ctl.state.uuid}
+    out = off.exec("tiny/0", f"relation-model-get -r db:{_rid(off)} --format=json")[1]
+    assert json.loads(out) == {"uuid": con.ctl.state.uuid}
 
 
 def _rid(h):
@@ -109,6 +117,10 @@ def test_status_saas_and_offers_sections(pair):
         "Role"]
     assert format_offers_tabular(offers).splitlines()[1].split() == [
         "tiny", "admin", str(conn["relation-id"]), "joined", "db", "tiny-db", "provider"]
+    # export-bundle: juju's saas section; the consumer's proxy stays out
+    assert con.call("export-bundle")["saas"] == {"tiny": {"url": "admin/off.tiny"}}
+    assert ["front:backend", "tiny:db"] in con.call("export-bundle")["relations"]
+    assert "relations" not in off.call("export-bundle")
 
 
 def test_remove_relation_from_consumer_ends_both_sides_then_remove_saas(pair):
@@ -199,3 +211,26 @@ def test_errors_read_like_juju(pair):
         con.call("consume", url="off.tiny", alias="front")
     with pytest.raises(UserError, match="^no relations found$"):
         con.call("integrate", a="front:other", b="db1")
+
+
+def test_unreachable_peer_changes_nothing_until_it_is_gone(pair, tmp_path):
+    off, con = pair
+    off.call("offer", target="tiny:db")
+    con.call("integrate", a="front", b="off.tiny")
+    _related(con, "front/0", "backend", ["tiny/0", "tiny/1"])
+    con.wait()
+    # the offering model still exists (its state file) but its controller does not answer
+    stale = tmp_path / "b" / "home" / "off"
+    stale.mkdir(parents=True)
+    (stale / "state.db").write_text("")
+    con.ctl.cmr_peers = {}
+    time.sleep(cmr.STATUS_POLL + 0.5)   # a status poll and several pushes failed
+    assert con.status()["application-endpoints"]["tiny"]["application-status"]["current"] \
+        == "active"
+    _related(con, "front/0", "backend", ["tiny/0", "tiny/1"])
+    assert "backend-relation-departed" not in con.hooks("front/0")
+    shutil.rmtree(stale)   # now it is gone
+    con.until(lambda: "backend-relation-broken" in con.hooks("front/0"), message="broken")
+    assert con.status()["application-endpoints"]["tiny"]["application-status"] == {
+        "current": "terminated", "message": "offering model has been removed",
+        "since": con.status()["application-endpoints"]["tiny"]["application-status"]["since"]}

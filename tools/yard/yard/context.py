@@ -96,6 +96,10 @@ class HookContext(abc.ABC):
     def relation_remote_app(self, relation_id: str) -> str:
         """The application on the other side of the relation (own app for peers)."""
 
+    def relation_model_uuid(self, relation_id: str) -> str:
+        """UUID of the model of the other side (another model's across an offer)."""
+        return self.model_uuid
+
     @abc.abstractmethod
     def relation_get(self, relation_id: str, owner: str, app: bool) -> Dict[str, str]:
         """The whole bag of ``owner`` (a unit, or an app when ``app``).

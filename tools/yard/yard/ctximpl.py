@@ -112,6 +112,14 @@ class HookContextImpl(SecretsContext, HookContext):
             return self.remote_app or ""
         return rel.other_end(self.app_name).app
 
+    def relation_model_uuid(self, relation_id: str) -> str:
+        rid = self._rid(relation_id)
+        with self.ctl.lock:
+            rel = self._relation(rid)
+            other = rel.other_end(self.app_name).app if rel is not None else ""
+            ra = self.ctl.state.remote_apps.get(other)
+        return ra.model_uuid if ra is not None else self.model_uuid
+
     def relation_get(self, relation_id: str, owner: str, app: bool) -> Dict[str, str]:
         rid = self._rid(relation_id)
         with self.ctl.lock:

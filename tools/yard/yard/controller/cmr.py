@@ -94,8 +94,13 @@ class CMRRoom:
     cmr_peers: Dict[str, object] = {}   # tests: model name -> in-process controller
 
     # -- transport -------------------------------------------------------------
-    def _peer_call(self, model: str, cmd: str, **args) -> dict:
-        """One request to another model's controller; UserError carries its error text."""
+    def _peer_call(self, model: str, cmd: str, start: bool = False, **args) -> dict:
+        """One request to another model's controller; UserError carries its error text.
+
+        ``start`` (CLI requests only) starts a stopped peer controller as the
+        CLI would; the sync thread never does (a model being destroyed must
+        not come back), it retries until the peer is up again or gone.
+        """
         peer = self.cmr_peers.get(model)
         if peer is not None:   # in-process (tests): same JSON round trip as the socket
             return json.loads(json.dumps(peer.handle(cmd, json.loads(json.dumps(args))),
@@ -103,13 +108,13 @@ class CMRRoom:
         if not os.path.exists(os.path.join(self.home, model, "state.db")):
             raise PeerGone(model)
         try:
-            return self._socket_call(model, cmd, args)
+            return self._socket_call(model, cmd, args, start)
         except OSError as e:
             raise PeerUnreachable(f"{model}: {e}") from None
 
-    def _socket_call(self, model: str, cmd: str, args: dict) -> dict:
+    def _socket_call(self, model: str, cmd: str, args: dict, start: bool) -> dict:
         path = os.path.join(self.home, model, "controller.sock")
-        if not os.path.exists(path):
+        if start and not os.path.exists(path):
             self._start_peer(model)
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(PEER_TIMEOUT)
@@ -229,7 +234,7 @@ class CMRRoom:
         if model == self.model:
             raise UserError(f'cannot consume "{full}": it is offered by this model')
         try:
-            info = self._peer_call(model, "cmr-offer-info", offer=offer)
+            info = self._peer_call(model, "cmr-offer-info", start=True, offer=offer)
         except PeerUnreachable:
             raise UserError(f'application offer "{full}" not found') from None
         name = alias or offer
@@ -300,7 +305,7 @@ class CMRRoom:
         if ra.consumer:
             raise UserError(f'cannot add relation to "{ra.name}": it is the consumer of an offer')
         try:
-            self._peer_call(ra.model, "cmr-register", token=token, offer=ra.offer,
+            self._peer_call(ra.model, "cmr-register", start=True, token=token, offer=ra.offer,
                             offer_endpoint=remote.endpoint, app_token=ra.token,
                             consumer_model=self.model, model_uuid=self.state.uuid,
                             endpoint=[local.endpoint, local.role, local.interface])
@@ -611,6 +616,22 @@ class CMRRoom:
                             "endpoints": self._offer_endpoints(o)}
         if offers:
             out["offers"] = offers
+        return out
+
+    def cmd_export_bundle(self) -> dict:
+        """The bundle with juju's ``saas:`` section; a consumer's proxy is not exported."""
+        out = super().cmd_export_bundle()
+        with self.cond:
+            proxies = {n for n, ra in self.state.remote_apps.items() if ra.consumer}
+            saas = {n: {"url": ra.url} for n, ra in sorted(self.state.remote_apps.items())
+                    if not ra.consumer and ra.alive}
+        rels = [r for r in out.get("relations", [])
+                if not any(e.partition(":")[0] in proxies for e in r)]
+        out.pop("relations", None)
+        if rels:
+            out["relations"] = rels
+        if saas:
+            out["saas"] = saas
         return out
 
     def _saas_json(self, ra: RemoteApp) -> dict:

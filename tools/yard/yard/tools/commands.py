@@ -261,8 +261,7 @@ def relation_model_get(inv: Invocation) -> None:
     relation = _relation_or_fail(inv)
     check_empty(inv.args)
     inv.ctx.relation_endpoint(relation)
-    # yard has one model: every related application lives in it.
-    inv.out({"uuid": inv.ctx.model_uuid})
+    inv.out({"uuid": inv.ctx.relation_model_uuid(relation)})
 
 
 # --- leadership -------------------------------------------------------------------
