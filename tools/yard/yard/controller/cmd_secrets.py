@@ -8,6 +8,7 @@ encoded by the CLI (``#file`` paths are read on the client, as juju does).
 """
 
 import dataclasses
+import time
 from typing import Dict, List, Optional
 
 from yard import secrets
@@ -39,7 +40,7 @@ class SecretCommands:
                 raise UserError("missing secret value or filename")
             if self.secret_by_owner_label(secrets.MODEL_OWNER, name) is not None:
                 raise UserError(f'secret with name "{name}" already exists')
-            now = self.secret_clock()
+            now = time.time()
             s = Secret(id=secrets.new_id(), owner=secrets.MODEL_OWNER,
                        revisions=(Revision(1, now),), label=name, description=info,
                        created=now, updated=now)

@@ -211,7 +211,7 @@ class SecretsRoom:
         for op in ops:
             s = self.state.secrets.secrets.get(op["id"])
             if op["kind"] == "add":
-                s = Secret(id=op["id"], owner=op["owner"], revisions=(), created=now)
+                s = Secret(id=op["id"], owner=op["owner"], revisions=(), created=time.time())
             if s is None:
                 self.debug_log(unit, "WARNING", "juju.worker.uniter",
                                f'secret "{op["id"]}" not found')
@@ -234,7 +234,7 @@ class SecretsRoom:
 
     def _upsert(self, s: Secret, op: dict, now: float) -> Tuple[Secret, bool]:
         """Apply ``secret-add``/``secret-set`` arguments; new content, new revision."""
-        changes: dict = {"updated": now}
+        changes: dict = {"updated": time.time()}  # timestamps in real time, timers in model time
         revisions = s.revisions
         content = op.get("content") or {}
         new = bool(content) and (not revisions or content != self.secret_contents.get(
@@ -242,7 +242,7 @@ class SecretsRoom:
         if new:
             rev = revisions[-1].revision + 1 if revisions else 1
             self.secret_contents.put(s.id, rev, content)
-            revisions = revisions + (Revision(rev, now, op.get("expire")),)
+            revisions = revisions + (Revision(rev, time.time(), op.get("expire")),)
         elif op.get("expire") is not None and revisions:
             revisions = revisions[:-1] + (dataclasses.replace(
                 revisions[-1], expire_time=op["expire"], expire_retry=None),)
