@@ -148,7 +148,8 @@ def run_tool(ctx: HookContext, tool: str, args: list, stdin: bytes = b"", cwd: s
         stderr = bytes(inv.stderr) if inv is not None else b""
         return ToolResult(exc.code, b"", stderr + encode("ERROR %s\n" % exc.message))
     except Exception as exc:  # a bug in a context must not kill the server thread
-        log.exception("hook tool %s %r failed", tool, args)
+        shown = "(arguments hidden)" if tool.startswith("secret-") else repr(args)  # content
+        log.exception("hook tool %s %s failed", tool, shown)
         return ToolResult(1, b"", encode("ERROR %s\n" % (exc,)))
     return ToolResult(0, bytes(inv.stdout), bytes(inv.stderr), dict(getattr(files, "written", {})))
 
