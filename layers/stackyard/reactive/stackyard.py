@@ -6,9 +6,6 @@ from charms.reactive import hook, set_flag, when, when_not
 import charms.layer
 from charms.layer.stackyard import migrations, operations, options, services, status
 
-# update-status runs every few minutes on every unit: it re-renders only when
-# the effective config changed (an expired unit override).
-IDLE_HOOKS = ('update-status', 'stop')
 APPLIED_KEY = 'stackyard.options.applied'
 
 
@@ -28,12 +25,15 @@ def install_packages():
 @when('stackyard.packages.installed')
 @when_not('stackyard.services.paused')
 def reconfigure_services():
+    # stop only stops (reconfiguring would start what it stopped).
     effective = options.current()
-    if not effective.valid:
+    if not effective.valid or hookenv.hook_name() == 'stop':
         return
     kv = unitdata.kv()
     digest = options.digest(effective.values)
-    if hookenv.hook_name() in IDLE_HOOKS and kv.get(APPLIED_KEY) == digest:
+    # update-status runs every few minutes on every unit: it re-renders only
+    # when the effective config changed (an expired unit override).
+    if hookenv.hook_name() == 'update-status' and kv.get(APPLIED_KEY) == digest:
         return
     services.reconfigure()
     kv.set(APPLIED_KEY, digest)

@@ -3,7 +3,8 @@
 Charms add their own with :func:`action`.  An action loads the charm's
 reactive modules (so its declarations are registered) but runs no handlers;
 it records its timing like a hook, coordinates restarts and assesses status
-at the end, and commits the unit's kv store only if it did not raise.
+at the end, and commits the unit's kv store only if it did not raise, or
+raised :class:`ActionFailed` with ``done=True`` (it acted, then failed).
 """
 
 import json
@@ -25,7 +26,16 @@ _actions = {}
 
 
 class ActionFailed(Exception):
-    """Fail the action with this message (the unit is not put in error)."""
+    """Fail the action with this message (the unit is not put in error).
+
+    :param done: the action changed the unit before it failed (services
+        started, say): keep what it recorded and end like a hook that
+        succeeded.  By default nothing it recorded is kept.
+    """
+
+    def __init__(self, message, done=False):
+        super().__init__(message)
+        self.done = done
 
 
 def action(name):
@@ -108,8 +118,10 @@ def resume_action(params):
     results = operations.resume()
     failing = [r for r in results if not r['ok']]
     if failing:
+        # The services run again: status and reconfiguration must follow.
         raise ActionFailed('resumed, but health checks fail: ' + '; '.join(
-            '{} {} ({})'.format(r['service'], r['check'], r['detail']) for r in failing))
+            '{} {} ({})'.format(r['service'], r['check'], r['detail']) for r in failing),
+            done=True)
     return {'message': 'Resumed'}
 
 
@@ -152,25 +164,39 @@ def main(name=None):
     bus.discover()
     fn = _actions.get(name)
     kv = unitdata.kv()
+    outcome = 'ok'
     try:
         if fn is None:
             raise ActionFailed('action {} is not implemented by this charm'.format(name))
-        _set_results(fn(hookenv.action_get() or {}))
-        operations.end_of_hook()
-        status.assess_status()
-        # What the fast path may do next depends on what the action did
-        # (pause: nothing; a new request: restart these services).
-        operations.write_idle_spec()
+        try:
+            _set_results(fn(hookenv.action_get() or {}))
+        except ActionFailed as e:
+            if not e.done:
+                raise
+            hookenv.action_fail(str(e))
+            outcome = 'error'
+        _end()
     except ActionFailed as e:
         hookenv.action_fail(str(e))
-        kv.flush(save=False)
-        hookstats.record('action:' + name, started, time.monotonic() - t0, 'error', kv=kv)
-        kv.flush()
+        _discard(kv, name, started, t0)
         return
     except BaseException:
-        kv.flush(save=False)
-        hookstats.record('action:' + name, started, time.monotonic() - t0, 'error', kv=kv)
-        kv.flush()
+        _discard(kv, name, started, t0)
         raise
-    hookstats.record('action:' + name, started, time.monotonic() - t0, 'ok', kv=kv)
+    hookstats.record('action:' + name, started, time.monotonic() - t0, outcome, kv=kv)
+    kv.flush()
+
+
+def _end():
+    operations.end_of_hook()
+    status.assess_status()
+    # What the fast path may do next depends on what the action did
+    # (pause: nothing; a new request: restart these services).
+    operations.write_idle_spec()
+
+
+def _discard(kv, name, started, t0):
+    """Forget what a failed action recorded; keep its timing."""
+    kv.flush(save=False)
+    hookstats.record('action:' + name, started, time.monotonic() - t0, 'error', kv=kv)
     kv.flush()

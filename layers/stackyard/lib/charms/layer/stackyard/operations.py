@@ -69,8 +69,12 @@ def check_health(wait=0):
 
 
 def end_of_hook():
-    """Coordinate restarts; on update-status also re-check health."""
-    if not options.current().valid:
+    """Coordinate restarts; on update-status also re-check health.
+
+    Not in ``stop``: the unit is going away, and stop never starts or
+    restarts a service (its peers stopped waiting for it when it left).
+    """
+    if not options.current().valid or hookenv.hook_name() == 'stop':
         return
     restart.coordinate(options.config(), services.health_checks(), paused=paused())
     if hookenv.hook_name() == 'update-status' and not paused():

@@ -204,12 +204,17 @@ def publish(rid, **keys):
 
 # ---- config ------------------------------------------------------------------------
 
+#: The layer's config.yaml defaults, for a config without the options.
+DEFAULTS = {'restart-batch-size': 1, 'restart-batch-interval': 0,
+            'restart-health-timeout': 120, 'enable-auto-restarts': True}
+
+
 def settings(config):
     """``(batch_size, interval, health_timeout, auto)`` from the effective config."""
-    return (int(config.get('restart-batch-size', 1)),
-            float(config.get('restart-batch-interval', 0)),
-            float(config.get('restart-health-timeout', 60)),
-            bool(config.get('enable-auto-restarts', True)))
+    def get(option):
+        return config.get(option, DEFAULTS[option])
+    return (int(get('restart-batch-size')), float(get('restart-batch-interval')),
+            float(get('restart-health-timeout')), bool(get('enable-auto-restarts')))
 
 
 # ---- requests ----------------------------------------------------------------------
@@ -282,12 +287,12 @@ def follow_roll(rid, config):
 
 # ---- acting ------------------------------------------------------------------------
 
-def coordinate(config, checks, restart=host.service_restart, paused=False):
+def coordinate(config, checks, restart=None, paused=False):
     """Run at the end of every hook: schedule (leader), restart, release.
 
     :param config: effective config
     :param checks: ``{service: [health checks]}``
-    :param restart: how to restart one service
+    :param restart: how to restart one service (charmhelpers' ``host.service_restart``)
     :param paused: hold everything while the unit is paused
     """
     rid = peer_relation()
@@ -297,6 +302,7 @@ def coordinate(config, checks, restart=host.service_restart, paused=False):
     if rid:
         decline_unasked(rid)
         advertise(rid)
+    restart = restart or host.service_restart
     pending = unitdata.kv().get(PENDING)
     batch_size, interval, timeout, _ = settings(config)
     if paused:
