@@ -36,6 +36,9 @@ def unit(hook_env, monkeypatch):
                         ('_idle', {'enabled': False, 'peers': False})]:
         monkeypatch.setattr(status, attr, value)
     monkeypatch.setattr(options, '_current', {'effective': None})
+    # Only the layer's own rules (other tests import charms that add theirs).
+    monkeypatch.setattr(options, '_rules', {o: fns for o, fns in options._rules.items()
+                                            if o in layer_defaults()})
     status.check(services.service_check)
     status.check(operations.status_checks)
 
