@@ -178,24 +178,6 @@ def test_upgrade_charm_then_config_changed(three, tmp_path):
     assert h.status()["applications"]["tiny"]["charm-rev"] == 2
 
 
-def test_kill_machine_moves_leadership(three):
-    h = three
-    machine = h.ctl.state.units["tiny/0"].machine
-    seen = {u: len(h.hooks(u)) for u in ("tiny/1", "tiny/2")}
-    h.call("kill-machine", machine=machine)
-    h.wait()
-    st = h.status()
-    assert machine not in st["machines"]
-    units = st["applications"]["tiny"]["units"]
-    assert sorted(units) == ["tiny/1", "tiny/2"]
-    assert units["tiny/1"].get("leader") is True
-    assert "leader-elected" in h.hooks("tiny/1")[seen["tiny/1"]:]
-    new2 = h.hook_log("tiny/2")[seen["tiny/2"]:]
-    assert "leader-settings-changed" in [r["hook"] for r in new2]
-    assert [r["remote-unit"] for r in new2 if r["hook"] == "cluster-relation-departed"] == \
-        ["tiny/0"]
-
-
 def test_remove_unit_teardown_and_machine_goes(three):
     h = three
     machine = h.ctl.state.units["tiny/2"].machine

@@ -138,12 +138,14 @@ def test_exec_command_failing_with_error_text_is_not_a_provider_error(provider):
     assert provider.exec("0", ["myscript"]).returncode == 1
 
 
-def test_kill_machine_force_deletes_and_frees_address(provider):
+def test_kill_machine_stops_at_once_and_keeps_address(provider):
+    """A killed machine is stopped, not deleted: the model still has it (down)."""
     provider.addresses.allocate("0")
     provider.kill_machine("0")
-    assert ["lxc", "delete", "yard-demo-0", "--force"] in [c[0] for c in provider.calls]
-    assert "stop" not in [c[0][1] for c in provider.calls]
-    assert provider.addresses.allocations() == {}
+    argvs = [c[0] for c in provider.calls]
+    assert ["lxc", "stop", "yard-demo-0", "--force"] in argvs
+    assert "delete" not in [a[1] for a in argvs]
+    assert list(provider.addresses.allocations()) == ["0"]
 
 
 def test_destroy_missing_machine_is_not_an_error(provider):

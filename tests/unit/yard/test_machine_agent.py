@@ -193,7 +193,7 @@ def test_provider_exec_timeout_raises_timeout_expired(provider):
 
 
 def test_provider_kill_cuts_calls_in_flight(provider, monkeypatch):
-    monkeypatch.setattr(provider, "_delete", lambda name, force: None)
+    monkeypatch.setattr(provider, "_lxc", lambda args, check=True, timeout=300: None)
     monkeypatch.setattr(provider, "_running", lambda name: False)
     errors = []
 

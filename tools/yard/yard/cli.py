@@ -231,18 +231,6 @@ def cmd_add_unit(c: Client, a) -> int:
     return _maybe_wait(c, a)
 
 
-def cmd_remove_unit(c: Client, a) -> int:
-    res = c.call("remove-unit", units=a.units)
-    print(res.get("message", ""), file=sys.stderr)
-    return _maybe_wait(c, a)
-
-
-def cmd_remove_application(c: Client, a) -> int:
-    res = c.call("remove-application", apps=a.apps)
-    print(res.get("message", ""), file=sys.stderr)
-    return _maybe_wait(c, a)
-
-
 def _wait_task(c: Client, tid: int, timeout: Optional[float]) -> dict:
     deadline = time.time() + timeout if timeout else None
     while True:
@@ -444,11 +432,6 @@ def cmd_export_bundle(c: Client, a) -> int:
     return 0
 
 
-def cmd_kill_machine(c: Client, a) -> int:
-    c.call("kill-machine", machine=str(a.machine))
-    return 0
-
-
 def cmd_fail_hook(c: Client, a) -> int:
     c.call("fail-hook", unit=a.unit, hook=a.hook)
     return 0
@@ -557,16 +540,6 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--to", default=None)
     _add_wait(sp)
 
-    sp = add("remove-unit", cmd_remove_unit, "remove units")
-    sp.add_argument("units", nargs="+")
-    sp.add_argument("--no-prompt", action="store_true")
-    _add_wait(sp)
-
-    sp = add("remove-application", cmd_remove_application, "remove applications")
-    sp.add_argument("apps", nargs="+")
-    sp.add_argument("--no-prompt", action="store_true")
-    _add_wait(sp)
-
     sp = add("run", cmd_run, "run an action on a unit or APP/leader")
     sp.add_argument("target")
     sp.add_argument("action")
@@ -620,9 +593,6 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("export-bundle", cmd_export_bundle, "print the model as a bundle")
     sp.add_argument("--filename", default=None)
 
-    sp = add("kill-machine", cmd_kill_machine, "make a machine vanish (fault injection)")
-    sp.add_argument("machine")
-
     sp = add("fail-hook", cmd_fail_hook, "make the next run of a hook fail (fault injection)")
     sp.add_argument("unit")
     sp.add_argument("hook")
@@ -639,8 +609,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Verbs of later areas live in their own modules (cli_<area>.py), each with
     # ``register(add)``; imported here because they import this module.
-    from yard import cli_cmr, cli_secrets
-    for area in (cli_cmr, cli_secrets):
+    from yard import cli_cmr, cli_machines, cli_secrets
+    for area in (cli_cmr, cli_secrets, cli_machines):
         area.register(add)
     return p
 

@@ -121,6 +121,7 @@ class Machine:
     address: str = ""
     status: str = "pending"  # pending, started, down, error
     message: str = ""
+    since: float = 0.0  # when the status last changed (down: when the agent was lost)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,6 +175,7 @@ class Unit:
     retry_at: Optional[float] = None
     resolved: Optional[str] = None
     last_update_status: float = 0.0
+    force_at: Optional[float] = None  # remove --force: obliterated at this time if still here
 
 
 @dataclasses.dataclass(frozen=True)

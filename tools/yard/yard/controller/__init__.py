@@ -12,6 +12,7 @@ The controller is one object made of rooms, one module each:
 ``views``           what each unit sees of the model (its ``RemoteState``)
 ``scheduler``       the scheduler and hook running
 ``lifecycle``       leadership, subordinates, provisioning and clean-up
+``machines``        lost machines, leases, forced removal, retry-provisioning
 ``cmd_*``           CLI request handlers, by area (``handle`` dispatches)
 ``settled``         the checks behind ``yard wait``
 ``status``          status, show-unit and export views
@@ -50,6 +51,7 @@ from yard.controller.cmd_units import UnitCommands
 from yard.controller.common import (DEFAULT_CONFIG, UserError, dump, parse_duration,  # noqa: F401
                                     task_json)
 from yard.controller.lifecycle import LifecycleRoom
+from yard.controller.machines import MachineRoom
 from yard.controller.scheduler import SchedulerRoom
 from yard.controller.cmd_secrets import SecretCommands
 from yard.controller.secrets import SecretsRoom
@@ -83,7 +85,7 @@ def make_provider(kind: str, model: str):
 
 class Controller(CMRRoom, StateRoom, ViewsRoom, SchedulerRoom, LifecycleRoom, DeployCommands,
                  RelationCommands, UnitCommands, ConfigCommands, TaskCommands, SettledRoom,
-                 StatusViews, SecretsRoom, SecretCommands):
+                 StatusViews, SecretsRoom, SecretCommands, MachineRoom):
     """State, scheduler and request handlers of one model."""
 
     def __init__(self, home: str, model: str, provider=None, tools=None):

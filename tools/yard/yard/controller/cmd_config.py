@@ -67,7 +67,7 @@ class ConfigCommands:
             if values:
                 cfg = dict(self.state.config)
                 for k, v in values.items():
-                    if k == "update-status-hook-interval":
+                    if k in ("update-status-hook-interval", "leadership-lease-duration"):
                         parse_duration(v)
                         cfg[k] = str(v)
                     elif k == "automatically-retry-hooks":

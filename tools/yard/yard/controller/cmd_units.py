@@ -24,8 +24,11 @@ class UnitCommands:
             self.cond.notify_all()
             return {"units": names}
 
-    def cmd_remove_unit(self, units: List[str]) -> dict:
-        """``yard remove-unit UNIT...``."""
+    def cmd_remove_unit(self, units: List[str], force: bool = False,
+                        no_wait: bool = False) -> dict:
+        """``yard remove-unit UNIT... [--force [--no-wait]]``."""
+        if no_wait and not force:
+            raise UserError("--no-wait without --force not valid")
         with self.cond:
             for name in units:
                 u = self._unit(name)
@@ -34,11 +37,16 @@ class UnitCommands:
                                     'subordinate, remove the relation instead')
             for name in units:
                 self._destroy_unit(name)
+            if force:
+                self._force_units(units, no_wait)
             self.cond.notify_all()
             return {"message": "\n".join(f"will remove unit {n}" for n in units)}
 
-    def cmd_remove_application(self, apps: List[str]) -> dict:
-        """``yard remove-application APP...``."""
+    def cmd_remove_application(self, apps: List[str], force: bool = False,
+                               no_wait: bool = False) -> dict:
+        """``yard remove-application APP... [--force [--no-wait]]``."""
+        if no_wait and not force:
+            raise UserError("--no-wait without --force not valid")
         with self.cond:
             for name in apps:
                 self._app(name)
@@ -48,9 +56,11 @@ class UnitCommands:
                     if rel.end_of(name) is not None and rel.alive:
                         self._update_relation(rel.id, alive=False)
                         self._kill_orphan_subordinates(rel)
-                for u in list(self.state.units.values()):
-                    if u.app == name:
-                        self._destroy_unit(u.name)
+                units = [u.name for u in self.state.units.values() if u.app == name]
+                for u in units:
+                    self._destroy_unit(u)
+                if force:
+                    self._force_units(units, no_wait)
             self.cond.notify_all()
             return {"message": "\n".join(f"will remove application {n}" for n in apps)}
 
@@ -68,24 +78,4 @@ class UnitCommands:
         with self.cond:
             self._unit(unit)
             self.fail_next.add((unit, hook))
-            return {}
-
-    def cmd_kill_machine(self, machine: str) -> dict:
-        """Make a machine vanish: its units are lost without hooks."""
-        with self.cond:
-            if machine not in self.state.machines:
-                raise UserError(f'machine "{machine}" not found')
-            try:
-                self.provider.kill_machine(machine)
-            except Exception as e:  # noqa: BLE001 - reported
-                raise UserError(f"cannot kill machine {machine}: {e}") from None
-            for u in list(self.state.units.values()):
-                if u.machine == machine:
-                    self._remove_unit_now(u.name)
-            machines = dict(self.state.machines)
-            machines.pop(machine, None)
-            self._set(machines=machines)
-            self.debug_log(f"machine-{machine}", "WARNING", "juju.provisioner",
-                           f"machine {machine} vanished")
-            self.cond.notify_all()
             return {}

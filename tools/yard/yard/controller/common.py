@@ -8,7 +8,9 @@ import yaml
 from yard import charm as charmlib
 from yard.model import Relation, Task, Unit
 
-DEFAULT_CONFIG = {"update-status-hook-interval": "5m", "automatically-retry-hooks": True}
+DEFAULT_CONFIG = {"update-status-hook-interval": "5m", "automatically-retry-hooks": True,
+                  # yard's own key: Juju's leader lease is 2 x 30 s (see README, "Lost machines")
+                  "leadership-lease-duration": "1m"}
 
 
 class UserError(Exception):

@@ -2,7 +2,7 @@
 """
 
 from yard import runner
-from yard.model import Relation, unit_number, unit_tag
+from yard.model import Relation, unit_tag
 
 
 class LifecycleRoom:
@@ -30,12 +30,9 @@ class LifecycleRoom:
                 self.cond.notify_all()
 
     def _elect_leaders(self) -> None:
+        """Leadership moves when the holder goes or its lease lapses (``_next_leader``)."""
         for name, app in sorted(self.state.applications.items()):
-            units = [u for u in self.state.units.values() if u.app == name]
-            if app.leader in {u.name for u in units}:
-                continue
-            alive = sorted((u for u in units if u.alive), key=lambda u: unit_number(u.name))
-            new = alive[0].name if alive else None
+            new = self._next_leader(app)
             if new == app.leader:
                 continue
             version = app.leader_settings_version + (1 if app.leader else 0)
@@ -83,6 +80,7 @@ class LifecycleRoom:
                 self._add_unit(sub, p.machine, principal=p.name)
 
     def _reap(self) -> None:
+        self._reap_stuck()
         for name, u in list(self.state.units.items()):
             if u.local.removed:
                 self._remove_unit_now(name)

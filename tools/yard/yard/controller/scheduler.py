@@ -206,7 +206,13 @@ class SchedulerRoom:
     def _finish(self, unit: str, op: Op, ctx, res: runner.Result) -> None:
         u = self.state.units.get(unit)
         if u is None:
-            return  # the machine was killed under it
+            return  # removed (with --force) while it ran
+        if self._agent_down(u):
+            # the machine died under it: the agent never reported back (a restarted
+            # Juju agent would run the hook again)
+            self.debug_log(unit, "WARNING", "juju.worker.uniter",
+                           f'"{op.hook or op.kind}" interrupted: machine {u.machine} is down')
+            return
         if op.kind in ("action", "exec"):
             self._finish_task(u, op, ctx, res)
             return

@@ -6,6 +6,7 @@ from typing import Dict, List, Optional
 
 from yard import runner
 from yard.controller.common import relation_type, ts
+from yard.controller.machines import AGENT_LOST, instance_status
 from yard.ctximpl import port_text
 from yard.model import Bag, StatusValue, Unit, bag_key, unit_number
 
@@ -34,7 +35,7 @@ class StatusViews:
         m = self.state.machines.get(u.machine)
         if not u.alive and u.agent.current == "idle":
             return StatusValue("idle", "", u.agent.since)
-        if m is None or m.status != "started":
+        if m is None or m.status not in ("started", "down"):
             return StatusValue("allocating", "", u.agent.since)
         return u.agent
 
@@ -44,7 +45,7 @@ class StatusViews:
             return self._status()
 
     def _unit_json(self, u: Unit) -> dict:
-        w, ag = self._workload(u), self._agent(u)
+        ag, w = self.lost_view(u, self._agent(u), self._workload(u))
         m = self.state.machines.get(u.machine)
         d = {"workload-status": {"current": w.current, "since": ts(w.since)},
              "juju-status": {"current": ag.current, "since": ts(ag.since),
@@ -73,15 +74,17 @@ class StatusViews:
         machines = {}
         os_name, os_channel = self.provider.machine_base()
         for mid, m in sorted(self.state.machines.items(), key=lambda x: int(x[0])):
-            state = {"pending": "pending", "started": "started"}.get(m.status, m.status)
             machines[mid] = {
-                "juju-status": {"current": state, "version": runner.JUJU_VERSION},
+                "juju-status": {"current": m.status, "version": runner.JUJU_VERSION},
                 "dns-name": m.address, "ip-addresses": [m.address] if m.address else [],
                 "instance-id": m.instance or "pending",
-                "machine-status": {"current": "running" if m.status == "started" else m.status,
-                                   "message": m.message or m.status},
+                "machine-status": {"current": instance_status(m.status),
+                                   "message": m.message or ("started" if m.status == "down"
+                                                            else m.status)},
                 "base": {"name": os_name, "channel": os_channel},
             }
+            if m.status == "down":  # apiserver/common/machinestatus.go
+                machines[mid]["juju-status"].update(message=AGENT_LOST, since=ts(m.since))
         apps = {}
         for name, a in sorted(self.state.applications.items()):
             st = self.app_status(name)

@@ -27,8 +27,10 @@ class ViewsRoom:
         out = {}
         for name in rel.in_scope:
             u = self.state.units.get(name)
-            if u is None or not u.alive or name == unit.name or u.app != other:
+            if u is None or name == unit.name or u.app != other:
                 continue
+            if not u.alive and not self._agent_down(u):
+                continue  # its agent says it is departing (PrepareLeaveScope); a lost one cannot
             if rel.scope == "container" and not rel.peer and container_of(u) != container_of(unit):
                 continue  # Juju scopes container relations by principal unit
             out[name] = self.state.bags.get(bag_key(rel.id, name), Bag()).version

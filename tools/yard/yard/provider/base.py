@@ -54,7 +54,11 @@ class Provider(abc.ABC):
 
     @abc.abstractmethod
     def kill_machine(self, machine_id: str) -> None:
-        """Make a machine vanish abruptly, as a lost host would (fault injection)."""
+        """Stop a machine abruptly, as a lost host would (fault injection).
+
+        The instance stays (a stopped container) with its address until
+        :meth:`destroy_machine`; nothing runs in it meanwhile.
+        """
 
     @abc.abstractmethod
     def list_machines(self) -> List[MachineInfo]:

@@ -59,7 +59,11 @@ class LocalProvider(Provider):
         shutil.rmtree(self._dir(machine_id), ignore_errors=True)
 
     def kill_machine(self, machine_id: str) -> None:
-        self.destroy_machine(machine_id)
+        """Stop the machine: it stays (files and all) but runs nothing until destroyed."""
+        try:
+            os.unlink(os.path.join(self._dir(machine_id), ".alive"))
+        except FileNotFoundError:
+            pass
 
     def list_machines(self) -> List[MachineInfo]:
         if not os.path.isdir(self.root):

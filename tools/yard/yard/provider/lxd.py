@@ -487,10 +487,13 @@ class LXDProvider(base.Provider):
         self.addresses.release(machine_id)
 
     def kill_machine(self, machine_id: str) -> None:
-        """Delete the machine at once, without a shutdown, as a lost host would vanish."""
+        """Stop the container at once, without a shutdown, as a lost host would go.
+
+        It keeps its address: the model still has the machine until
+        ``remove-machine --force`` destroys it.
+        """
         self._cut_calls(machine_id)
-        self._delete(instance_name(self.model, machine_id), force=True)
-        self.addresses.release(machine_id)
+        self._lxc(["stop", instance_name(self.model, machine_id), "--force"], timeout=90)
 
     def list_machines(self) -> List[base.MachineInfo]:
         """Machines of this model that exist now, in machine id order."""
