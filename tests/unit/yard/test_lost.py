@@ -263,3 +263,32 @@ def test_local_provider_kill_stops_without_deleting(tmp_path):
         p.exec("0", ["true"])
     p.destroy_machine("0")
     assert not os.path.exists(tmp_path / "0")
+
+
+def test_cli_remove_machine_kill_machine_and_model_config(tmp_path):
+    """Juju's output for these verbs: stderr lines, exit codes, the tabular states."""
+    from test_cli import CLI
+    c = CLI(tmp_path, model="lostcli")
+    try:
+        assert c("model-config", "leadership-lease-duration").stdout == "1m\n"
+        c("model-config", "leadership-lease-duration=1s")
+        c("deploy", os.path.join(os.path.dirname(TINY), "tiny"), "-n", "2", "--wait")
+        c.fails("remove-machine", "0", "--no-wait",
+                message="--no-wait without --force not valid")
+        proc = c("remove-machine", "0", "7", check=False)
+        assert proc.returncode == 1
+        assert proc.stderr == ('removing machine 0 failed: machine 0 has unit "tiny/0" '
+                               'assigned\nremoving machine 7 failed: machine 7 not found\n')
+        c("kill-machine", "0")
+        c("wait")
+        table = c("status").stdout
+        unit = next(line for line in table.splitlines() if line.startswith("tiny/0"))
+        assert unit.split()[1:3] == ["unknown", "lost"], unit
+        assert "agent lost, see 'juju show-status-log tiny/0'" in unit
+        machine = next(line for line in table.splitlines() if line.startswith("0 "))
+        assert machine.split()[1] == "down", machine
+        proc = c("remove-machine", "0", "--force", "--wait")
+        assert proc.stderr.startswith("removing machine 0\n- will remove unit tiny/0\n")
+        assert "tiny/0" not in c("status").stdout
+    finally:
+        c("destroy-model", "--no-prompt", check=False)
