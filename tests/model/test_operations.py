@@ -159,6 +159,9 @@ def test_unhealthy_unit_halts_the_roll_until_fixed(web):
 
 
 def test_leader_lost_mid_roll(web):
+    """The leader's machine dies mid-roll.  As on Juju its unit is lost, not gone: it
+    stays in the peer relation (holding its slot, if it has one) until the operator
+    runs ``remove-machine --force``, as one would; the roll then carries on."""
     web.run("config", APP, "restart-batch-interval=10")
     web.wait()
     leader = web.leader(APP)
@@ -171,6 +174,8 @@ def test_leader_lost_mid_roll(web):
     web.until(first_batch_done, timeout=240, interval=3, message="a first restart")
     machine = web.units(APP)[leader]["machine"]
     web.run("kill-machine", machine)
+    assert web.units(APP)[leader]["juju-status"]["current"] == "lost"
+    web.run("remove-machine", machine, "--force")
     web.wait(timeout=600)
     done = restarts_since(web, since, survivors)
     assert {u: len(v) for u, v in done.items()} == {u: 1 for u in survivors}, done
