@@ -396,3 +396,70 @@ def test_content_survives_a_controller_restart(tmp_path, pair):
         assert ok(h2, "owner/0", f"secret-get {uri} token") == "kept\n"
     finally:
         h2.stop()
+
+
+# --- pure parts: the resolver's order, content parsing, policies --------------------------
+
+def test_resolver_orders_secret_hooks_after_relations_as_juju():
+    from yard import resolver
+    from yard.model import LocalState, RemoteState
+    local = LocalState(installed=True, started=True, config_version=1, charm_rev=1,
+                       leader_settings_version=1)
+    remote = RemoteState(unit="a/0", secrets_expired=(("secret:e", 2),),
+                         secrets_rotate=("secret:r",), secrets_changed=("secret:c",),
+                         secrets_obsolete=(("secret:o", 1),))
+    order = []
+    for field in ("secrets_expired", "secrets_rotate", "secrets_changed", "secrets_obsolete"):
+        op = resolver.next_op(local, remote)
+        order.append((op.hook, op.secret_uri, op.secret_revision))
+        remote = __import__("dataclasses").replace(remote, **{field: ()})
+    assert order == [("secret-expired", "secret:e", 2), ("secret-rotate", "secret:r", None),
+                     ("secret-changed", "secret:c", None), ("secret-remove", "secret:o", 1)]
+    assert resolver.next_op(local, remote) is None
+    # not before install, and never while dying
+    assert resolver.next_op(LocalState(), RemoteState(unit="a/0", secrets_rotate=("x",))).hook \
+        == "install"
+    dying = RemoteState(unit="a/0", alive=False, secrets_rotate=("x",))
+    assert resolver.next_op(local, dying).hook == "stop"
+
+
+def test_content_parsing_and_time_rules(tmp_path):
+    from yard import secrets
+    path = tmp_path / "cert"
+    path.write_text("line1\nline2")
+    content = secrets.parse_content(["token=a=b", "blob#base64=aGk=", f"cert#file={path}"],
+                                    lambda p: open(p, "rb").read())
+    assert secrets.decoded(content) == {"token": "a=b", "blob": "hi", "cert": "line1\nline2"}
+    with pytest.raises(secrets.SecretError, match='key "ab" not valid'):
+        secrets.encode_content({"ab": "x"})
+    assert secrets.parse_expire("2025-01-01T06:06:06", 0) == 1735711566.0  # taken as UTC
+    assert secrets.parse_expire("2025-01-01T07:06:06+01:00", 0) == 1735711566.0
+    assert secrets.parse_expire("1h30m", 100.0) == 100.0 + 5400
+    jan31 = secrets.parse_expire("2025-01-31T00:00:00Z", 0)
+    assert secrets.rfc3339(secrets.next_rotate("monthly", jan31, 0)) == "2025-02-28T00:00:00Z"
+    assert secrets.next_rotate("never", jan31, 0) is None
+    assert secrets.next_rotate("hourly", 0.0, 50000.0) == 50000.0  # never before now
+    assert secrets.parse_uri("secret:9m4e2mr0ui3e8a215n4g") == "9m4e2mr0ui3e8a215n4g"
+    assert secrets.parse_uri("9m4e2mr0ui3e8a215n4g") == "9m4e2mr0ui3e8a215n4g"
+    assert URI_RE.match(secrets.uri(secrets.new_id()))
+
+
+def test_expired_repeats_every_five_minutes_until_removed(pair):
+    h = pair
+    uri = ok(h, "owner/0", "secret-add --expire 1h token=one; "
+             "secret-add --expire 1h --owner unit token=two").split()[0]
+    # the test charm's hook removes the revision: make it keep it instead
+    hook = os.path.join(unit_dir(h, "owner/0"), "charm/hooks/secret-expired")
+    with open(hook, "w") as f:
+        f.write('#!/bin/bash\necho "expired $JUJU_SECRET_ID $JUJU_SECRET_REVISION" '
+                '>> "$CHARM_DIR/../secrets.log"\n')
+    h.call("advance-clock", duration="61m")
+    h.wait()
+    first = [x for x in slog(h, "owner/0") if x[1] == uri]
+    assert first == [["expired", uri, "1"]]
+    h.call("advance-clock", duration="4m")
+    h.wait()
+    assert [x for x in slog(h, "owner/0") if x[1] == uri] == first
+    h.call("advance-clock", duration="2m")
+    h.wait()
+    assert [x for x in slog(h, "owner/0") if x[1] == uri] == first * 2
