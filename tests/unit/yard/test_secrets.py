@@ -463,3 +463,17 @@ def test_expired_repeats_every_five_minutes_until_removed(pair):
     h.call("advance-clock", duration="2m")
     h.wait()
     assert [x for x in slog(h, "owner/0") if x[1] == uri] == first * 2
+
+
+def test_secrets_go_with_their_owner(pair):
+    h = pair
+    app_uri = ok(h, "consumer/0", "secret-add token=a").strip()
+    unit_uri = ok(h, "consumer/1", "secret-add --owner unit token=b").strip()
+    h.call("remove-unit", units=["consumer/1"])
+    h.wait()
+    table = h.ctl.state.secrets.secrets
+    assert unit_uri[7:] not in table and app_uri[7:] in table
+    h.call("remove-application", apps=["consumer"])
+    h.wait()
+    h.until(lambda: app_uri[7:] not in h.ctl.state.secrets.secrets, message="app secret gone")
+    assert h.ctl.secret_contents.data == {}

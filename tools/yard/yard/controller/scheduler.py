@@ -37,6 +37,7 @@ class SchedulerRoom:
         self._elect_leaders()
         self._ensure_subordinates()
         self._reap()
+        self._secret_reap()
         for mid, m in sorted(self.state.machines.items()):
             if m.status == "pending" and mid not in self.provisioning:
                 self.provisioning.add(mid)

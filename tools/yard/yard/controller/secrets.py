@@ -261,6 +261,20 @@ class SecretsRoom:
         self.secret_contents.drop(s.id, revision if left else None)
         self._put_secret(dataclasses.replace(s, revisions=left) if left else None, drop=s.id)
 
+    def _secret_reap(self) -> None:
+        """Secrets go with their owner (Juju deletes a unit's or an application's
+        secrets when it is removed), consumer records with their unit."""
+        units, apps = self.state.units, self.state.applications
+        for s in list(self.state.secrets.secrets.values()):
+            owner_gone = (s.owner != secrets.MODEL_OWNER and s.owner not in units
+                          and s.owner not in apps)
+            if owner_gone:
+                self.secret_contents.drop(s.id)
+                self._put_secret(None, drop=s.id)
+            elif any(u not in units for u in s.consumers):
+                self._put_secret(dataclasses.replace(s, consumers={
+                    u: c for u, c in s.consumers.items() if u in units}))
+
     # -- what is due (the scheduler's view) ---------------------------------------
     def _secret_manager(self, s: Secret, unit: Unit) -> bool:
         """Whether ``unit`` gets the owner's hooks: the owning unit or the app's leader."""
