@@ -234,3 +234,25 @@ def test_unreachable_peer_changes_nothing_until_it_is_gone(pair, tmp_path):
     assert con.status()["application-endpoints"]["tiny"]["application-status"] == {
         "current": "terminated", "message": "offering model has been removed",
         "since": con.status()["application-endpoints"]["tiny"]["application-status"]["since"]}
+
+
+def test_bundle_saas_section_consumes_and_relates(pair, tmp_path):
+    off, con = pair
+    off.call("offer", target="tiny:db")
+    bundle = tmp_path / "bundle.yaml"
+    bundle.write_text(f"""
+saas:
+  tinydb:
+    url: admin/off.tiny
+applications:
+  front:
+    charm: {TINY}
+    num_units: 1
+relations:
+  - [front:backend, tinydb:db]
+""")
+    con.call("deploy", path=str(bundle))
+    _related(con, "front/0", "backend", ["tinydb/0", "tinydb/1"])
+    con.call("deploy", path=str(bundle))   # deploying it again changes nothing
+    assert len(con.ctl.state.cross) == 1
+    assert con.call("export-bundle")["saas"] == {"tinydb": {"url": "admin/off.tiny"}}

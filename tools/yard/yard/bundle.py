@@ -38,6 +38,7 @@ class Bundle:
     applications: Tuple[BundleApp, ...]
     relations: Tuple[Tuple[str, str], ...]
     machines: Tuple[str, ...] = ()
+    saas: Tuple[Tuple[str, str], ...] = ()   # (name, offer URL): juju's ``saas:`` section
 
 
 _PLACEMENT = re.compile(r"^(new|\d+|lxd:\d+|lxc:\d+|lxd|[a-z][a-z0-9-]*(/\d+)?)$")
@@ -107,6 +108,7 @@ def parse(path: str, overlays: Optional[List[str]] = None) -> Bundle:
         apps[str(name)] = _resolve_charm(spec, name, base_dir)
     relations = list(data.get("relations") or [])
     machines = [str(m) for m in (data.get("machines") or {})]
+    saas = _saas(data)
     for opath in overlays or []:
         odata = _load(opath)
         odir = os.path.dirname(os.path.abspath(opath))
@@ -119,8 +121,20 @@ def parse(path: str, overlays: Optional[List[str]] = None) -> Bundle:
             apps[str(name)] = _merge(apps.get(str(name), {}), _resolve_charm(spec, name, odir))
         relations.extend(odata.get("relations") or [])
         machines.extend(str(m) for m in (odata.get("machines") or {}))
+        saas.update(_saas(odata))
     return Bundle(applications=tuple(_app(n, s, machines) for n, s in apps.items()),
-                  relations=tuple(_relations(relations, apps)), machines=tuple(machines))
+                  relations=tuple(_relations(relations, {**apps, **saas})),
+                  machines=tuple(machines), saas=tuple(saas.items()))
+
+
+def _saas(data: dict) -> Dict[str, str]:
+    """``saas: {name: {url: [admin/]model.offer}}`` (cross-model, controller/cmr.py)."""
+    out = {}
+    for name, spec in (data.get("saas") or {}).items():
+        if not isinstance(spec, dict) or not spec.get("url"):
+            raise BundleError(f'saas "{name}" must be a mapping with a url')
+        out[str(name)] = str(spec["url"])
+    return out
 
 
 def _app(name: str, spec: dict, machines: List[str]) -> BundleApp:

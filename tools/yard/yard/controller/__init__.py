@@ -17,14 +17,17 @@ The controller is one object made of rooms, one module each:
 ``settled``         the checks behind ``yard wait``
 ``status``          status, show-unit and export views
 ``daemon``          the socket daemon (``serve``)
-``cmr``             cross-model relations: offers, SAAS, the peer model's controller
+``cmr``             cross-model relations: offers, SAAS (``cmr_sync``: the sync
+                    thread and transport to the other model's controller)
 ``secrets``         secrets: access, tracking, content file, which secret hooks are due
 ==================  ===========================================================
 
 Lock discipline: ``self.lock`` (an ``RLock``; ``self.cond`` is a condition on
 it) guards ``self.state`` and every in-memory set (busy units and machines,
 provisioning, hook contexts).  A ``cmd_*`` handler takes it for its whole run;
-the scheduler holds it for each tick.  Methods whose name starts with ``_``
+the scheduler holds it for each tick; the cross-model sync thread
+(``cmr_sync``) holds it to read and record, never while it calls the other
+model's controller.  Methods whose name starts with ``_``
 expect it held.  Nothing slow runs under it: hooks, provisioning and machine
 destruction run in the thread pool without it and take it again only to
 record their result.  Whoever changes the state calls ``cond.notify_all()``
