@@ -130,6 +130,8 @@ def test_remove_relation_from_consumer_ends_both_sides_then_remove_saas(pair):
     remote = off.until(lambda: [n for n in off.ctl.state.remote_apps], message="proxy")[0]
     _related(off, "tiny/0", "db", [f"{remote}/0"])
     _related(con, "front/0", "backend", ["tiny/0", "tiny/1"])
+    off.wait()   # the members are there: their joined hooks run before this returns
+    con.wait()
     con.call("remove-relation", a="front", b="tiny")
     con.until(lambda: not con.ctl.state.relations or all(
         r.peer for r in con.ctl.state.relations.values()), message="relation gone (con)")
@@ -150,6 +152,8 @@ def test_remove_relation_from_offerer_and_remove_unit_departs(pair):
     off.call("offer", target="tiny:db")
     con.call("integrate", a="front", b="off.tiny")
     _related(con, "front/0", "backend", ["tiny/0", "tiny/1"])
+    con.until(lambda: any((r["hook"], r["remote-unit"]) == ("backend-relation-changed", "tiny/1")
+                          for r in con.hook_log("front/0")), message="front/0 joined tiny/1")
     off.call("remove-unit", units=["tiny/1"])
     _related(con, "front/0", "backend", ["tiny/0"])
     con.wait()
