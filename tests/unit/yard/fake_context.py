@@ -62,6 +62,8 @@ class FakeContext(HookContext):
         self.goal: Dict[str, object] = {"units": {}, "relations": {}}
         self.storage: Dict[str, Dict[str, str]] = {}
         self.hook_storage: Optional[str] = None
+        self.stores = ("data", "logs")  # the charm's storage names, for storage-add
+        self.storage_added: Dict[str, int] = {}
         self.resources: Dict[str, str] = {}
         self.state: Dict[str, str] = {}
         self.calls: List[tuple] = []
@@ -218,8 +220,15 @@ class FakeContext(HookContext):
         if not storage_id:
             raise ToolError("no storage instance specified", 2)
         if storage_id not in self.storage:
-            raise ToolError('storage "%s" not found' % storage_id)
+            raise ToolError("storage not found")
         return dict(self.storage[storage_id])
+
+    def storage_add(self, counts):
+        for name in counts:
+            if name not in self.stores:
+                raise ToolError('charm "app" has no store called "%s"' % name)
+        for name, n in counts.items():
+            self.storage_added[name] = self.storage_added.get(name, 0) + n
 
     def resource_path(self, name):
         if name not in self.resources:

@@ -695,7 +695,6 @@ def test_state_tools():
 @pytest.mark.parametrize("tool,args,message", [
     ("credential-get", ["--format=json"], "cloud credentials are not supported by yard"),
     ("juju-reboot", ["--now"], "juju-reboot is not supported by yard"),
-    ("storage-add", ["data=1"], "storage-add is not supported by yard"),
     ("add-metric", ["a=1"], "metrics not allowed in this context"),
 ])
 def test_unsupported_tools_fail_clearly(tool, args, message):

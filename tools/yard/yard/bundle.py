@@ -29,6 +29,8 @@ class BundleApp:
     num_units: int = 1
     options: Dict[str, object] = dataclasses.field(default_factory=dict)
     to: Tuple[str, ...] = ()
+    #: ``storage:`` as ``name=constraints`` directives (``data: 64M`` -> ``data=64M``)
+    storage: Tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,7 +159,9 @@ def _app(name: str, spec: dict, machines: List[str]) -> BundleApp:
         raise BundleError(f'application "{name}": {e}') from None
     if meta.subordinate and num not in (0, None):
         num = 0
-    return BundleApp(name=name, charm=charm, num_units=num, options=opts, to=to)
+    storage = tuple(f"{k}={v}" for k, v in sorted((spec.get("storage") or {}).items()))
+    return BundleApp(name=name, charm=charm, num_units=num, options=opts, to=to,
+                     storage=storage)
 
 
 def _placements(name: str, to, machines: List[str]) -> Tuple[str, ...]:

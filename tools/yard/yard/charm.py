@@ -31,6 +31,21 @@ class Endpoint:
 
 
 @dataclasses.dataclass(frozen=True)
+class StorageSpec:
+    """One entry of metadata ``storage:`` (sizes in MiB; ``count_max`` -1 = no limit)."""
+
+    name: str
+    type: str
+    location: str = ""
+    minimum_size: int = 0
+    count_min: int = 1
+    count_max: int = 1
+    shared: bool = False
+    read_only: bool = False
+    description: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
 class Charm:
     """What yard needs to know about a built charm."""
 
@@ -41,6 +56,7 @@ class Charm:
     options: Dict[str, dict]
     actions: Dict[str, dict]
     extra_bindings: Tuple[str, ...] = ()
+    storage: Dict[str, StorageSpec] = dataclasses.field(default_factory=dict)
 
     def endpoint(self, name: str) -> Optional[Endpoint]:
         """The endpoint called ``name`` (including the implicit juju-info), or None."""
@@ -83,6 +99,52 @@ def _endpoints(meta: dict) -> Tuple[Endpoint, ...]:
     return tuple(eps)
 
 
+_RANGE = re.compile(r"^([0-9]+)([-+]|-[0-9]+)$")
+
+
+def _count_range(charm: str, name: str, value) -> Tuple[int, int]:
+    """``multiple.range`` as charm/meta.go's storageCountC reads it: m, m-n, m+ or m-."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value <= 0:
+            raise CharmError(f'charm "{charm}" storage "{name}": invalid count {value}')
+        return value, value
+    m = _RANGE.match(str(value))
+    if not m:
+        raise CharmError(f'charm "{charm}" storage "{name}": value "{value}" does not match '
+                         "'m', 'm-n', or 'm+'")
+    low = int(m.group(1))
+    high = -1 if m.group(2) in ("-", "+") else int(m.group(2)[1:])
+    if high != -1 and high < max(low, 1):
+        raise CharmError(f'charm "{charm}" storage "{name}": invalid maximum count {high}')
+    return low, high
+
+
+def _storage_spec(charm: str, name: str, spec) -> StorageSpec:
+    """One metadata ``storage:`` entry, with charm/meta.go's checks (juju-semantics-more 1.1)."""
+    from yard import storage as storagelib  # sizes and directives live there
+    spec = spec if isinstance(spec, dict) else {}
+    kind = spec.get("type")
+    if not kind:
+        raise CharmError(f'charm "{charm}" storage "{name}": type must be specified')
+    if kind not in ("filesystem", "block"):
+        raise CharmError(f'charm "{charm}" storage "{name}": invalid storage type "{kind}"')
+    if kind == "block" and spec.get("location"):
+        raise CharmError(f'charm "{charm}" storage "{name}": location may not be specified '
+                         'for "type: block"')
+    low, high = _count_range(charm, name, (spec.get("multiple") or {}).get("range", 1))
+    size = 0
+    if spec.get("minimum-size") is not None:
+        try:
+            size = storagelib.parse_size(str(spec["minimum-size"]))
+        except ValueError as e:
+            raise CharmError(f'charm "{charm}" storage "{name}": {e}') from None
+    return StorageSpec(name=name, type=kind, location=str(spec.get("location") or ""),
+                       minimum_size=size, count_min=low, count_max=high,
+                       shared=bool(spec.get("shared", False)),
+                       read_only=bool(spec.get("read-only", False)),
+                       description=str(spec.get("description") or ""))
+
+
 def load_charm(path: str) -> Charm:
     """Read the built charm at ``path``.
 
@@ -111,7 +173,9 @@ def load_charm(path: str) -> Charm:
     return Charm(path=path, name=str(meta["name"]), subordinate=subordinate,
                  endpoints=endpoints, options={str(k): dict(v or {}) for k, v in options.items()},
                  actions={str(k): dict(v or {}) for k, v in actions.items()},
-                 extra_bindings=tuple(sorted((meta.get("extra-bindings") or {}).keys())))
+                 extra_bindings=tuple(sorted((meta.get("extra-bindings") or {}).keys())),
+                 storage={str(k): _storage_spec(str(meta["name"]), str(k), v)
+                          for k, v in (meta.get("storage") or {}).items()})
 
 
 # --- config -----------------------------------------------------------------

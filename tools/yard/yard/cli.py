@@ -142,7 +142,7 @@ def cmd_deploy(c: Client, a) -> int:
     path = os.path.abspath(a.path)
     res = c.call("deploy", path=path, overlays=[os.path.abspath(o) for o in a.overlay],
                  name=a.name, num_units=a.num_units, config=_config_args(a.config),
-                 to=a.to)
+                 to=a.to, storage=a.storage)
     print(res.get("message", ""), file=sys.stderr)
     return _maybe_wait(c, a)
 
@@ -227,7 +227,7 @@ def cmd_remove_relation(c: Client, a) -> int:
 
 
 def cmd_add_unit(c: Client, a) -> int:
-    c.call("add-unit", app=a.app, num_units=a.num_units, to=a.to)
+    c.call("add-unit", app=a.app, num_units=a.num_units, to=a.to, storage=a.storage)
     return _maybe_wait(c, a)
 
 
@@ -607,11 +607,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("models", cmd_models, "list models")
 
-    # Verbs of later areas live in their own modules (cli_<area>.py), each with
-    # ``register(add)``; imported here because they import this module.
-    from yard import cli_cmr, cli_machines, cli_secrets
-    for area in (cli_cmr, cli_secrets, cli_machines):
+    # Later areas' verbs: cli_<area>.py, register(add); imported here (they import cli).
+    from yard import cli_cmr, cli_machines, cli_secrets, cli_storage
+    for area in (cli_cmr, cli_secrets, cli_machines, cli_storage):
         area.register(add)
+    cli_storage.extend(sub.choices)
     return p
 
 

@@ -8,13 +8,15 @@ from yard import cli
 
 
 def cmd_remove_unit(c: cli.Client, a) -> int:
-    res = c.call("remove-unit", units=a.units, force=a.force, no_wait=a.no_wait)
+    res = c.call("remove-unit", units=a.units, force=a.force, no_wait=a.no_wait,
+                 destroy_storage=a.destroy_storage)
     print(res.get("message", ""), file=sys.stderr)
     return cli._maybe_wait(c, a)
 
 
 def cmd_remove_application(c: cli.Client, a) -> int:
-    res = c.call("remove-application", apps=a.apps, force=a.force, no_wait=a.no_wait)
+    res = c.call("remove-application", apps=a.apps, force=a.force, no_wait=a.no_wait,
+                 destroy_storage=a.destroy_storage)
     print(res.get("message", ""), file=sys.stderr)
     return cli._maybe_wait(c, a)
 

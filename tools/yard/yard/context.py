@@ -206,11 +206,24 @@ class HookContext(abc.ABC):
 
     @abc.abstractmethod
     def storage_ids(self, name: Optional[str]) -> List[str]:
-        """Storage instance ids (``data/0``) attached to the unit."""
+        """Storage instance ids (``data/0``) attached to the unit, in Juju's order."""
 
     @abc.abstractmethod
     def storage_get(self, storage_id: Optional[str]) -> Dict[str, str]:
-        """``{"kind": "filesystem", "location": "/srv/data"}`` for a storage id."""
+        """``{"kind": "filesystem", "location": "/srv/data"}`` for a storage id.
+
+        ``None`` means the hook's own storage (storage hooks only); without one
+        ToolError("no storage instance specified", 2).  An id the unit does not
+        have raises ToolError("storage not found") (the uniter's NotFoundf).
+        """
+
+    @abc.abstractmethod
+    def storage_add(self, counts: Dict[str, int]) -> None:
+        """Buffer adding ``count`` instances of each named store (committed at hook end).
+
+        Unknown stores or counts above the charm's maximum raise ToolError with
+        state/storage.go's text.
+        """
 
     @abc.abstractmethod
     def resource_path(self, name: str) -> str:

@@ -11,6 +11,7 @@ import dataclasses
 import time
 from typing import Dict, List, Optional
 
+from yard import storage as storagelib
 from yard.context import HookContext, Port, Status, ToolError
 from yard.ctx_secrets import SecretsContext
 from yard.model import Bag, StatusValue, bag_key
@@ -58,6 +59,7 @@ class HookContextImpl(SecretsContext, HookContext):
         self._rel_writes: Dict[str, Dict[str, str]] = {}
         self._ports: Dict[tuple, bool] = {}
         self._state: Dict[str, Optional[str]] = {}
+        self._storage_adds: Dict[str, int] = {}
         self._config = None
         self._not_leader = False
         self._app_cache: Dict[str, Dict[str, str]] = {}
@@ -315,13 +317,36 @@ class HookContextImpl(SecretsContext, HookContext):
         with self.ctl.lock:
             return self.ctl.goal_state(self.unit_name)
 
+    def _storage_known(self) -> List[str]:
+        """The unit's attachments the uniter knows: attached hooks run, plus this hook's."""
+        with self.ctl.lock:
+            u = self.ctl.state.units.get(self.unit_name)
+            known = set(u.local.storage) if u else set()
+            if self.op.storage_id:
+                known.add(self.op.storage_id)
+            return sorted((s for s in known if s in self.ctl.state.storage),
+                          key=storagelib.sort_key)
+
     def storage_ids(self, name: Optional[str]) -> List[str]:
-        return []
+        return [s for s in self._storage_known() if name is None or s.split("/")[0] == name]
 
     def storage_get(self, storage_id: Optional[str]) -> Dict[str, str]:
+        storage_id = storage_id or self.op.storage_id
         if not storage_id:
             raise ToolError("no storage instance specified", 2)
-        raise ToolError(f'storage "{storage_id}" not found')
+        if storage_id not in self._storage_known():
+            raise ToolError("storage not found")
+        s = self.ctl.state.storage[storage_id]
+        return {"kind": s.kind, "location": s.location}
+
+    def storage_add(self, counts: Dict[str, int]) -> None:
+        with self.ctl.lock:
+            pending = {k: v + self._storage_adds.get(k, 0) for k, v in counts.items()}
+            try:
+                self.ctl.check_storage_add(self.unit_name, pending)
+            except storagelib.StorageError as e:
+                raise ToolError(str(e)) from None
+        self._storage_adds.update(pending)
 
     def resource_path(self, name: str) -> str:
         raise ToolError(f'could not download resource: resource "{name}" not found')
@@ -371,6 +396,8 @@ class HookContextImpl(SecretsContext, HookContext):
         ports = tuple(sorted(self._port_set(), key=lambda k: (k[0], k[1] or 0, k[2] or 0)))
         self.ctl.state = dataclasses.replace(state, bags=bags)
         self.ctl.update_unit(self.unit_name, ports=ports, state=self.state_get())
+        if self._storage_adds:
+            self.ctl.storage_add(self.unit_name, self._storage_adds)
         return changed
 
 

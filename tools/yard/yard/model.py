@@ -41,6 +41,8 @@ class LocalState:
     queued: Optional[str] = None
     relations: Dict[int, RelLocal] = dataclasses.field(default_factory=dict)
     error: Optional["Op"] = None
+    #: storage ids whose ``<name>-storage-attached`` hook was committed
+    storage: Tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +80,8 @@ class RemoteState:
     secrets_rotate: Tuple[str, ...] = ()
     secrets_changed: Tuple[str, ...] = ()
     secrets_obsolete: Tuple[Tuple[str, int], ...] = ()
+    #: the unit's storage attachments: id -> ``pending``, ``attached`` or ``dying``
+    storage: Dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,6 +106,7 @@ class Op:
     peer: bool = False
     secret_uri: Optional[str] = None
     secret_revision: Optional[int] = None
+    storage_id: Optional[str] = None
 
     def describe(self) -> str:
         """Name used in logs and the agent status."""
@@ -151,6 +156,8 @@ class Application:
     status: Optional[StatusValue] = None
     next_unit: int = 0
     alive: bool = True
+    #: storage directives per storage name: ``(pool, size MiB, count)``, used by add-unit
+    storage: Dict[str, Tuple[str, int, int]] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -293,6 +300,31 @@ class CrossRelation:
 
 
 @dataclasses.dataclass(frozen=True)
+class StorageInstance:
+    """A storage instance (``data/0``) and its attachment to a unit, if any.
+
+    ``status`` is Juju's storage status: ``pending`` (not provisioned yet),
+    ``attached``, ``detaching`` (the attachment is dying) or ``detached``
+    (kept in the model without a unit).  ``destroy`` means: remove the
+    instance once detached (``--destroy-storage``, ``remove-storage``).
+    """
+
+    id: str
+    name: str
+    kind: str = "filesystem"
+    pool: str = "lxd"
+    size: int = 1024  # MiB
+    unit: Optional[str] = None
+    machine: Optional[str] = None
+    location: str = ""
+    read_only: bool = False
+    status: str = "pending"
+    message: str = ""
+    since: float = 0.0
+    destroy: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
 class ModelState:
     """The whole model.  ``bags`` is keyed by ``"<rel id>|<unit or app>"``."""
 
@@ -313,6 +345,8 @@ class ModelState:
     remote_apps: Dict[str, RemoteApp] = dataclasses.field(default_factory=dict)
     cross: Dict[str, CrossRelation] = dataclasses.field(default_factory=dict)
     secrets: SecretStore = SecretStore()
+    storage: Dict[str, StorageInstance] = dataclasses.field(default_factory=dict)
+    next_storage: int = 0
 
 
 def bag_key(relation_id: int, owner: str) -> str:

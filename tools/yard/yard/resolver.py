@@ -28,7 +28,7 @@ def next_op(local: LocalState, remote: RemoteState) -> Optional[Op]:
     if local.queued:  # Juju's "queued" step: nothing pre-empts the follow-up hook
         version = remote.config_version if local.queued == "config-changed" else None
         return _hook(local.queued, version=version)
-    op = _created_or_leadership(local, remote) or _task(remote)
+    op = _created_or_leadership(local, remote) or _task(remote) or _storage(local, remote)
     if op is _WAIT:
         return None
     return op or _main(local, remote)
@@ -77,6 +77,34 @@ def _secrets(remote: RemoteState) -> Optional[Op]:
     for uri, rev in remote.secrets_obsolete:
         return _hook("secret-remove", secret_uri=uri, secret_revision=rev)
     return None
+
+
+def _storage(local: LocalState, remote: RemoteState) -> Optional[Op]:
+    """Juju's storage resolver (juju-semantics-more.md 1.3).
+
+    It ranks above the main step: a dying attachment (or any attachment of a
+    dying unit) whose attached hook ran gets ``<name>-storage-detaching``
+    before departed/broken and ``stop``; a provisioned attachment gets
+    ``<name>-storage-attached``; and ``install`` waits until every attachment
+    present before it is provisioned and its attached hook committed.
+    """
+    for sid in sorted(local.storage):
+        if not remote.alive or remote.storage.get(sid, "dying") == "dying":
+            return _hook(f"{sid.split('/')[0]}-storage-detaching", storage_id=sid)
+    if not remote.alive:
+        return None
+    for sid in sorted(remote.storage, key=_storage_order):
+        if remote.storage[sid] == "attached" and sid not in local.storage:
+            return _hook(f"{sid.split('/')[0]}-storage-attached", storage_id=sid)
+    if not local.installed and "pending" in remote.storage.values():
+        return _WAIT
+    return None
+
+
+def _storage_order(sid: str):
+    """``data/2`` before ``data/10`` (Juju uses map order; yard picks a stable one)."""
+    name, n = sid.split("/")
+    return (name, int(n))
 
 
 def _task(remote: RemoteState) -> Optional[Op]:
@@ -213,6 +241,8 @@ def commit(local: LocalState, op: Op) -> LocalState:
     # in error only the failed hook (retried or skipped) can run, so success clears it
     local = dataclasses.replace(local, error=None) if local.error is not None else local
     name = op.hook
+    if op.storage_id is not None:
+        return _commit_storage(local, op)
     if op.relation_id is not None and "-relation-" in name:
         return _commit_relation(local, op, name.rsplit("-", 1)[1])
     simple = {
@@ -234,6 +264,13 @@ def commit(local: LocalState, op: Op) -> LocalState:
     if name == "forget":
         return _set_rel(local, op.relation_id, None)
     return local
+
+
+def _commit_storage(local: LocalState, op: Op) -> LocalState:
+    have = tuple(s for s in local.storage if s != op.storage_id)
+    if op.hook.endswith("-storage-attached"):
+        have += (op.storage_id,)
+    return dataclasses.replace(local, storage=tuple(sorted(have, key=_storage_order)))
 
 
 def _unskip(op: Op) -> Op:

@@ -16,6 +16,7 @@ The controller is one object made of rooms, one module each:
 ``cmd_*``           CLI request handlers, by area (``handle`` dispatches)
 ``settled``         the checks behind ``yard wait``
 ``status``          status, show-unit and export views
+``storage``         storage instances, attachments and the storage verbs
 ``daemon``          the socket daemon (``serve``)
 ``cmr``             cross-model relations: offers, SAAS (``cmr_sync``: the sync
                     thread and transport to the other model's controller)
@@ -61,6 +62,7 @@ from yard.controller.secrets import SecretsRoom
 from yard.controller.settled import SettledRoom
 from yard.controller.state import StateRoom, restarted
 from yard.controller.status import StatusViews
+from yard.controller.storage import StorageRoom
 from yard.controller.views import ViewsRoom
 from yard.ctximpl import HookContextImpl
 from yard.model import Application, ModelState, Unit
@@ -88,7 +90,7 @@ def make_provider(kind: str, model: str):
 
 class Controller(CMRRoom, StateRoom, ViewsRoom, SchedulerRoom, LifecycleRoom, DeployCommands,
                  RelationCommands, UnitCommands, ConfigCommands, TaskCommands, SettledRoom,
-                 StatusViews, SecretsRoom, SecretCommands, MachineRoom):
+                 StatusViews, SecretsRoom, SecretCommands, MachineRoom, StorageRoom):
     """State, scheduler and request handlers of one model."""
 
     def __init__(self, home: str, model: str, provider=None, tools=None):
@@ -114,6 +116,7 @@ class Controller(CMRRoom, StateRoom, ViewsRoom, SchedulerRoom, LifecycleRoom, De
         self.busy_units = set()
         self.busy_machines = set()
         self.provisioning = set()
+        self.storage_busy = set()
         self.fail_next = set()
         self.charms: Dict[str, charmlib.Charm] = {}
         self.pool = ThreadPoolExecutor(max_workers=32)
@@ -215,6 +218,8 @@ class Controller(CMRRoom, StateRoom, ViewsRoom, SchedulerRoom, LifecycleRoom, De
             self.debug_log("controller", "WARNING", "juju.controller", str(e))
         for mid in sorted(mids):
             self._destroy_machine(mid)
+        with self.cond:
+            self._destroy_all_storage()
         return {"destroyed": mids}
 
 

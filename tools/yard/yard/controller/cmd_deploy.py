@@ -58,7 +58,7 @@ class DeployCommands:
         return dest
 
     def _deploy_app(self, name: str, path: str, num_units: int, options: dict,
-                    to: Tuple[str, ...] = (), bundle_machines=None) -> None:
+                    to: Tuple[str, ...] = (), bundle_machines=None, storage=()) -> None:
         if not re.match(r"^[a-z][a-z0-9]*(-[a-z0-9]*[a-z][a-z0-9]*)*$", name):
             raise UserError(f'invalid application name "{name}"')
         charm = charmlib.load_charm(path)
@@ -67,11 +67,12 @@ class DeployCommands:
         if name in self.state.applications:
             raise UserError(f'cannot add application "{name}": application already exists')
         machines = [self._placement(t, bundle_machines) for t in to]
+        directives = self._storage_directives(charm, list(storage))
         stored = self._store_charm(name, 1, charm.path)
         apps = dict(self.state.applications)
         apps[name] = Application(name=name, charm_path=stored, charm_name=charm.name,
                                  subordinate=charm.subordinate, config=cfg,
-                                 charm_source=charm.path)
+                                 charm_source=charm.path, storage=directives)
         self._set(applications=apps)
         for ep in charm.endpoints:
             if ep.role == "peers":
@@ -82,7 +83,8 @@ class DeployCommands:
             self._add_unit(name, machines[i] if i < len(machines) else None)
 
     def cmd_deploy(self, path: str, overlays=(), name: Optional[str] = None, num_units: int = 1,
-                   config: Optional[dict] = None, to: Optional[str] = None) -> dict:
+                   config: Optional[dict] = None, to: Optional[str] = None,
+                   storage=()) -> dict:
         """Deploy a bundle file or one built charm folder."""
         with self.cond:
             try:
@@ -94,7 +96,7 @@ class DeployCommands:
                 for k, v in (config or {}).items():
                     cfg[k] = charmlib.coerce_option(charm, k, v)
                 targets = [t for t in (to or "").split(",") if t] if to else []
-                self._deploy_app(app, path, num_units, cfg, tuple(targets))
+                self._deploy_app(app, path, num_units, cfg, tuple(targets), storage=storage)
                 self.cond.notify_all()
                 return {"message": f'Deployed "{app}" from local charm "{charm.name}"'}
             except charmlib.CharmError as e:
@@ -109,7 +111,7 @@ class DeployCommands:
                 lines += self._update_from_bundle(app)
                 continue
             self._deploy_app(app.name, app.charm, app.num_units, app.options, app.to,
-                             bundle_machines)
+                             bundle_machines, app.storage)
             lines.append(f"- deploy application {app.name} from {app.charm}")
         for a, c in b.relations:
             try:

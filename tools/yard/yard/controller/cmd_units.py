@@ -1,6 +1,7 @@
 """CLI handlers: add and remove units and applications, errors, faults.
 """
 
+import dataclasses
 from typing import List, Optional
 
 from yard.controller.common import UserError
@@ -9,10 +10,16 @@ from yard.controller.common import UserError
 class UnitCommands:
     """Part of :class:`yard.controller.Controller`; see the package docstring."""
 
-    def cmd_add_unit(self, app: str, num_units: int = 1, to: Optional[str] = None) -> dict:
-        """``yard add-unit APP [-n N] [--to X]``."""
+    def cmd_add_unit(self, app: str, num_units: int = 1, to: Optional[str] = None,
+                     storage=()) -> dict:
+        """``yard add-unit APP [-n N] [--to X] [--storage name=...]``."""
         with self.cond:
             a = self._app(app)
+            if storage:  # this call's directives over the application's (Juju's add-unit)
+                directives = dict(a.storage)
+                directives.update(self._storage_directives(self.charm_of(app), list(storage)))
+                a = dataclasses.replace(a, storage=directives)
+                self.update_app(app, storage=directives)
             if a.subordinate:
                 raise UserError(f'cannot add unit to application "{app}": '
                                 'application is subordinate')
@@ -25,8 +32,11 @@ class UnitCommands:
             return {"units": names}
 
     def cmd_remove_unit(self, units: List[str], force: bool = False,
-                        no_wait: bool = False) -> dict:
-        """``yard remove-unit UNIT... [--force [--no-wait]]``."""
+                        no_wait: bool = False, destroy_storage: bool = False) -> dict:
+        """``yard remove-unit UNIT... [--force [--no-wait]] [--destroy-storage]``.
+
+        Storage is detached by default (Juju 3.6), destroyed with --destroy-storage.
+        """
         if no_wait and not force:
             raise UserError("--no-wait without --force not valid")
         with self.cond:
@@ -35,34 +45,40 @@ class UnitCommands:
                 if u.principal:
                     raise UserError(f'removing unit {name} failed: unit "{name}" is a '
                                     'subordinate, remove the relation instead')
+            lines = []
             for name in units:
                 self._destroy_unit(name)
+                lines += [f"will remove unit {name}"] + self._storage_removal_lines(
+                    name, destroy_storage)
             if force:
                 self._force_units(units, no_wait)
             self.cond.notify_all()
-            return {"message": "\n".join(f"will remove unit {n}" for n in units)}
+            return {"message": "\n".join(lines)}
 
     def cmd_remove_application(self, apps: List[str], force: bool = False,
-                               no_wait: bool = False) -> dict:
-        """``yard remove-application APP... [--force [--no-wait]]``."""
+                               no_wait: bool = False, destroy_storage: bool = False) -> dict:
+        """``yard remove-application APP... [--force [--no-wait]] [--destroy-storage]``."""
         if no_wait and not force:
             raise UserError("--no-wait without --force not valid")
         with self.cond:
             for name in apps:
                 self._app(name)
+            lines = []
             for name in apps:
                 self.update_app(name, alive=False)
                 for rel in list(self.state.relations.values()):
                     if rel.end_of(name) is not None and rel.alive:
                         self._update_relation(rel.id, alive=False)
                         self._kill_orphan_subordinates(rel)
+                lines.append(f"will remove application {name}")
                 units = [u.name for u in self.state.units.values() if u.app == name]
                 for u in units:
                     self._destroy_unit(u)
+                    lines += self._storage_removal_lines(u, destroy_storage)
                 if force:
                     self._force_units(units, no_wait)
             self.cond.notify_all()
-            return {"message": "\n".join(f"will remove application {n}" for n in apps)}
+            return {"message": "\n".join(lines)}
 
     def cmd_resolved(self, unit: str, no_retry: bool = False) -> dict:
         """``yard resolved [--no-retry] UNIT``."""

@@ -36,6 +36,7 @@ class SchedulerRoom:
             return
         self._elect_leaders()
         self._ensure_subordinates()
+        self._storage_tick()
         self._reap()
         self._secret_reap()
         for mid, m in sorted(self.state.machines.items()):
@@ -194,6 +195,8 @@ class SchedulerRoom:
                          "JUJU_REMOTE_APP": op.remote_app or ""})
             if op.hook.endswith("-relation-departed"):
                 base["JUJU_DEPARTING_UNIT"] = op.departing_unit or ""
+        if op.kind == "hook" and op.storage_id:
+            base["JUJU_STORAGE_ID"] = op.storage_id
         with self.lock:
             base.update(self._secret_env(u, op))
         return runner.hook_env(base, u.name, ctx.context_id if ctx else "", self.tool_address)

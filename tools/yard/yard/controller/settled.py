@@ -48,7 +48,7 @@ class SettledRoom:
         for rel in self.state.relations.values():
             if not rel.alive and not all(self._lost_name(n) for n in rel.in_scope):
                 return f'relation "{rel.key()}" is dying'
-        return None
+        return self._storage_unsettled()
 
     def _lost_name(self, name: str) -> bool:
         u = self.state.units.get(name)

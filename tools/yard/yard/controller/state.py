@@ -176,6 +176,7 @@ class StateRoom:
         units[name] = Unit(name=name, app=app_name, machine=machine, principal=principal,
                            last_update_status=time.time())
         self._set(units=units)
+        self._add_unit_storage(name)
         return name
 
     def _add_relation(self, ends: Tuple[RelEnd, ...], scope: str) -> Relation:

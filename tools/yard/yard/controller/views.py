@@ -73,7 +73,7 @@ class ViewsRoom:
             actions=actions, execs=execs,
             update_status_due=now - unit.last_update_status >= interval,
             retry_due=retry and unit.retry_at is not None and now >= unit.retry_at,
-            resolved=unit.resolved, **self.secret_due(unit))
+            resolved=unit.resolved, storage=self.storage_view(unit), **self.secret_due(unit))
 
     def _implicit(self, end: RelEnd) -> bool:
         if end.app not in self.state.applications:

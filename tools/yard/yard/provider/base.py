@@ -77,3 +77,19 @@ class Provider(abc.ABC):
         Returns a CompletedProcess with ``returncode``, ``stdout`` and ``stderr``
         (bytes).  Raises :class:`ProviderError` if the machine cannot be reached.
         """
+
+    # -- storage (filesystems) ------------------------------------------------------
+
+    def attach_filesystem(self, machine_id: str, storage_id: str, size_mib: int,
+                          location: str, read_only: bool = False) -> None:
+        """Make (once) a filesystem of ``size_mib`` for ``storage_id`` and mount it at
+        ``location`` in the machine.  Idempotent; the data survives detaching."""
+        raise ProviderError("this provider has no storage")
+
+    def detach_filesystem(self, machine_id: str, storage_id: str, location: str) -> None:
+        """Unmount the filesystem from the machine (gone machines are fine); keep its data."""
+        raise ProviderError("this provider has no storage")
+
+    def destroy_filesystem(self, storage_id: str) -> None:
+        """Delete the filesystem and its data (it is detached)."""
+        raise ProviderError("this provider has no storage")

@@ -84,6 +84,28 @@ class LocalProvider(Provider):
         else:
             shutil.copy2(local_path, dest)
 
+    def _storage_dir(self, storage_id: str) -> str:
+        return os.path.join(os.path.dirname(self.root), "storage", storage_id.replace("/", "-"))
+
+    def attach_filesystem(self, machine_id: str, storage_id: str, size_mib: int,
+                          location: str, read_only: bool = False) -> None:
+        """A folder stands for the filesystem (no size); a symlink mounts it."""
+        self._alive(machine_id)
+        src = self._storage_dir(storage_id)
+        os.makedirs(src, exist_ok=True)
+        dest = self._dir(machine_id) + location
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        if not os.path.islink(dest):
+            os.symlink(src, dest)
+
+    def detach_filesystem(self, machine_id: str, storage_id: str, location: str) -> None:
+        dest = self._dir(machine_id) + location
+        if os.path.islink(dest):
+            os.unlink(dest)
+
+    def destroy_filesystem(self, storage_id: str) -> None:
+        shutil.rmtree(self._storage_dir(storage_id), ignore_errors=True)
+
     def exec(self, machine_id: str, argv: List[str], env: Optional[Dict[str, str]] = None,
              stdin: Optional[bytes] = None, cwd: Optional[str] = None,
              timeout: Optional[float] = None) -> subprocess.CompletedProcess:

@@ -22,7 +22,7 @@ import threading
 import time
 from typing import Callable, Dict, List, Optional, Set, Tuple
 
-from yard.provider import addresses, base, image, lxd_setup, machine_agent
+from yard.provider import addresses, base, image, lxd_setup, lxd_storage, machine_agent
 
 log = logging.getLogger(__name__)
 
@@ -498,6 +498,31 @@ class LXDProvider(base.Provider):
     def list_machines(self) -> List[base.MachineInfo]:
         """Machines of this model that exist now, in machine id order."""
         return parse_instances(self._query("/1.0/instances?recursion=1"), self.model)
+
+    # -- storage ----------------------------------------------------------------
+
+    def attach_filesystem(self, machine_id: str, storage_id: str, size_mib: int,
+                          location: str, read_only: bool = False) -> None:
+        """A loop-mounted image passed in as a disk device (see ``lxd_storage``)."""
+        name = self._name_checked(machine_id)
+        image, mount = lxd_storage.paths(self.home, self.model, storage_id)
+        lxd_storage.ensure_mounted(image, mount, size_mib)
+        info = self._instance(name) or {}
+        os.chown(mount, *lxd_storage.root_ids(info))
+        if lxd_storage.device_name(storage_id) not in (info.get("devices") or {}):
+            self._lxc(lxd_storage.attach_argv(name, storage_id, mount, location, read_only))
+
+    def detach_filesystem(self, machine_id: str, storage_id: str, location: str) -> None:
+        """Remove the disk device (if the machine is still there) and unmount the image."""
+        name = instance_name(self.model, machine_id)
+        if self._instance(name) is not None:
+            self._lxc(["config", "device", "remove", name, lxd_storage.device_name(storage_id)],
+                      check=False)
+        lxd_storage.unmount(lxd_storage.paths(self.home, self.model, storage_id)[1])
+
+    def destroy_filesystem(self, storage_id: str) -> None:
+        """Unmount and delete the image."""
+        lxd_storage.destroy(*lxd_storage.paths(self.home, self.model, storage_id))
 
     # -- files and commands ---------------------------------------------------
 

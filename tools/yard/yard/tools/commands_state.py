@@ -107,7 +107,6 @@ def _unsupported(what: str):
 _UNSUPPORTED = {
     "credential-get": ("access cloud credentials", "cloud credentials"),
     "juju-reboot": ("reboot the host machine", "juju-reboot"),
-    "storage-add": ("add storage instances", "storage-add"),
 }
 
 for _name, (_purpose, _what) in _UNSUPPORTED.items():
