@@ -416,3 +416,15 @@ def test_remove_unit_detaches_before_stop_and_keeps_storage(h):
     assert ran[-3:] == ["data-storage-detaching", "stop", "remove"]
     rows = [ln.split() for ln in format_storage(h.call("storage")).splitlines()]
     assert rows[1] == ["data/0", "filesystem", "lxd", "10", "MiB", "detached"]
+
+
+def test_bundle_storage_per_application(h, tmp_path):
+    bundle = tmp_path / "b.yaml"
+    bundle.write_text("applications:\n  st:\n    charm: %s\n    num_units: 1\n"
+                      "    storage:\n      data: 20M\n      logs: lxd,1\n" % TINYSTORE)
+    h.call("deploy", path=str(bundle))
+    h.wait()
+    st = h.call("storage")
+    assert sorted(st["storage"]) == ["data/0", "logs/1"]
+    assert st["filesystems"]["0"]["size"] == 20
+    assert st["filesystems"]["1"]["size"] == 1024
