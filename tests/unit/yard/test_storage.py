@@ -326,14 +326,16 @@ def test_deploy_with_storage_attaches_before_install(h):
     h.call("deploy", path=TINYSTORE, storage=["data=64M", "logs=2"])
     h.wait()
     log = h.hook_log("tinystore/0")
-    hooks = [r["hook"] for r in log]
-    assert hooks[:4] == ["data-storage-attached", "logs-storage-attached",
-                         "logs-storage-attached", "install"]
-    first = log[0]
-    assert first["storage"] == "data/0"
-    assert first["location"] == "/var/lib/juju/storage/data/0"
-    assert first["list"] == "data/0,"  # the hook's own storage is known to the uniter
-    assert log[1]["location"] == "/var/lib/juju/logs/logs/1"
+    # each instance gets its hook once provisioned (Juju: in no set order), all before install
+    assert sorted(r["hook"] for r in log[:3]) == ["data-storage-attached",
+                                                  "logs-storage-attached",
+                                                  "logs-storage-attached"]
+    assert log[3]["hook"] == "install"
+    by_id = {r["storage"]: r for r in log[:3]}
+    assert by_id["data/0"]["location"] == "/var/lib/juju/storage/data/0"
+    assert by_id["logs/1"]["location"] == "/var/lib/juju/logs/logs/1"
+    assert by_id["logs/2"]["location"] == "/var/lib/juju/logs/logs/2"
+    assert log[0]["list"] == log[0]["storage"] + ","  # the hook's own storage is known
     install = log[3]
     assert install["storage"] == "" and install["list"] == "data/0,logs/1,logs/2,"
     # a real directory in the machine, written by the hook
