@@ -5,7 +5,11 @@ Where each text comes from (juju/juju unless said):
   be specified for "type: block"``, the ``multiple.range`` forms and their error);
 - directives: ``storage/constraints.go`` ``ParseConstraints`` / ``ParseConstraintsMap``;
   juju/utils ``ParseSize``;
-- checks against the charm: ``state/storage.go`` ``validateStorageConstraintsAgainstCharm``;
+- checks against the charm: ``state/storage.go`` ``validateStorageConstraintsAgainstCharm``
+  and ``validateCharmStorageCount`` (deploy), ``validateCharmStorageCountChange`` (adding,
+  attaching, detaching), ``AttachStorage`` / ``attachStorageOps`` (``cannot attach %s to
+  %s``, ``cannot attach storage owned by ...``);
+- ``--attach-storage cannot be used with -n``: ``cmd/juju/application`` ``UnitCommandBase.Init``;
 - mount points: ``state/filesystem.go`` ``FilesystemMountPoint``;
 - hook tools: ``worker/uniter/runner/jujuc/storage-get.go``, ``storage-id.go``,
   ``storage-list.go``, ``storage-add.go``; the uniter's ``Attachments.Storage``
@@ -132,8 +136,7 @@ def test_resolve_defaults_and_charm_checks(tmp_path):
     assert got == {"data": ("lxd", 64, 1), "logs": ("lxd", 1024, 2)}
     cases = [
         (["nope=1"], 'charm "tinystore" has no store called "nope"'),
-        (["data=2"], 'charm "tinystore" store "data": at most 1 instances supported, '
-                     '2 specified'),
+        (["data=2"], 'charm "tinystore" store "data": storage is singular, 2 specified'),
         (["logs=3"], 'charm "tinystore" store "logs": at most 2 instances supported, '
                      '3 specified'),
         (["data=5M"], 'charm "tinystore" store "data": minimum storage size is 10 MB, '
@@ -376,16 +379,15 @@ def test_storage_add_tool_and_add_storage_then_detach_and_remove(h):
     assert h.hooks("tinystore/0")[-2:] == ["logs-storage-attached", "logs-storage-attached"]
     code, out, err = h.exec("tinystore/0", "storage-add logs")
     assert code == 1
-    assert err.strip() == 'ERROR charm "tinystore" store "logs": at most 2 instances ' \
-        'supported, 3 specified'
+    assert err.strip() == 'ERROR attaching 1 storage instance brings the total to 3, ' \
+        'exceeding the maximum of 2'
     with pytest.raises(UserError) as e:
         h.call("add-storage", unit="tinystore/0", directive="data=1")
-    assert str(e.value) == 'charm "tinystore" store "data": at most 1 instances supported, ' \
-        '2 specified'
+    assert str(e.value) == "cannot attach, storage is singular"
     with pytest.raises(UserError) as e:
         h.call("detach-storage", ids=["data/0"])
-    assert str(e.value) == ('cannot detach storage data/0: charm "tinystore" storage "data" '
-                            'requires at least 1 instance(s)')
+    assert str(e.value) == "detaching data/0 from unit tinystore/0: cannot detach, storage " \
+        "is singular"
     h.call("detach-storage", ids=["logs/1"])
     h.until(lambda: h.call("storage")["storage"]["logs/1"]["status"]["current"] == "detached",
             message="logs/1 detached")
@@ -430,3 +432,29 @@ def test_bundle_storage_per_application(h, tmp_path):
     assert sorted(st["storage"]) == ["data/0", "logs/1"]
     assert st["filesystems"]["0"]["size"] == 20
     assert st["filesystems"]["1"]["size"] == 1024
+
+
+def test_add_unit_attach_storage_reuses_detached_data(h):
+    h.call("deploy", path=TINYSTORE)
+    h.wait()
+    h.call("remove-unit", units=["tinystore/0"])
+    h.until(lambda: h.call("storage")["storage"]["data/0"]["status"]["current"] == "detached",
+            message="data/0 detached")
+    with pytest.raises(UserError) as e:
+        h.call("add-unit", app="tinystore", num_units=2, attach_storage=["data/0"])
+    assert str(e.value) == "--attach-storage cannot be used with -n"
+    h.call("add-unit", app="tinystore", attach_storage=["data/0"])
+    h.wait()
+    st = h.call("storage")["storage"]
+    assert sorted(st) == ["data/0"]  # no new instance for the singular store
+    assert list(st["data/0"]["attachments"]["units"]) == ["tinystore/1"]
+    assert [r["storage"] for r in h.hook_log("tinystore/1")][:1] == ["data/0"]
+    # the data written by tinystore/0's hook is still there
+    assert os.path.exists(os.path.join(h.machine_dir("tinystore/1"),
+                                       "var/lib/juju/storage/data/0/attached-marker"))
+    h.call("add-unit", app="tinystore")
+    h.wait()
+    with pytest.raises(UserError) as e:
+        h.call("attach-storage", unit="tinystore/2", ids=["data/0"])
+    assert str(e.value) == ("cannot attach storage data/0 to unit tinystore/2: cannot attach "
+                            "storage owned by unit tinystore/1 to unit tinystore/2")

@@ -14,6 +14,8 @@ from typing import Dict, Optional, Tuple
 import jsonschema
 import yaml
 
+from yard import storage as storagelib
+
 
 class CharmError(Exception):
     """A charm folder is missing or its metadata is invalid."""
@@ -121,7 +123,6 @@ def _count_range(charm: str, name: str, value) -> Tuple[int, int]:
 
 def _storage_spec(charm: str, name: str, spec) -> StorageSpec:
     """One metadata ``storage:`` entry, with charm/meta.go's checks (juju-semantics-more 1.1)."""
-    from yard import storage as storagelib  # sizes and directives live there
     spec = spec if isinstance(spec, dict) else {}
     kind = spec.get("type")
     if not kind:

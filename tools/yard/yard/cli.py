@@ -227,7 +227,7 @@ def cmd_remove_relation(c: Client, a) -> int:
 
 
 def cmd_add_unit(c: Client, a) -> int:
-    c.call("add-unit", app=a.app, num_units=a.num_units, to=a.to, storage=a.storage)
+    c.call("add-unit", app=a.app, num_units=a.num_units, to=a.to, attach_storage=a.attach_storage)
     return _maybe_wait(c, a)
 
 

@@ -54,6 +54,11 @@ def cmd_remove_storage(c, a) -> int:
     return 0
 
 
+def cmd_attach_storage(c, a) -> int:
+    c.call("attach-storage", unit=a.unit, ids=a.ids)
+    return 0
+
+
 def register(add) -> None:
     """Add the storage verbs to the parser (see ``cli.build_parser``)."""
     sp = add("storage", cmd_storage, "list storage instances (like juju storage)")
@@ -61,6 +66,9 @@ def register(add) -> None:
     sp = add("add-storage", cmd_add_storage, "add storage instances to a unit")
     sp.add_argument("unit")
     sp.add_argument("directive", help="name[=pool,size,count]")
+    sp = add("attach-storage", cmd_attach_storage, "attach detached storage to a unit")
+    sp.add_argument("unit")
+    sp.add_argument("ids", nargs="+")
     sp = add("detach-storage", cmd_detach_storage, "detach storage from its unit")
     sp.add_argument("ids", nargs="+")
     sp = add("remove-storage", cmd_remove_storage, "remove storage from the model")
@@ -70,9 +78,10 @@ def register(add) -> None:
 
 def extend(parsers: dict) -> None:
     """Juju's storage flags on verbs defined in ``cli``."""
-    for verb in ("deploy", "add-unit"):
-        parsers[verb].add_argument("--storage", action="append", default=[],
+    parsers["deploy"].add_argument("--storage", action="append", default=[],
                                    help="name=[pool,][size,][count] (Juju's directive)")
+    parsers["add-unit"].add_argument("--attach-storage", action="append", default=[],
+                                     help="detached storage to attach (with -n 1)")
     for verb in ("remove-unit", "remove-application"):
         parsers[verb].add_argument("--destroy-storage", action="store_true",
                                    help="remove the storage instead of detaching it")

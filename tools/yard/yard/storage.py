@@ -154,7 +154,7 @@ def resolve(charm, given: Dict[str, Directive]) -> Dict[str, Tuple[str, int, int
         count = d.count if d is not None else spec.count_min
         size = (d.size if d is not None else 0) or spec.minimum_size or DEFAULT_SIZE
         pool = (d.pool if d is not None else "") or DEFAULT_POOL
-        check_counts(charm, spec, count, count)
+        check_deploy(charm, spec, count)
         if spec.minimum_size and size < spec.minimum_size:
             raise StorageError(f'charm "{charm.name}" store "{name}": minimum storage size is '
                                f'{si_bytes(spec.minimum_size)}, {si_bytes(size)} specified')
@@ -162,20 +162,34 @@ def resolve(charm, given: Dict[str, Directive]) -> Dict[str, Tuple[str, int, int
     return out
 
 
-def check_counts(charm, spec, count: int, total: int) -> None:
-    """Juju's count checks; ``total`` is what the unit would have (= count at deploy)."""
+def check_deploy(charm, spec, count: int) -> None:
+    """``validateStorageConstraintsAgainstCharm`` / ``validateCharmStorageCount``."""
+    where = f'charm "{charm.name}" store "{spec.name}"'
     if spec.shared:
-        raise StorageError(f'charm "{charm.name}" store "{spec.name}": shared storage support '
-                           "not implemented")
+        raise StorageError(f"{where}: shared storage support not implemented")
     if spec.type != "filesystem":
-        raise StorageError(f'charm "{charm.name}" store "{spec.name}": yard supports only '
-                           'filesystem storage, not "block"')
-    if total < spec.count_min:
-        raise StorageError(f'charm "{charm.name}" store "{spec.name}": {spec.count_min} '
-                           f"instances required, {count} specified")
-    if spec.count_max >= 0 and total > spec.count_max:
-        raise StorageError(f'charm "{charm.name}" store "{spec.name}": at most '
-                           f"{spec.count_max} instances supported, {total} specified")
+        raise StorageError(f'{where}: yard supports only filesystem storage, not "block"')
+    if spec.count_min == 1 and spec.count_max == 1 and count != 1:
+        raise StorageError(f"{where}: storage is singular, {count} specified")
+    if count < spec.count_min:
+        raise StorageError(f"{where}: {spec.count_min} instances required, {count} specified")
+    if spec.count_max >= 0 and count > spec.count_max:
+        raise StorageError(f"{where}: at most {spec.count_max} instances supported, "
+                           f"{count} specified")
+
+
+def check_change(spec, current: int, n: int) -> None:
+    """``validateCharmStorageCountChange``: adding (n > 0) or detaching (n < 0) instances."""
+    action = "attach" if n > 0 else "detach"
+    count = current + n
+    what = f"{action}ing {abs(n)} storage instance{'' if abs(n) == 1 else 's'} brings the " \
+        f"total to {count}"
+    if spec.count_min == 1 and spec.count_max == 1 and count != 1:
+        raise StorageError(f"cannot {action}, storage is singular")
+    if count < spec.count_min:
+        raise StorageError(f"{what}, which is less than the minimum of {spec.count_min}")
+    if spec.count_max >= 0 and count > spec.count_max:
+        raise StorageError(f"{what}, exceeding the maximum of {spec.count_max}")
 
 
 def mount_point(spec, storage_id: str) -> str:

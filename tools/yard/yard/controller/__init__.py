@@ -117,6 +117,7 @@ class Controller(CMRRoom, StateRoom, ViewsRoom, SchedulerRoom, LifecycleRoom, De
         self.busy_machines = set()
         self.provisioning = set()
         self.storage_busy = set()
+        self.attaching = []
         self.fail_next = set()
         self.charms: Dict[str, charmlib.Charm] = {}
         self.pool = ThreadPoolExecutor(max_workers=32)

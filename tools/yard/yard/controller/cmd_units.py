@@ -1,7 +1,6 @@
 """CLI handlers: add and remove units and applications, errors, faults.
 """
 
-import dataclasses
 from typing import List, Optional
 
 from yard.controller.common import UserError
@@ -11,15 +10,15 @@ class UnitCommands:
     """Part of :class:`yard.controller.Controller`; see the package docstring."""
 
     def cmd_add_unit(self, app: str, num_units: int = 1, to: Optional[str] = None,
-                     storage=()) -> dict:
-        """``yard add-unit APP [-n N] [--to X] [--storage name=...]``."""
+                     attach_storage=()) -> dict:
+        """``yard add-unit APP [-n N] [--to X] [--attach-storage ID[,ID]]``."""
         with self.cond:
             a = self._app(app)
-            if storage:  # this call's directives over the application's (Juju's add-unit)
-                directives = dict(a.storage)
-                directives.update(self._storage_directives(self.charm_of(app), list(storage)))
-                a = dataclasses.replace(a, storage=directives)
-                self.update_app(app, storage=directives)
+            attach = [s for item in attach_storage for s in item.split(",") if s]
+            if attach and num_units != 1:
+                raise UserError("--attach-storage cannot be used with -n")
+            for sid in attach:
+                self._storage_arg(sid)
             if a.subordinate:
                 raise UserError(f'cannot add unit to application "{app}": '
                                 'application is subordinate')
@@ -27,7 +26,13 @@ class UnitCommands:
             names = []
             for i in range(num_units):
                 m = self._placement(targets[i], None) if i < len(targets) else None
-                names.append(self._add_unit(app, m))
+                self.attaching = attach  # fewer new instances of those stores
+                try:
+                    names.append(self._add_unit(app, m))
+                finally:
+                    self.attaching = []
+                for sid in attach:
+                    self._attach_existing(names[-1], sid)
             self.cond.notify_all()
             return {"units": names}
 

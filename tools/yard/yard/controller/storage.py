@@ -57,10 +57,43 @@ class StorageRoom:
         return ids
 
     def _add_unit_storage(self, unit: str) -> None:
-        """A new unit gets its application's storage directives (Juju's add-unit)."""
+        """A new unit gets its application's storage directives (Juju's add-unit), less
+        the instances ``add-unit --attach-storage`` brings (``self.attaching``)."""
         app = self.state.applications[self.state.units[unit].app]
         for name, (pool, size, count) in sorted(app.storage.items()):
-            self._add_storage(unit, name, pool, size, count)
+            count -= sum(1 for sid in self.attaching if sid.split("/")[0] == name)
+            if count > 0:
+                self._add_storage(unit, name, pool, size, count)
+
+    def _attach_existing(self, unit: str, sid: str) -> None:
+        """Attach a detached instance to ``unit`` (state/storage.go ``AttachStorage``)."""
+        s = self._storage_arg(sid)
+        u = self._unit(unit)
+        try:
+            if s.unit == unit:
+                raise storagelib.StorageError(f'storage attachment "{sid}" on "{unit}" '
+                                              "already exists")
+            if s.unit is not None:
+                raise storagelib.StorageError(f"cannot attach storage owned by unit {s.unit} "
+                                              f"to unit {unit}")
+            charm = self.charm_of(u.app)
+            spec = charm.storage.get(s.name)
+            if spec is None:
+                raise storagelib.StorageError(f"charm {charm.name} has no storage called "
+                                              f"{s.name}")
+            storagelib.check_change(spec, self._unit_count(unit, s.name), 1)
+            location = storagelib.mount_point(spec, sid)
+        except storagelib.StorageError as e:
+            raise UserError(f"cannot attach storage {sid} to unit {unit}: {e}") from None
+        self._update_storage(sid, unit=unit, machine=u.machine, location=location,
+                             read_only=spec.read_only, status="pending", destroy=False)
+
+    def cmd_attach_storage(self, unit: str, ids: List[str]) -> dict:
+        """``yard attach-storage UNIT ID...``: detached storage joins a unit."""
+        with self.cond:
+            for sid in ids:
+                self._attach_existing(unit, sid)
+            return {}
 
     def _update_storage(self, sid: str, **changes) -> None:
         s = self.state.storage.get(sid)
@@ -203,9 +236,7 @@ class StorageRoom:
             if spec is None:
                 raise storagelib.StorageError(f'charm "{charm.name}" has no store called '
                                               f'"{name}"')
-            have = sum(1 for s in self.state.storage.values()
-                       if s.unit == unit and s.name == name and s.status != "detaching")
-            storagelib.check_counts(charm, spec, count, have + count)
+            storagelib.check_change(spec, self._unit_count(unit, name), count)
 
     # -- CLI ------------------------------------------------------------------------------
 
@@ -275,16 +306,20 @@ class StorageRoom:
                 self._update_storage(sid, status="detaching")
             return {"message": "\n".join(f"detaching {sid}" for sid in ids)}
 
+    def _unit_count(self, unit: str, name: str) -> int:
+        return sum(1 for s in self.state.storage.values()
+                   if s.unit == unit and s.name == name and s.status != "detaching")
+
     def _check_min_count(self, s: StorageInstance) -> None:
         u = self.state.units.get(s.unit)
         if u is None or not u.alive:
             return
         spec = self.charm_of(u.app).storage.get(s.name)
-        left = sum(1 for x in self.state.storage.values()
-                   if x.unit == s.unit and x.name == s.name and x.status != "detaching")
-        if spec is not None and left - 1 < spec.count_min:
-            raise UserError(f'cannot detach storage {s.id}: charm "{u.app}" storage '
-                            f'"{s.name}" requires at least {spec.count_min} instance(s)')
+        try:
+            if spec is not None:
+                storagelib.check_change(spec, self._unit_count(s.unit, s.name), -1)
+        except storagelib.StorageError as e:
+            raise UserError(f"detaching {s.id} from unit {s.unit}: {e}") from None
 
     def cmd_remove_storage(self, ids: List[str], force: bool = False) -> dict:
         """``yard remove-storage [--force] ID...``: destroy; attached ones need --force."""
