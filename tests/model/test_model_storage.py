@@ -5,7 +5,8 @@ removes the unit.  Covers: ``data-storage-attached`` before ``install`` (from th
 charm's hook log), ``yard storage`` (table and JSON), ``storage-get`` /
 ``storage-list`` inside the machine, a real 64 MiB filesystem that the charm
 fills until ENOSPC with ``df`` showing it full, and removal: detaching before
-``stop``, the storage kept as ``detached``, then ``remove-storage``.
+``stop``, the storage kept as ``detached`` with its data, attached to a new unit
+on another machine (``add-unit --attach-storage``), then destroyed with it.
 """
 
 import pytest
@@ -78,6 +79,21 @@ def test_remove_unit_detaches_before_stop_and_keeps_the_storage(model):
     assert ran[-3:] == ["data-storage-detaching", "stop", "remove"], ran
     info = model.json("storage")["storage"]["data/0"]
     assert info["status"]["current"] == "detached" and "attachments" not in info
-    model.run("remove-storage", "data/0")
+
+
+def test_detached_storage_moves_to_a_new_unit_with_its_data(model, yard_home):
+    model.run("add-unit", APP, "--attach-storage", "data/0")
+    model.wait()
+    unit = "yard-storage/1"
+    records = model.hook_log(unit, APP)
+    assert [r["hook"] for r in records][:2] == ["data-storage-attached", "install"]
+    size = int(model.exec(unit, "stat -c %s /srv/data/fill").strip())
+    assert size > 40 * 1024 * 1024, size  # what yard-storage/0 wrote on another machine
+    assert sorted(model.json("storage")["storage"]) == ["data/0"]
+    out = model.run("remove-unit", unit, "--destroy-storage", "--no-prompt")
+    assert "- will remove storage data/0" in out.stderr
+    model.wait()
     until(lambda: not model.json("storage").get("storage"), timeout=60,
           message="data/0 removed")
+    images = list((yard_home / model.model / "storage").glob("*.img"))
+    assert images == [], images
