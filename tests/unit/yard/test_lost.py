@@ -292,3 +292,16 @@ def test_cli_remove_machine_kill_machine_and_model_config(tmp_path):
         assert "tiny/0" not in c("status").stdout
     finally:
         c("destroy-model", "--no-prompt", check=False)
+
+
+def test_work_cut_short_by_a_kill_is_neither_committed_nor_failed(three):
+    h = three
+    h.call("model-config", values={"leadership-lease-duration": "1s"})
+    tid = h.call("exec", unit="tiny/1", command="sleep 1; echo done")["id"]
+    h.until(lambda: h.call("task", id=tid)["status"] == "running", message="running")
+    h.call("kill-machine", machine=machine_of(h, "tiny/1"))
+    h.until(lambda: "tiny/1" not in h.ctl.busy_units, timeout=10, message="the exec ended")
+    task = h.call("task", id=tid)
+    assert task["status"] == "running" and task["results"] == {}
+    assert h.ctl.state.units["tiny/1"].local.error is None
+    h.wait()  # a lost unit's work is not waited for
