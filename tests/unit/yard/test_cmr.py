@@ -260,3 +260,19 @@ relations:
     con.call("deploy", path=str(bundle))   # deploying it again changes nothing
     assert len(con.ctl.state.cross) == 1
     assert con.call("export-bundle")["saas"] == {"tinydb": {"url": "admin/off.tiny"}}
+
+
+def test_offered_application_in_use_is_not_removed_unless_forced(pair):
+    off, con = pair
+    off.call("offer", target="tiny:db")
+    con.call("integrate", a="front", b="off.tiny")
+    off.until(lambda: off.status().get("offers", {}).get("tiny", {})
+              .get("active-connected-count") == 1, message="offer connected")
+    with pytest.raises(UserError, match='^removing application tiny failed: cannot destroy '
+                       'application "tiny": application is used by 1 offer$'):
+        off.call("remove-application", apps=["tiny"])
+    off.call("remove-application", apps=["tiny"], force=True)
+    assert off.call("offers") == {}
+    con.until(lambda: "backend-relation-broken" in con.hooks("front/0"), message="broken")
+    con.until(lambda: con.status()["application-endpoints"]["tiny"]["application-status"]
+              ["current"] == "terminated", message="terminated")

@@ -163,6 +163,23 @@ class CMRRoom(CMRSync):
             self.cond.notify_all()
             return {}
 
+    def cmd_remove_application(self, apps: List[str], *args, **kwargs) -> dict:
+        """An application whose offers are in use stays (juju's state/application.go:
+        ``application is used by N offer(s)``) unless forced; its offers go with it."""
+        with self.cond:
+            for name in apps:
+                offers = [o for o in self.state.offers.values() if o.app == name]
+                used = [o for o in offers if any(c["status"]["current"] == "joined"
+                                                 for c in self._offer_connections(o))]
+                if used and not kwargs.get("force"):
+                    n = len(offers)
+                    raise UserError(f"removing application {name} failed: cannot destroy "
+                                    f'application "{name}": application is used by {n} '
+                                    f"offer{'s' if n != 1 else ''}")
+            out = super().cmd_remove_application(apps, *args, **kwargs)
+            self._set(offers={k: o for k, o in self.state.offers.items() if o.app not in apps})
+            return out
+
     # -- consuming ---------------------------------------------------------------
     def cmd_consume(self, url: str, alias: Optional[str] = None) -> dict:
         """``yard consume [admin/]model.offer [alias]``: add the SAAS."""
