@@ -458,3 +458,27 @@ def test_add_unit_attach_storage_reuses_detached_data(h):
         h.call("attach-storage", unit="tinystore/2", ids=["data/0"])
     assert str(e.value) == ("cannot attach storage data/0 to unit tinystore/2: cannot attach "
                             "storage owned by unit tinystore/1 to unit tinystore/2")
+
+
+# --- the LXD side (pure parts; the model test runs the rest on real containers) ---------
+
+def test_lxd_storage_paths_device_and_argv():
+    from yard.provider import lxd_storage
+    image, mount = lxd_storage.paths("/h", "m", "data/3")
+    assert (image, mount) == ("/h/m/storage/data-3.img", "/h/m/storage/data-3")
+    assert lxd_storage.device_name("data/3") == "storage-data-3"
+    assert lxd_storage.attach_argv("yard-m-0", "data/3", "/h/m/storage/data-3", "/srv/d",
+                                   True) == [
+        "config", "device", "add", "yard-m-0", "storage-data-3", "disk",
+        "source=/h/m/storage/data-3", "path=/srv/d", "readonly=true"]
+
+
+def test_lxd_storage_root_ids_from_the_idmap():
+    from yard.provider import lxd_storage
+    idmap = json.dumps([{"Isuid": True, "Isgid": False, "Hostid": 100000, "Nsid": 0,
+                         "Maprange": 65536},
+                        {"Isuid": False, "Isgid": True, "Hostid": 200000, "Nsid": 0,
+                         "Maprange": 65536}])
+    assert lxd_storage.root_ids({"config": {"volatile.idmap.current": idmap}}) == \
+        (100000, 200000)
+    assert lxd_storage.root_ids({"config": {}}) == (0, 0)  # privileged: host root is root

@@ -46,9 +46,12 @@ def mounted(path: str) -> bool:
 
 def ensure_mounted(image: str, mount: str, size_mib: int) -> None:
     """Make the image (sparse, ext4) once and loop-mount it at ``mount``."""
+    # only root on the host reads a unit's data (as with secrets)
+    os.makedirs(os.path.dirname(mount), mode=0o700, exist_ok=True)
     os.makedirs(mount, exist_ok=True)
     if not os.path.exists(image):
-        with open(image, "wb") as f:
+        fd = os.open(image, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
             f.truncate(size_mib * 1024 * 1024)
         try:
             _run(["mkfs.ext4", "-q", "-F", image])
