@@ -90,7 +90,8 @@ def test_app_bag_never_written_fires_no_hook():
 
 
 def test_changed_pending_follows_joined_even_if_other_units_wait():
-    local = LocalState(installed=True, started=True, leader=True, config_version=1, charm_rev=1)
+    local = LocalState(installed=True, started=True, leader=True, config_version=1,
+                       charm_modified_version=0)
     r = remote(leader=True, relations={1: regular({"other/0": 1, "other/1": 1})})
     op = resolver.next_op(local, r)
     assert op.hook == "db-relation-created"
@@ -154,7 +155,7 @@ def test_never_installed_unit_is_just_removed():
 
 def test_upgrade_charm_then_config_changed():
     _, local = drive(LocalState(), remote(leader=True))
-    hooks, _ = drive(local, remote(leader=True, charm_rev=2))
+    hooks, _ = drive(local, remote(leader=True, charm_modified_version=1))
     assert hooks == ["upgrade-charm", "config-changed"]
 
 
@@ -219,7 +220,7 @@ def test_relation_created_preempts_other_work_when_added_later():
 
 
 def test_actions_wait_for_the_queued_start():
-    local = LocalState(installed=True, config_version=1, charm_rev=1, leader=True,
+    local = LocalState(installed=True, config_version=1, charm_modified_version=0, leader=True,
                        queued="start")
     op = resolver.next_op(local, remote(leader=True, actions=(3,)))
     assert op.hook == "start"

@@ -31,6 +31,7 @@ class BundleApp:
     to: Tuple[str, ...] = ()
     #: ``storage:`` as ``name=constraints`` directives (``data: 64M`` -> ``data=64M``)
     storage: Tuple[str, ...] = ()
+    resources: Dict[str, str] = dataclasses.field(default_factory=dict)  # name -> abs path
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,6 +93,10 @@ def _resolve_charm(spec: dict, name: str, base_dir: str) -> dict:
     spec = dict(spec)
     if "charm" in spec and isinstance(spec["charm"], str):
         spec["charm"] = os.path.normpath(os.path.join(base_dir, spec["charm"]))
+    if isinstance(spec.get("resources"), dict):  # local files: relative to this file
+        spec["resources"] = {k: os.path.normpath(os.path.join(base_dir, v))
+                             if isinstance(v, str) else v
+                             for k, v in spec["resources"].items()}
     return spec
 
 
@@ -161,7 +166,25 @@ def _app(name: str, spec: dict, machines: List[str]) -> BundleApp:
         num = 0
     storage = tuple(f"{k}={v}" for k, v in sorted((spec.get("storage") or {}).items()))
     return BundleApp(name=name, charm=charm, num_units=num, options=opts, to=to,
-                     storage=storage)
+                     storage=storage, resources=_resources(name, spec.get("resources"), meta))
+
+
+def _resources(name: str, spec, meta: charmlib.Charm) -> Dict[str, str]:
+    """A bundle's ``resources:``: local files only (a number is a store revision)."""
+    if not spec:
+        return {}
+    if not isinstance(spec, dict):
+        raise BundleError(f'application "{name}": resources must be a mapping')
+    for res, path in spec.items():
+        if res not in meta.resources:
+            raise BundleError(f'application "{name}": unrecognized resource "{res}"')
+        if not isinstance(path, str):
+            raise BundleError(f'application "{name}": resource "{res}": a store revision '
+                              f"({path}) needs a store; yard takes a local file path")
+        if not os.path.isfile(path):
+            raise BundleError(f'application "{name}": resource "{res}": open {path}: '
+                              "no such file or directory")
+    return {str(k): v for k, v in spec.items()}
 
 
 def _placements(name: str, to, machines: List[str]) -> Tuple[str, ...]:

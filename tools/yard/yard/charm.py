@@ -59,6 +59,8 @@ class Charm:
     actions: Dict[str, dict]
     extra_bindings: Tuple[str, ...] = ()
     storage: Dict[str, StorageSpec] = dataclasses.field(default_factory=dict)
+    resources: Dict[str, "ResourceMeta"] = dataclasses.field(default_factory=dict)
+    revision: int = 0  # the charm's ``revision`` file, else 0 (Juju's local charm minimum)
 
     def endpoint(self, name: str) -> Optional[Endpoint]:
         """The endpoint called ``name`` (including the implicit juju-info), or None."""
@@ -70,6 +72,44 @@ class Charm:
     def defaults(self) -> Dict[str, object]:
         """Every option with its default (None when it has none)."""
         return {k: v.get("default") for k, v in self.options.items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class ResourceMeta:
+    """One entry of metadata ``resources:`` (Juju's ``charm/resource.Meta``)."""
+
+    name: str
+    type: str
+    filename: str
+    description: str = ""
+
+
+def _resources(meta: dict) -> Dict[str, ResourceMeta]:
+    """``resources:`` with the checks of Juju's ``resource.Meta.Validate``.
+
+    Texts from charm ``resource/meta.go`` and ``type.go``: ``resource missing
+    filename``, ``filename cannot contain "/" (got "x")``, ``unsupported
+    resource type "x"``.  ``oci-image`` is valid there but only Kubernetes
+    charms use it; yard runs machine charms, so it refuses it here.
+    """
+    out = {}
+    for name, spec in sorted((meta.get("resources") or {}).items()):
+        spec = spec if isinstance(spec, dict) else {}
+        rtype = str(spec.get("type", "file"))
+        where = f'charm "{meta.get("name")}" resource "{name}"'
+        if rtype == "oci-image":
+            raise CharmError(f'{where}: type "oci-image" is for Kubernetes charms; '
+                             'yard runs machine charms, which take type "file" only')
+        if rtype != "file":
+            raise CharmError(f'{where}: unsupported resource type "{rtype}"')
+        filename = str(spec.get("filename") or "")
+        if not filename:
+            raise CharmError(f"{where}: resource missing filename")
+        if "/" in filename:
+            raise CharmError(f'{where}: filename cannot contain "/" (got "{filename}")')
+        out[str(name)] = ResourceMeta(str(name), rtype, filename,
+                                      str(spec.get("description") or ""))
+    return out
 
 
 ACTION_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
@@ -146,6 +186,14 @@ def _storage_spec(charm: str, name: str, spec) -> StorageSpec:
                        description=str(spec.get("description") or ""))
 
 
+def _revision_file(path: str) -> int:
+    try:
+        with open(os.path.join(path, "revision")) as f:
+            return max(0, int(f.read().strip() or 0))
+    except (OSError, ValueError):
+        return 0
+
+
 def load_charm(path: str) -> Charm:
     """Read the built charm at ``path``.
 
@@ -176,7 +224,8 @@ def load_charm(path: str) -> Charm:
                  actions={str(k): dict(v or {}) for k, v in actions.items()},
                  extra_bindings=tuple(sorted((meta.get("extra-bindings") or {}).keys())),
                  storage={str(k): _storage_spec(str(meta["name"]), str(k), v)
-                          for k, v in (meta.get("storage") or {}).items()})
+                          for k, v in (meta.get("storage") or {}).items()},
+                 resources=_resources(meta), revision=_revision_file(path))
 
 
 # --- config -----------------------------------------------------------------

@@ -140,9 +140,10 @@ def cmd_status(c: Client, a) -> int:
 
 def cmd_deploy(c: Client, a) -> int:
     path = os.path.abspath(a.path)
+    from yard.cli_resources import resource_args
     res = c.call("deploy", path=path, overlays=[os.path.abspath(o) for o in a.overlay],
                  name=a.name, num_units=a.num_units, config=_config_args(a.config),
-                 to=a.to, storage=a.storage)
+                 to=a.to, storage=a.storage, resources=resource_args(a.resource))
     print(res.get("message", ""), file=sys.stderr)
     return _maybe_wait(c, a)
 
@@ -229,117 +230,6 @@ def cmd_remove_relation(c: Client, a) -> int:
 def cmd_add_unit(c: Client, a) -> int:
     c.call("add-unit", app=a.app, num_units=a.num_units, to=a.to, attach_storage=a.attach_storage)
     return _maybe_wait(c, a)
-
-
-def _wait_task(c: Client, tid: int, timeout: Optional[float]) -> dict:
-    deadline = time.time() + timeout if timeout else None
-    while True:
-        chunk = 30.0 if deadline is None else max(0.0, min(30.0, deadline - time.time()))
-        task = c.call("task", id=tid, wait=chunk)
-        if task["status"] in ("completed", "failed"):
-            return task
-        if deadline is not None and time.time() >= deadline:
-            raise CLIError(f"timed out waiting for results from: task {tid}")
-
-
-def _run_args(a):
-    """``UNIT [UNIT ...] ACTION [k=v ...]`` as juju 3 takes them."""
-    words = [a.target, a.action] + list(a.kv)
-    targets = []
-    while words and "/" in words[0] and "=" not in words[0]:
-        targets.append(words.pop(0))
-    if not targets or not words:
-        raise CLIError("no action specified" if targets else "no unit specified")
-    return targets, words[0], words[1:]
-
-
-def cmd_run(c: Client, a) -> int:
-    targets, action, kv = _run_args(a)
-    params = {}
-    if a.params:
-        with open(a.params) as f:
-            params.update(yaml.safe_load(f) or {})
-    params.update(_nest(_kv(kv, parse_yaml=not a.string_args)))
-    queued = [c.call("run", target=t, action=action, params=params) for t in targets]
-    if a.background:
-        for res in queued:
-            tid = res["id"]
-            print(f"Scheduled operation {tid} with task {tid}")
-            print(f"Check operation status with 'yard show-operation {tid}'")
-            print(f"Check task status with 'yard show-task {tid}'")
-        return 0
-    if a.format not in ("json", "yaml"):
-        for res in queued:
-            tid, tag = res["id"], "unit-" + res["unit"].replace("/", "-")
-            print(f"Running operation {tid} with 1 task\n  - task {tid} on {tag}\n\n"
-                  f"Waiting for task {tid}...", file=sys.stderr)
-    tasks = [_wait_task(c, res["id"], a.wait) for res in queued]
-    if a.format in ("json", "yaml"):
-        print_data({t["unit"]: _shown(t) for t in tasks}, a.format)
-    code = 0
-    for t in tasks:
-        code = _print_task(t, None if a.format in ("json", "yaml") else a.format,
-                           quiet=a.format in ("json", "yaml")) or code
-    return code
-
-
-def _shown(task: dict) -> dict:
-    return {k: v for k, v in task.items() if k not in ("action", "kind")}
-
-
-def _print_task(task: dict, fmt: Optional[str], quiet: bool = False) -> int:
-    if fmt in ("json", "yaml"):
-        print_data({task["unit"]: _shown(task)}, fmt)
-    elif not quiet:
-        for line in task.get("log", []):
-            print(line)
-        results = {k: v for k, v in task["results"].items()
-                   if k not in ("return-code", "stdout", "stderr", "Code", "Stdout", "Stderr")}
-        if results:
-            sys.stdout.write(yaml.safe_dump(results, default_flow_style=False))
-        if task["results"].get("stdout"):
-            sys.stdout.write(task["results"]["stdout"])
-        if task["results"].get("stderr"):
-            sys.stderr.write(task["results"]["stderr"])
-    if task["status"] != "completed":
-        code = task["results"].get("return-code", 1)
-        why = f"\n {task['message']}" if task.get("message") else ""
-        print(f'ERROR the following task failed:\n id "{task["id"]}" with return code {code}'
-              f"{why}\n\nuse 'yard show-task {task['id']}' to inspect the failure",
-              file=sys.stderr)
-        return 1
-    return 0
-
-
-def cmd_show_task(c: Client, a) -> int:
-    task = c.call("task", id=int(a.id), wait=0)
-    print_data({k: v for k, v in task.items() if k not in ("kind",)}, a.format or "yaml")
-    return 0
-
-
-def cmd_exec(c: Client, a) -> int:
-    command = " ".join(a.command)
-    if not a.unit:
-        raise CLIError("You must specify a target, either through --all, --machine, "
-                       "--application or --unit")
-    code = 0
-    tasks = []
-    for unit in a.unit:
-        tasks.append(c.call("exec", unit=unit, command=command))
-    results = {}
-    for t in tasks:
-        task = _wait_task(c, t["id"], a.timeout)
-        results[task["unit"]] = task
-    if a.format in ("json", "yaml"):
-        print_data({u: {k: v for k, v in t.items() if k not in ("action", "kind")}
-                    for u, t in results.items()}, a.format)
-    for u, t in results.items():
-        rc = t["results"].get("return-code", 1)
-        if a.format not in ("json", "yaml"):
-            sys.stdout.write(t["results"].get("stdout", ""))
-            sys.stderr.write(t["results"].get("stderr", ""))
-        code = code or rc
-    return code
 
 
 def cmd_show_unit(c: Client, a) -> int:
@@ -509,6 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("path")
     sp.add_argument("name", nargs="?")
     sp.add_argument("--overlay", action="append", default=[])
+    sp.add_argument("--resource", action="append", default=[], metavar="name=path")
     sp.add_argument("-n", "--num-units", type=int, default=1)
     sp.add_argument("--config", action="append", default=[])
     sp.add_argument("--to", default=None)
@@ -539,27 +430,6 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("-n", "--num-units", type=int, default=1)
     sp.add_argument("--to", default=None)
     _add_wait(sp)
-
-    sp = add("run", cmd_run, "run an action on a unit or APP/leader")
-    sp.add_argument("target")
-    sp.add_argument("action")
-    sp.add_argument("kv", nargs="*")
-    sp.add_argument("--params", default=None)
-    sp.add_argument("--string-args", action="store_true")
-    sp.add_argument("--background", action="store_true")
-    sp.add_argument("--wait", type=lambda v: _duration(v), default=None)
-    sp.add_argument("--format", choices=["plain", "json", "yaml"], default="plain")
-
-    sp = add("show-task", cmd_show_task, "show a task's results")
-    sp.add_argument("id")
-    sp.add_argument("--format", choices=["yaml", "json"], default="yaml")
-    sub._name_parser_map["show-operation"] = sp
-
-    sp = add("exec", cmd_exec, "run commands on units in a hook context")
-    sp.add_argument("--unit", action="append", default=[])
-    sp.add_argument("--timeout", type=lambda v: _duration(v), default=None)
-    sp.add_argument("--format", choices=["plain", "json", "yaml"], default="plain")
-    sp.add_argument("command", nargs=argparse.REMAINDER)
 
     sp = add("show-unit", cmd_show_unit, "show a unit with its relation data")
     sp.add_argument("units", nargs="+")
@@ -608,8 +478,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("models", cmd_models, "list models")
 
     # Later areas' verbs: cli_<area>.py, register(add); imported here (they import cli).
-    from yard import cli_cmr, cli_machines, cli_secrets, cli_storage
-    for area in (cli_cmr, cli_secrets, cli_machines, cli_storage):
+    from yard import cli_cmr, cli_machines, cli_resources, cli_secrets, cli_storage, cli_tasks
+    for area in (cli_cmr, cli_secrets, cli_machines, cli_storage, cli_tasks, cli_resources):
         area.register(add)
     cli_storage.extend(sub.choices)
     return p

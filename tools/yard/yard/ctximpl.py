@@ -349,7 +349,7 @@ class HookContextImpl(SecretsContext, HookContext):
         self._storage_adds.update(pending)
 
     def resource_path(self, name: str) -> str:
-        raise ToolError(f'could not download resource: resource "{name}" not found')
+        return self.ctl.resource_fetch(self.unit_name, name)
 
     # -- charm state ---------------------------------------------------------
     def state_get(self) -> Dict[str, str]:

@@ -37,7 +37,7 @@ class LocalState:
     leader: bool = False
     leader_settings_version: Optional[int] = None
     config_version: Optional[int] = None
-    charm_rev: Optional[int] = None
+    charm_modified_version: Optional[int] = None
     queued: Optional[str] = None
     relations: Dict[int, RelLocal] = dataclasses.field(default_factory=dict)
     error: Optional["Op"] = None
@@ -65,7 +65,7 @@ class RemoteState:
     unit: str
     alive: bool = True
     config_version: int = 1
-    charm_rev: int = 1
+    charm_modified_version: int = 0
     leader: bool = False
     leader_settings_version: int = 1
     leader_pending: bool = False
@@ -145,7 +145,8 @@ class Application:
     name: str
     charm_path: str
     charm_name: str
-    charm_rev: int = 1
+    charm_rev: int = 0
+    charm_modified_version: int = 0  # Juju's: bumped by a new charm and by new resource bytes
     subordinate: bool = False
     charm_source: str = ""
     config: Dict[str, object] = dataclasses.field(default_factory=dict)
@@ -183,6 +184,7 @@ class Unit:
     resolved: Optional[str] = None
     last_update_status: float = 0.0
     force_at: Optional[float] = None  # remove --force: obliterated at this time if still here
+    resources: Dict[str, str] = dataclasses.field(default_factory=dict)  # name -> fingerprint
 
 
 @dataclasses.dataclass(frozen=True)
@@ -257,6 +259,31 @@ class Task:
     started: float = 0.0
     completed: float = 0.0
     kind: str = "action"  # "action" or "exec"
+    operation: int = 0  # the operation the task belongs to (same id sequence)
+
+
+@dataclasses.dataclass(frozen=True)
+class AppResource:
+    """An application's resource (Juju's ``resource.Resource``): a placeholder until uploaded.
+
+    ``path`` is the stored copy on the host ("" for a placeholder); ``fingerprint``
+    its SHA-384 (Juju's resource fingerprint).
+    """
+
+    app: str
+    name: str
+    filename: str
+    description: str = ""
+    path: str = ""
+    fingerprint: str = ""
+    size: int = 0
+    username: str = ""
+    timestamp: float = 0.0
+
+    @property
+    def placeholder(self) -> bool:
+        """Whether nothing was uploaded (Juju's ``IsPlaceholder``)."""
+        return not self.path
 
 
 @dataclasses.dataclass(frozen=True)
@@ -347,6 +374,8 @@ class ModelState:
     secrets: SecretStore = SecretStore()
     storage: Dict[str, StorageInstance] = dataclasses.field(default_factory=dict)
     next_storage: int = 0
+    resources: Dict[str, AppResource] = dataclasses.field(default_factory=dict)  # "app/name"
+    charm_revisions: Dict[str, int] = dataclasses.field(default_factory=dict)  # name -> next
 
 
 def bag_key(relation_id: int, owner: str) -> str:

@@ -52,9 +52,9 @@ def _main(local: LocalState, remote: RemoteState) -> Optional[Op]:
     if not remote.alive:
         return _teardown(local, remote)
     if not local.installed:
-        return _hook("install", version=remote.charm_rev)
-    if local.charm_rev != remote.charm_rev:
-        return _hook("upgrade-charm", version=remote.charm_rev)
+        return _hook("install", version=remote.charm_modified_version)
+    if local.charm_modified_version != remote.charm_modified_version:
+        return _hook("upgrade-charm", version=remote.charm_modified_version)
     if local.config_version != remote.config_version:
         return _hook("config-changed", version=remote.config_version)
     op = _relations(local, remote) or _secrets(remote)
@@ -246,11 +246,11 @@ def commit(local: LocalState, op: Op) -> LocalState:
     if op.relation_id is not None and "-relation-" in name:
         return _commit_relation(local, op, name.rsplit("-", 1)[1])
     simple = {
-        "install": dict(installed=True, charm_rev=op.version),
+        "install": dict(installed=True, charm_modified_version=op.version),
         "leader-elected": dict(leader=True),
         "leader-settings-changed": dict(leader_settings_version=op.version),
         "start": dict(started=True, queued=None),
-        "upgrade-charm": dict(charm_rev=op.version, queued="config-changed"),
+        "upgrade-charm": dict(charm_modified_version=op.version, queued="config-changed"),
         "stop": dict(stopped=True, started=False),
         "remove": dict(removed=True),
         "removed": dict(removed=True),

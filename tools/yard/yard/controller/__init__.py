@@ -14,6 +14,7 @@ The controller is one object made of rooms, one module each:
 ``lifecycle``       leadership, subordinates, provisioning and clean-up
 ``machines``        lost machines, leases, forced removal, retry-provisioning
 ``cmd_*``           CLI request handlers, by area (``handle`` dispatches)
+``resources``       charm resources: uploads, attach-resource, resource-get
 ``settled``         the checks behind ``yard wait``
 ``status``          status, show-unit and export views
 ``storage``         storage instances, attachments and the storage verbs
@@ -56,6 +57,7 @@ from yard.controller.common import (DEFAULT_CONFIG, UserError, dump, parse_durat
                                     task_json)
 from yard.controller.lifecycle import LifecycleRoom
 from yard.controller.machines import MachineRoom
+from yard.controller.resources import ResourcesRoom
 from yard.controller.scheduler import SchedulerRoom
 from yard.controller.cmd_secrets import SecretCommands
 from yard.controller.secrets import SecretsRoom
@@ -90,7 +92,8 @@ def make_provider(kind: str, model: str):
 
 class Controller(CMRRoom, StateRoom, ViewsRoom, SchedulerRoom, LifecycleRoom, DeployCommands,
                  RelationCommands, UnitCommands, ConfigCommands, TaskCommands, SettledRoom,
-                 StatusViews, SecretsRoom, SecretCommands, MachineRoom, StorageRoom):
+                 StatusViews, SecretsRoom, SecretCommands, MachineRoom, StorageRoom,
+                 ResourcesRoom):
     """State, scheduler and request handlers of one model."""
 
     def __init__(self, home: str, model: str, provider=None, tools=None):

@@ -57,8 +57,21 @@ class DeployCommands:
         self.charms[dest] = charmlib.load_charm(dest)
         return dest
 
+    def _next_charm_rev(self, charm: charmlib.Charm) -> int:
+        """Juju's local charm revision: a per-name sequence whose minimum is the charm's own.
+
+        state/charm.go ``PrepareLocalCharmUpload`` takes ``sequenceWithMin(
+        "charmrev-<url>", <revision file or 0>)``: the first upload of a charm
+        name is 0 (or its ``revision`` file), each later one (another deploy,
+        a refresh) one more.  The sequence outlives the application.
+        """
+        rev = max(self.state.charm_revisions.get(charm.name, 0), charm.revision)
+        self._set(charm_revisions=dict(self.state.charm_revisions, **{charm.name: rev + 1}))
+        return rev
+
     def _deploy_app(self, name: str, path: str, num_units: int, options: dict,
-                    to: Tuple[str, ...] = (), bundle_machines=None, storage=()) -> None:
+                    to: Tuple[str, ...] = (), bundle_machines=None, storage=(),
+                    resources: Optional[Dict[str, str]] = None) -> None:
         if not re.match(r"^[a-z][a-z0-9]*(-[a-z0-9]*[a-z][a-z0-9]*)*$", name):
             raise UserError(f'invalid application name "{name}"')
         charm = charmlib.load_charm(path)
@@ -66,14 +79,17 @@ class DeployCommands:
         cfg = {k: charmlib.coerce_option(charm, k, v) for k, v in (options or {}).items()}
         if name in self.state.applications:
             raise UserError(f'cannot add application "{name}": application already exists')
+        self._check_resources(charm.resources, resources or {})
         machines = [self._placement(t, bundle_machines) for t in to]
         directives = self._storage_directives(charm, list(storage))
-        stored = self._store_charm(name, 1, charm.path)
+        rev = self._next_charm_rev(charm)
+        stored = self._store_charm(name, rev, charm.path)
         apps = dict(self.state.applications)
         apps[name] = Application(name=name, charm_path=stored, charm_name=charm.name,
-                                 subordinate=charm.subordinate, config=cfg,
+                                 charm_rev=rev, subordinate=charm.subordinate, config=cfg,
                                  charm_source=charm.path, storage=directives)
         self._set(applications=apps)
+        self._add_resources(name, resources)
         for ep in charm.endpoints:
             if ep.role == "peers":
                 self._add_relation((RelEnd(name, ep.name, "peers", ep.interface),), ep.scope)
@@ -84,7 +100,7 @@ class DeployCommands:
 
     def cmd_deploy(self, path: str, overlays=(), name: Optional[str] = None, num_units: int = 1,
                    config: Optional[dict] = None, to: Optional[str] = None,
-                   storage=()) -> dict:
+                   storage=(), resources: Optional[Dict[str, str]] = None) -> dict:
         """Deploy a bundle file or one built charm folder."""
         with self.cond:
             try:
@@ -96,7 +112,8 @@ class DeployCommands:
                 for k, v in (config or {}).items():
                     cfg[k] = charmlib.coerce_option(charm, k, v)
                 targets = [t for t in (to or "").split(",") if t] if to else []
-                self._deploy_app(app, path, num_units, cfg, tuple(targets), storage=storage)
+                self._deploy_app(app, path, num_units, cfg, tuple(targets), storage=storage,
+                                 resources=resources)
                 self.cond.notify_all()
                 return {"message": f'Deployed "{app}" from local charm "{charm.name}"'}
             except charmlib.CharmError as e:
@@ -111,7 +128,7 @@ class DeployCommands:
                 lines += self._update_from_bundle(app)
                 continue
             self._deploy_app(app.name, app.charm, app.num_units, app.options, app.to,
-                             bundle_machines, app.storage)
+                             bundle_machines, app.storage, app.resources)
             lines.append(f"- deploy application {app.name} from {app.charm}")
         for a, c in b.relations:
             try:
@@ -170,13 +187,16 @@ class DeployCommands:
             self.charms[charm.path] = charm
             cfg = {k: v for k, v in a.config.items() if k in charm.options}
             self.charms.pop(a.charm_path, None)
-            stored = self._store_charm(app, a.charm_rev + 1, charm.path)
-            self.update_app(app, charm_path=stored, charm_rev=a.charm_rev + 1, config=cfg,
-                            charm_source=charm.path)
+            rev = self._next_charm_rev(charm)
+            stored = self._store_charm(app, rev, charm.path)
+            self.update_app(app, charm_path=stored, charm_rev=rev, config=cfg,
+                            charm_source=charm.path,
+                            charm_modified_version=a.charm_modified_version + 1)
+            self._new_charm_resources(app, charm)
             for ep in charm.endpoints:
                 if ep.role == "peers" and not any(
                         r.peer and r.ends[0].app == app and r.ends[0].endpoint == ep.name
                         for r in self.state.relations.values()):
                     self._add_relation((RelEnd(app, ep.name, "peers", ep.interface),), ep.scope)
             self.cond.notify_all()
-            return {"revision": a.charm_rev + 1}
+            return {"revision": rev}

@@ -58,7 +58,7 @@ def task_json(task: Task) -> dict:
          "results": dict(task.results), "timing": {
              "enqueued": ts(task.enqueued), "started": ts(task.started) if task.started else "",
              "completed": ts(task.completed) if task.completed else ""},
-         "action": task.name, "kind": task.kind}
+         "action": task.name, "kind": task.kind, "operation": str(task.operation)}
     if task.message:
         d["message"] = task.message
     if task.log:

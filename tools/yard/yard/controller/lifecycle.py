@@ -92,6 +92,7 @@ class LifecycleRoom:
                 apps = dict(self.state.applications)
                 del apps[name]
                 self._set(applications=apps)
+                self._forget_resources(name)
         for mid, m in list(self.state.machines.items()):
             if m.status == "started" and mid not in self.busy_machines and not any(
                     u.machine == mid for u in self.state.units.values()):

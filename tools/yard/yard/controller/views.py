@@ -67,7 +67,8 @@ class ViewsRoom:
                        leader_unit.local.error is None and not leader_unit.local.leader)
         return RemoteState(
             unit=unit.name, alive=unit.alive, leader_pending=pending,
-            config_version=app.config_version, charm_rev=app.charm_rev,
+            config_version=app.config_version,
+            charm_modified_version=app.charm_modified_version,
             leader=app.leader == unit.name,
             leader_settings_version=app.leader_settings_version, relations=rels,
             actions=actions, execs=execs,
