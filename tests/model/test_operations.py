@@ -11,6 +11,8 @@ import json
 
 import pytest
 
+from conftest import skip_or_fail
+
 pytestmark = pytest.mark.model
 
 APP = "web"
@@ -22,7 +24,7 @@ STARTS = "/var/log/stackyard-test/starts.log"
 def web(yard, build_dir):
     charm = build_dir / "stackyard-test"
     if not charm.is_dir():
-        pytest.skip("build/stackyard-test is not built; run `make build`")
+        skip_or_fail("build/stackyard-test is not built; run `make build`")
     yard.run("deploy", charm, APP, "-n", UNITS, "--config", "restart-batch-size=2",
              "--config", "restart-health-timeout=15", timeout=1500)
     yard.wait(timeout=1500)
