@@ -194,14 +194,23 @@ def test_debootstrap_argv_includes_systemd_and_python():
     argv = image.debootstrap_argv("/tmp/rootfs", "http://m.example/debian")
     assert argv[:2] == ["debootstrap", "--variant=minbase"]
     include = argv[2].split("=", 1)[1].split(",")
-    for pkg in ("systemd", "systemd-sysv", "python3", "python3-venv", "ca-certificates"):
+    for pkg in ("systemd", "systemd-sysv", "python3", "python3-venv", "ca-certificates", "sudo"):
         assert pkg in include
     assert argv[-3:] == ["bookworm", "/tmp/rootfs", "http://m.example/debian"]
 
 
+def test_image_alias_changes_with_the_package_list():
+    """Hosts with an image of an older recipe build the new one (the alias differs)."""
+    import hashlib
+    assert image.ALIAS.startswith("yard/debian-12-")
+    digest = hashlib.sha256(repr((image.SUITE, image.INCLUDE + ("x",),
+                                  image.NETWORK_UNIT_TEXT)).encode()).hexdigest()[:8]
+    assert "yard/debian-12-" + digest != image.ALIAS
+
+
 def test_image_ref_override(monkeypatch):
     monkeypatch.delenv("YARD_LXD_IMAGE", raising=False)
-    assert image.image_ref() == "yard/debian-12"
+    assert image.image_ref() == image.ALIAS
     monkeypatch.setenv("YARD_LXD_IMAGE", "ubuntu:22.04")
     assert image.image_ref() == "ubuntu:22.04"
 

@@ -358,8 +358,10 @@ def cmd_controller(c: Client, a) -> int:
 
 
 def cmd_models(c: Client, a) -> int:
+    """Folders of YARD_HOME that hold a model (its state), not yard's own (``lxd``)."""
     home = c.home
-    names = sorted(d for d in os.listdir(home) if os.path.isdir(os.path.join(home, d))) \
+    names = sorted(d for d in os.listdir(home)
+                   if os.path.isfile(os.path.join(home, d, "state.db"))) \
         if os.path.isdir(home) else []
     for n in names:
         print(n)

@@ -67,6 +67,9 @@ class ConfigCommands:
             if values:
                 cfg = dict(self.state.config)
                 for k, v in values.items():
+                    if k == "vip-range":  # Juju's text for an immutable key (environs/config)
+                        raise UserError(f'cannot change vip-range from '
+                                        f'"{self.provider.vip_range()}" to "{v}"')
                     if k in ("update-status-hook-interval", "leadership-lease-duration"):
                         parse_duration(v)
                         cfg[k] = str(v)

@@ -115,6 +115,9 @@ class StateRoom:
         """Model config with defaults."""
         cfg = dict(DEFAULT_CONFIG)
         cfg.update(self.state.config)
+        vips = self.provider.vip_range()
+        if vips:  # read-only: the provider's, see provider/addresses.py
+            cfg["vip-range"] = vips
         return cfg
 
     def _enter_scope(self, u: Unit, rid: int) -> None:

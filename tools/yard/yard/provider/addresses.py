@@ -17,11 +17,21 @@ import threading
 from typing import Callable, Dict, Iterable, Iterator, Optional
 
 #: Static addresses come from host numbers FIRST_HOST..LAST_HOST of the subnet;
-#: the bridge itself is host 1 and LXD's DHCP range sits above LAST_HOST.
+#: the bridge itself is host 1 and LXD's DHCP range sits above VIP_LAST_HOST.
 FIRST_HOST = 10
-LAST_HOST = 199
+LAST_HOST = 149
+#: Host numbers never allocated to a machine: free for virtual IPs that HA charms
+#: (IPaddr2, keepalived) add to a machine's interface.  Shown as ``vip-range``.
+VIP_FIRST_HOST = 150
+VIP_LAST_HOST = 199
 
 _thread_lock = threading.Lock()
+
+
+def vip_range(iface: ipaddress.IPv4Interface) -> str:
+    """``first-last`` of the addresses kept out of allocation for VIPs."""
+    base = iface.network.network_address
+    return "{}-{}".format(base + VIP_FIRST_HOST, base + VIP_LAST_HOST)
 
 
 class AddressesExhausted(Exception):
@@ -100,8 +110,16 @@ class AddressBook:
             return address
 
     def release(self, machine_id: str) -> None:
-        """Forget the machine's address (no error if it had none)."""
+        """Forget the machine's address (no error if it had none).
+
+        The model's file goes with its last address, so a destroyed model
+        leaves nothing behind.
+        """
         with self._locked():
             mine = self._read(self.path)
-            if mine.pop(machine_id, None) is not None:
+            if mine.pop(machine_id, None) is None:
+                return
+            if mine:
                 self._write(mine)
+            elif os.path.exists(self.path):
+                os.remove(self.path)

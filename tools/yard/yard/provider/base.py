@@ -36,6 +36,10 @@ class Provider(abc.ABC):
     def host_address(self) -> str:
         """The host's address as machines see it: the controller listens here."""
 
+    def vip_range(self) -> str:
+        """Addresses of the machines' network no machine gets, for VIPs ("" if none)."""
+        return ""
+
     def machine_base(self) -> Tuple[str, str]:
         """(name, channel) of the machines' OS, for status."""
         return ("ubuntu", "22.04")

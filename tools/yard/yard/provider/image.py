@@ -8,6 +8,7 @@ its own).  It is built once and kept in LXD under :data:`ALIAS`.
 """
 
 import glob
+import hashlib
 import logging
 import os
 import re
@@ -20,12 +21,13 @@ from yard.provider import lxd_setup
 
 log = logging.getLogger(__name__)
 
-ALIAS = "yard/debian-12"
 SUITE = "bookworm"
+#: ``sudo`` because Ubuntu's cloud images have it and charms (Juju's own test
+#: charms among them) call it.
 INCLUDE = (
     "systemd", "systemd-sysv", "dbus", "python3", "python3-venv", "python3-pip",
     "ca-certificates", "iproute2", "iputils-ping", "procps", "curl", "less",
-    "netbase", "tar", "gzip",
+    "netbase", "tar", "gzip", "sudo",
 )
 NETWORK_UNIT = "yard-network.service"
 #: Read by NETWORK_UNIT; yard writes it into each machine before its first boot.
@@ -50,6 +52,11 @@ ExecStart=/sbin/ip route replace default via ${{GATEWAY}} dev ${{DEVICE}}
 [Install]
 WantedBy=multi-user.target network-online.target
 """.format(env=NETWORK_ENV)
+#: The alias carries a digest of the recipe (suite, packages, network unit), so a
+#: change to any of them makes hosts that have an older image build the new one;
+#: machines already running keep theirs.
+ALIAS = "yard/debian-12-" + hashlib.sha256(
+    repr((SUITE, INCLUDE, NETWORK_UNIT_TEXT)).encode()).hexdigest()[:8]
 PEM_RE = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
 HOST_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 EXTRA_CA_DIR = "usr/local/share/ca-certificates"

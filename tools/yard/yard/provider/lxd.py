@@ -345,6 +345,9 @@ class LXDProvider(base.Provider):
         """Debian 12 on yard's own image; else what the image reference names."""
         return image.image_base()
 
+    def vip_range(self) -> str:
+        return addresses.vip_range(self.iface)
+
     def host_address(self) -> str:
         """The yard bridge's IPv4 address on the host."""
         return str(self.iface.ip)
