@@ -106,7 +106,8 @@ def test_status_saas_and_offers_sections(pair):
               .get("active-connected-count") == 1, message="offer connected")
     text = format_status(off.status())
     assert "Offer  Application  Charm  Rev  Connected  Endpoint  Interface  Role\n" in text
-    assert "tiny   tiny         tiny   1    1/1        db        tiny-db    provider" in text
+    # Rev 0: the first upload of a local charm, as Juju numbers them (README, "Numbering").
+    assert "tiny   tiny         tiny   0    1/1        db        tiny-db    provider" in text
     offers = off.call("offers")
     assert offers["tiny"]["offer-url"] == "admin/off.tiny"
     conn = offers["tiny"]["connections"][0]
