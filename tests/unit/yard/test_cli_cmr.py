@@ -60,7 +60,8 @@ def test_offer_consume_integrate_over_sockets(two):
     summary = off("offers", "--format", "summary").stdout.splitlines()
     assert summary[0].split() == ["Offer", "Application", "Charm", "Connected", "Store", "URL",
                                   "Endpoint", "Interface", "Role"]
-    assert summary[1].split() == ["tiny", "tiny", "local:tiny-1", "1", "yard",
+    # local:tiny-0: the first upload of a local charm is revision 0 (README, "Numbering").
+    assert summary[1].split() == ["tiny", "tiny", "local:tiny-0", "1", "yard",
                                   "admin/offm.tiny", "db", "tiny-db", "provider"]
     tab = off("offers").stdout.splitlines()
     assert tab[0].split() == ["Offer", "User", "Relation", "id", "Status", "Endpoint",
