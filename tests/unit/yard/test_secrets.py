@@ -403,7 +403,7 @@ def test_content_survives_a_controller_restart(tmp_path, pair):
 def test_resolver_orders_secret_hooks_after_relations_as_juju():
     from yard import resolver
     from yard.model import LocalState, RemoteState
-    local = LocalState(installed=True, started=True, config_version=1, charm_rev=1,
+    local = LocalState(installed=True, started=True, config_version=1, charm_modified_version=0,
                        leader_settings_version=1)
     remote = RemoteState(unit="a/0", secrets_expired=(("secret:e", 2),),
                          secrets_rotate=("secret:r",), secrets_changed=("secret:c",),
