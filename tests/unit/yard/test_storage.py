@@ -195,7 +195,7 @@ def test_storage_attached_runs_before_install_and_install_waits_for_pending():
 
 
 def test_storage_added_after_install_runs_attached_when_idle():
-    local = LocalState(installed=True, started=True, config_version=1, charm_rev=1,
+    local = LocalState(installed=True, started=True, config_version=1, charm_modified_version=0,
                        leader_settings_version=1, storage=("data/0",))
     remote = RemoteState(unit="a/0", storage={"data/0": "attached", "data/1": "pending"})
     assert resolver.next_op(local, remote) is None
@@ -217,7 +217,7 @@ def test_detaching_before_departed_and_stop_on_a_dying_unit():
 
 
 def test_detach_storage_of_a_live_unit_and_never_attached_gets_no_hook():
-    local = LocalState(installed=True, started=True, config_version=1, charm_rev=1,
+    local = LocalState(installed=True, started=True, config_version=1, charm_modified_version=0,
                        leader_settings_version=1, storage=("data/0",))
     remote = RemoteState(unit="a/0", storage={"data/0": "dying", "logs/1": "dying"})
     op = resolver.next_op(local, remote)
