@@ -883,3 +883,118 @@ def test_peer_bags_are_read_when_what_the_leader_saw_may_not_be_all(monkeypatch,
     else:
         del watch['bags']
     assert restart.remembered_bag('web/1') is None, why
+
+
+class Clock:
+    """time.time and time.sleep of a hook, without waiting: ``slept`` lists each sleep."""
+
+    def __init__(self, monkeypatch, now=1000.0):
+        self.now, self.slept = now, []
+        monkeypatch.setattr(restart.time, 'time', lambda: self.now)
+        monkeypatch.setattr(restart.time, 'sleep', self.sleep)
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def my_turn_came(hook_env, monkeypatch, me, leader):
+    """``me`` holds the plan's only batch, its request open; a check that passes."""
+    import json
+    from charmhelpers.core import unitdata
+    plan = {'last': 1, 'batches': [{'n': 1, 'units': {me: me + '#1'}}]}
+    bags = {'web': {restart.PLAN_KEY: json.dumps(plan)}, 'web/0': {}, 'web/1': {},
+            me: {restart.REQUEST_KEY: me + '#1'}}
+    fake_peers(monkeypatch, bags, me=me)
+    monkeypatch.setattr(restart.hookenv, 'is_leader', lambda: leader)
+    monkeypatch.setattr(restart.hookenv, 'charm_dir', lambda: hook_env.charm_dir)
+    unitdata.kv().set(restart.PENDING, {'id': me + '#1', 'services': ['app'],
+                                        'restarted': False})
+
+    def check():
+        return True, 'ok'
+    check.name = 'tcp 127.0.0.1:1'
+    return bags, {'app': [check]}
+
+
+@pytest.mark.parametrize('me, leader, interval', [
+    ('web/1', False, 30),     # longer than restart-health-timeout
+    ('web/0', True, 2),       # the leader places everyone's requests: it never sleeps
+])
+def test_the_batch_interval_is_not_slept_where_a_hook_would_wait_too_long(
+        hook_env, monkeypatch, me, leader, interval):
+    """The slot is held through the interval and given back at a later hook."""
+    bags, checks = my_turn_came(hook_env, monkeypatch, me, leader)
+    clock = Clock(monkeypatch)
+    config = {'restart-batch-size': 1, 'restart-batch-interval': interval,
+              'restart-health-timeout': 5}
+    restarted = []
+    restart.coordinate(config, checks, restart=restarted.append)
+    assert restarted == ['app'] and clock.slept == []
+    assert restart.DONE_KEY not in bags[me], 'the next batch waits for the interval'
+    given_back = '00:16:42' if interval == 2 else '00:17:10'   # 1000 s + interval, UTC
+    assert restart.status_check(config) == [
+        ('active', 'Restarted app; restart slot given back after {} UTC'.format(given_back))]
+    early = 20 if interval == 30 else 1      # still more than the hook may wait, or leader
+    clock.now += early
+    restart.coordinate(config, checks, restart=restarted.append)
+    assert restart.DONE_KEY not in bags[me]
+    clock.now += interval - early
+    restart.coordinate(config, checks, restart=restarted.append)
+    assert bags[me][restart.DONE_KEY] == me + '#1' and restarted == ['app']
+    assert clock.slept == []
+
+
+def test_an_interval_that_fits_in_the_hook_is_waited_for_there(hook_env, monkeypatch):
+    bags, checks = my_turn_came(hook_env, monkeypatch, 'web/1', False)
+    clock = Clock(monkeypatch)
+    restart.coordinate({'restart-batch-size': 1, 'restart-batch-interval': 4,
+                        'restart-health-timeout': 5}, checks, restart=lambda s: None)
+    assert clock.slept == [4] and bags['web/1'][restart.DONE_KEY] == 'web/1#1'
+
+
+def test_a_halted_unit_checks_once_in_later_hooks(hook_env, monkeypatch):
+    """Only the hook that restarted waits restart-health-timeout for the checks."""
+    import time
+    bags, _ = my_turn_came(hook_env, monkeypatch, 'web/1', False)
+    calls = []
+
+    def check():
+        calls.append(1)
+        return healthy, 'refused'
+    check.name = 'tcp 127.0.0.1:1'
+    healthy = False
+    config = {'restart-batch-size': 1, 'restart-health-timeout': 1}
+    t0 = time.monotonic()
+    restart.coordinate(config, {'app': [check]}, restart=lambda s: None)
+    assert time.monotonic() - t0 >= 1 and len(calls) > 2
+    assert bags['web/1'][restart.HALTED_KEY] == 'web/1#1'
+    del calls[:]
+    restart.coordinate(config, {'app': [check]}, restart=lambda s: None)
+    assert len(calls) == 1 and restart.DONE_KEY not in bags['web/1']
+    healthy = True
+    restart.coordinate(config, {'app': [check]}, restart=lambda s: None)
+    assert bags['web/1'][restart.DONE_KEY] == 'web/1#1' and bags['web/1'][restart.HALTED_KEY] == ''
+
+
+def test_a_new_restart_of_a_halted_unit_waits_for_its_checks_again(hook_env, monkeypatch):
+    from charmhelpers.core import unitdata
+    my_turn_came(hook_env, monkeypatch, 'web/1', False)
+    unitdata.kv().set(restart.PENDING, {'id': 'web/1#1', 'services': ['app'], 'restarted': True,
+                                        'checked': True})
+    restart.request(['app'], 'changed config.json', {})
+    pending = unitdata.kv().get(restart.PENDING)
+    assert pending['restarted'] is False and 'checked' not in pending
+
+
+@pytest.mark.parametrize('value, ok', [(1, True), (600, True), (601, False), (3600, False)])
+def test_the_health_timeout_is_capped(value, ok):
+    from charms.layer.stackyard import operations, options
+    problems = options.check_values({'restart-health-timeout': value},
+                                    {'restart-health-timeout': options._rules[
+                                        'restart-health-timeout']})
+    assert (problems == []) is ok
+    if not ok:
+        assert problems[0].startswith('restart-health-timeout: must be a whole number of '
+                                      'seconds from 1 to 600'), problems
+    assert operations

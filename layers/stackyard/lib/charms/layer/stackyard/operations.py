@@ -16,17 +16,25 @@ PAUSED_FLAG = 'stackyard.services.paused'
 HEALTH_KEY = 'stackyard.health.failing'
 
 
-def _int_range(low, high):
+def _int_range(low, high, unit=''):
     def check(value):
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            return 'must be a whole number from {} to {}, not {!r}'.format(low, high, value)
+            return 'must be a whole number {}from {} to {}, not {!r}'.format(
+                'of ' + unit if unit else '', low, high, value)
         return None
     return check
 
 
 options.rule('restart-batch-size')(_int_range(0, 1000))
 options.rule('restart-batch-interval')(_int_range(0, 3600))
-options.rule('restart-health-timeout')(_int_range(1, 3600))
+# A hook waits at most this long (for the checks after a restart), holding
+# the machine lock: a subordinate on the machine (hacluster next to keystone)
+# waits as long.  10 minutes covers the slowest start we know of (a Galera
+# SST of a large database takes minutes); a service slower than the timeout
+# is not lost either: its unit halts and checks again at each later hook,
+# giving the slot back once healthy.
+MAX_HEALTH_TIMEOUT = 600
+options.rule('restart-health-timeout')(_int_range(1, MAX_HEALTH_TIMEOUT, 'seconds '))
 
 
 def paused():

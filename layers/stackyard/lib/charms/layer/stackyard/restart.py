@@ -9,8 +9,11 @@ those units' bags itself: the next batch starts as soon as the last unit of
 the one before releases, with no leader hook in between, and a roll goes on
 while leadership changes hands.  A unit whose turn came restarts, waits until
 its health checks pass (at most ``restart-health-timeout`` seconds), waits
-``restart-batch-interval`` seconds, and publishes the request id as done,
-which releases its slot.  Usually the idle fast path restarts the services
+``restart-batch-interval`` seconds (in that hook only when the hook waits
+no longer than ``restart-health-timeout`` in all and the unit is not the
+leader, else it gives the slot back at a later hook, see
+:func:`_interval_over`), and publishes the request id as done, which
+releases its slot.  Usually the idle fast path restarts the services
 the moment it sees the turn come, before the full hook is loaded, and the
 full hook takes over from there (:func:`take_early_restart`).
 
@@ -238,6 +241,8 @@ def request(services, reason, config, force=False):
     if pending:
         pending['services'] = sorted(set(pending['services']) | set(services))
         pending['restarted'] = False
+        for key in ('checked', 'healthy_at'):     # a new restart waits for its checks
+            pending.pop(key, None)
     else:
         counter = kv.get(COUNTER, 0) + 1
         kv.set(COUNTER, counter)
@@ -342,16 +347,44 @@ def _step(rid, batch_size, interval, timeout, checks, restart, plan=True):
     from charms.layer.stackyard import health, hooklog
     relevant = {s: c for s, c in checks.items() if s in pending['services']}
     hooklog.flush()  # what led here shows in the log while the checks are waited for
-    ok, results = health.wait_healthy(relevant, timeout)
+    began = time.monotonic()
+    # Only the hook after the restart waits; later ones (halted, or holding
+    # the slot for the interval) check once: a hook holds the machine lock.
+    ok, results = health.wait_healthy(relevant, 0 if pending.get('checked') else timeout)
+    pending['checked'] = True
     if not ok:
+        kv.set(PENDING, pending)
         kv.set(UNHEALTHY, [health.describe(r) for r in health.failing(results)])
         if coordinated:
             publish(rid, **{HALTED_KEY: pending['id']})
         return
     kv.unset(UNHEALTHY)
-    if interval > 0 and pending['services']:
-        time.sleep(interval)
+    if coordinated and not _interval_over(pending, interval,
+                                          timeout - (time.monotonic() - began)):
+        kv.set(PENDING, pending)
+        return
     _release(rid if coordinated else None, pending)
+
+
+def _interval_over(pending, interval, budget):
+    """Whether ``restart-batch-interval`` since the checks passed is over (then release).
+
+    Waited for in this hook only where nobody else waits for the hook and it
+    then waits no longer than ``restart-health-timeout`` in all (``budget``
+    is what is left of it): never on the leader, whose hooks place every
+    unit's requests.  Otherwise the unit keeps its slot and gives it back at
+    its first hook after the interval (update-status at the latest).
+    """
+    if interval <= 0 or not pending['services']:
+        return True
+    pending.setdefault('healthy_at', time.time())
+    left = pending['healthy_at'] + interval - time.time()
+    if left <= 0:
+        return True
+    if hookenv.is_leader() or left > budget:
+        return False
+    time.sleep(left)
+    return True
 
 
 def _turn_now(rid, pending):
@@ -666,6 +699,10 @@ def status_check(config):
     if pending and pending['services'] and not pending.get('restarted'):
         results.append(('active', 'Waiting for a restart slot ({})'.format(
             ', '.join(pending['services']))))
+    elif pending and pending.get('healthy_at'):
+        results.append(('active', 'Restarted {}; restart slot given back after {} UTC'.format(
+            ', '.join(pending['services']), time.strftime('%H:%M:%S', time.gmtime(
+                pending['healthy_at'] + settings(config)[1])))))
     queued = kv.get(DEFERRED, {})
     if queued:
         results.append(('active', 'Services queued for restart: ' + ', '.join(sorted(queued))))
