@@ -1,6 +1,7 @@
 """Status assessment: priority, joining, caching, workload version."""
 
 import pytest
+from charms import reactive
 from charmhelpers.core import unitdata
 
 from charms.layer.stackyard import status
@@ -61,3 +62,52 @@ def test_version_set_once_and_only_after_version_hooks(hook_env):
     status.assess_status()
     status.assess_status()
     assert hook_env.versions == ['1.2.3']
+
+
+@pytest.fixture
+def no_handlers(monkeypatch):
+    from charms.reactive import bus
+    monkeypatch.setattr(bus.Handler, '_HANDLERS', {})
+    monkeypatch.setattr(status, '_idle', {'enabled': False, 'peers': False})
+
+
+@pytest.mark.parametrize('decorate, concerns_peers', [
+    (lambda: reactive.when('cluster.changed'), True),
+    (lambda: reactive.when_not('endpoint.cluster.changed.address'), True),
+    (lambda: reactive.hook('cluster-relation-changed'), True),
+    (lambda: reactive.when('website.connected'), False),
+    (lambda: reactive.hook('config-changed'), False),
+])
+def test_a_charm_skipping_peer_changes_may_not_handle_peer_data(
+        no_handlers, decorate, concerns_peers):
+    def on_peers():
+        pass
+    decorate()(on_peers)
+    status.idle_fast_path()
+    status.check_peer_fast_path()
+    status.idle_fast_path(peer_changes=True)
+    if not concerns_peers:
+        status.check_peer_fast_path()
+        return
+    with pytest.raises(status.PeerFastPathMisuse, match='on_peers'):
+        status.check_peer_fast_path()
+
+
+def test_every_charm_skipping_peer_changes_has_no_peer_handlers(no_handlers):
+    """What a hook of each charm would refuse, at unit-test time."""
+    import glob
+    import importlib.util
+    import os
+    top = os.path.join(os.path.dirname(__file__), '..', '..', '..')
+    checked = 0
+    for path in sorted(glob.glob(os.path.join(top, 'charms', '*', 'reactive', '*.py')) +
+                       glob.glob(os.path.join(top, 'tests', 'charms', '*', 'reactive', '*.py'))):
+        with open(path) as f:
+            if 'peer_changes=True' not in f.read():
+                continue
+        spec = importlib.util.spec_from_file_location('reactive_' + os.path.basename(path)[:-3],
+                                                      path)
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+        status.check_peer_fast_path()
+        checked += 1
+    assert checked, 'no charm uses the peer fast path: nothing checked'

@@ -48,6 +48,7 @@ def main():
     tracer = OneEntryTracer()
     # Registered after charms.reactive's own LogTracer, so it replaces it.
     hookenv.atstart(trace.install_tracer, tracer)
+    hookenv.atstart(status.check_peer_fast_path)   # once the handlers are registered
     hookenv.atstart(config_flags.set_flags)
     # atexit callbacks run last-registered first: restarts are coordinated
     # after the charm's own callbacks, then status is assessed, then the idle

@@ -34,10 +34,54 @@ def idle_fast_path(enabled=True, peer_changes=False):
         that cannot concern the unit (the restart requests and releases of a
         rolling restart wake every unit; the leader places requests in the
         fast path).  Only for charms with no handlers of their own that react
-        to peer data: the changed flags come at the next full peer hook.
+        to peer data: the changed flags come at the next full peer hook.  A
+        charm with such handlers fails every hook, and its unit test with
+        :func:`check_peer_fast_path`.
     """
     _idle['enabled'] = bool(enabled)
     _idle['peers'] = bool(enabled) and bool(peer_changes)
+
+
+class PeerFastPathMisuse(Exception):
+    """A charm skips peer changes in the fast path but has handlers on peer data."""
+
+
+def peer_data_handlers(endpoint='cluster'):
+    """Ids of the registered reactive handlers that react to ``endpoint``'s data.
+
+    A handler does when one of its flags is the endpoint's
+    (``cluster.*``, ``endpoint.cluster.*``) or it is a ``@hook`` of the
+    endpoint's relation hooks.
+    """
+    from charms.reactive import bus
+    prefixes = (endpoint + '.', 'endpoint.{}.'.format(endpoint))
+    found = []
+    for handler in bus.Handler.get_handlers():
+        hooks = [p for pred in handler._predicates
+                 if getattr(getattr(pred, 'func', None), '__name__', '') == '_hook'
+                 for p in pred.args[0]]
+        if any(f.startswith(prefixes) for f in handler._flags) or \
+                any(endpoint + '-relation-' in p for p in hooks):
+            found.append(handler.id())
+    return sorted(found)
+
+
+def check_peer_fast_path():
+    """Refuse ``idle_fast_path(peer_changes=True)`` in a charm with handlers on peer data.
+
+    Run at the start of every hook, once the handlers are registered; a
+    charm's unit test calls it after importing its reactive modules.
+
+    :raises PeerFastPathMisuse: naming the handlers
+    """
+    if not peer_fast_path_enabled():
+        return
+    handlers = peer_data_handlers()
+    if handlers:
+        raise PeerFastPathMisuse(
+            'idle_fast_path(peer_changes=True) skips peer changes that the layer does not '
+            'need, but these handlers react to peer data: {}; drop peer_changes=True or '
+            'the handlers'.format(', '.join(handlers)))
 
 
 def idle_fast_path_enabled():
