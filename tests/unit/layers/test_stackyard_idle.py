@@ -328,7 +328,7 @@ def fake_peer_tools(tmp_path, monkeypatch, bags, set_fails=False, me='web/0'):
 
 
 LEADER = dict(WATCH, unit='web/0', leader=True, request_key='stackyard-restart-request',
-              halted_key='stackyard-restart-halted', old_batch_key='stackyard-restart-batch',
+              halted_key='stackyard-restart-halted',
               batch_size=2, placed=[['web/1', 'web/1#4']])
 
 
@@ -633,7 +633,6 @@ def test_a_request_for_a_later_batch_sends_a_holding_leader_to_its_full_hook(
 
 
 @pytest.mark.parametrize('bags, set_fails', [
-    ({'web': {'stackyard-restart-batch': '{"n": 1}'}}, False),      # older format
     ({'web': {}}, True),                                               # relation-set fails
     ({'web': {'stackyard-restart-plan': '{bad'}}, False),
 ])

@@ -2,7 +2,7 @@
 
 import pytest
 
-from charms.layer.stackyard import health, restart
+from charms.layer.stackyard import health, restart, rollplan
 
 
 def units_with_requests(names, done=()):
@@ -12,9 +12,9 @@ def units_with_requests(names, done=()):
 
 def turn_came(plan, unit, request_id, units):
     """What a unit decides on its own: placed, and every earlier entry done."""
-    n, earlier = restart.place_of(plan, unit, request_id)
+    n, earlier = rollplan.place_of(plan, unit, request_id)
     return n is not None and all(
-        restart.entry_done(r, units[u]) for u, ids in earlier.items() if u in units
+        rollplan.entry_done(r, units[u]) for u, ids in earlier.items() if u in units
         for r in ids)
 
 
@@ -28,11 +28,11 @@ def simulate(names, batch_size, fail=(), leader=None):
     units = units_with_requests(names)
     plan, waves = {}, []
     for _ in range(50):
-        plan = restart.plan_restarts(plan, units, batch_size, leader=leader)
+        plan = rollplan.plan_restarts(plan, units, batch_size, leader=leader)
         assert all(len(b['units']) <= batch_size for b in plan['batches'])
         wave = sorted((u for u, q in units.items()
                        if q['request'] and not q.get('halted')
-                       and turn_came(plan, u, q['request'], units)), key=restart._unit_key)
+                       and turn_came(plan, u, q['request'], units)), key=rollplan.unit_key)
         if not wave:
             break
         waves.append(wave)
@@ -49,7 +49,7 @@ def test_every_unit_once_never_more_than_size(count, size):
     names = ['web/{}'.format(i) for i in range(count)]
     waves = simulate(names, size)
     flat = [u for b in waves for u in b]
-    assert sorted(flat, key=restart._unit_key) == names
+    assert sorted(flat, key=rollplan.unit_key) == names
     assert all(len(b) <= size for b in waves)
     assert len(waves) == -(-count // size)
 
@@ -59,7 +59,7 @@ def test_the_leader_restarts_in_the_last_batch(count, size):
     names = ['web/{}'.format(i) for i in range(count)]
     waves = simulate(names, size, leader='web/0')
     assert 'web/0' in waves[-1] and len(waves) == -(-count // size)
-    assert sorted((u for b in waves for u in b), key=restart._unit_key) == names
+    assert sorted((u for b in waves for u in b), key=rollplan.unit_key) == names
 
 
 def test_numeric_unit_order():
@@ -74,10 +74,10 @@ def test_a_unit_that_never_becomes_healthy_halts_the_roll():
 
 def test_late_requests_join_the_last_batch_until_one_of_it_finishes():
     units = units_with_requests(['web/0'])
-    plan = restart.plan_restarts({}, units, 2)
+    plan = rollplan.plan_restarts({}, units, 2)
     assert plan == {'last': 1, 'batches': [{'n': 1, 'units': {'web/0': 'web/0#1'}}]}
     units.update(units_with_requests(['web/1', 'web/2']))
-    plan = restart.plan_restarts(plan, units, 2)
+    plan = rollplan.plan_restarts(plan, units, 2)
     assert [b['units'] for b in plan['batches']] == [
         {'web/0': 'web/0#1', 'web/1': 'web/1#1'}, {'web/2': 'web/2#1'}]
     assert not turn_came(plan, 'web/2', 'web/2#1', units)
@@ -85,30 +85,30 @@ def test_late_requests_join_the_last_batch_until_one_of_it_finishes():
     assert not turn_came(plan, 'web/2', 'web/2#1', units), 'web/1 is still restarting'
     units['web/1'] = {'request': '', 'done': 'web/1#1'}
     assert turn_came(plan, 'web/2', 'web/2#1', units), 'no leader hook needed for the turn'
-    plan = restart.plan_restarts(plan, units, 2)
+    plan = rollplan.plan_restarts(plan, units, 2)
     assert plan == {'last': 2, 'batches': [{'n': 2, 'units': {'web/2': 'web/2#1'}}]}
 
 
 def test_a_batch_one_of_which_finished_takes_no_latecomers():
     units = units_with_requests(['web/0', 'web/1'])
-    plan = restart.plan_restarts({}, units, 3)
+    plan = rollplan.plan_restarts({}, units, 3)
     units['web/0'] = {'request': '', 'done': 'web/0#1'}
     units.update(units_with_requests(['web/2']))
-    plan = restart.plan_restarts(plan, units, 3)
+    plan = rollplan.plan_restarts(plan, units, 3)
     assert [sorted(b['units']) for b in plan['batches']] == [['web/0', 'web/1'], ['web/2']]
     assert [b['n'] for b in plan['batches']] == [1, 2]
 
 
 def test_halted_unit_keeps_its_slot_and_holds_later_batches():
     units = units_with_requests(['web/0', 'web/1', 'web/2'])
-    plan = restart.plan_restarts({}, units, 2)
+    plan = rollplan.plan_restarts({}, units, 2)
     units['web/1']['halted'] = 'web/1#1'
     units['web/0'] = {'request': '', 'done': 'web/0#1'}
-    plan = restart.plan_restarts(plan, units, 2)
+    plan = rollplan.plan_restarts(plan, units, 2)
     assert plan['batches'][0]['units'] == {'web/0': 'web/0#1', 'web/1': 'web/1#1'}
     assert not turn_came(plan, 'web/2', 'web/2#1', units)
     units['web/0'] = {'request': 'web/0#2', 'done': 'web/0#1'}   # config changed again
-    plan = restart.plan_restarts(plan, units, 2)
+    plan = rollplan.plan_restarts(plan, units, 2)
     assert [b['units'] for b in plan['batches']] == [
         {'web/0': 'web/0#1', 'web/1': 'web/1#1'}, {'web/2': 'web/2#1', 'web/0': 'web/0#2'}]
     units['web/1'] = {'request': '', 'done': 'web/1#1', 'halted': ''}
@@ -117,37 +117,37 @@ def test_halted_unit_keeps_its_slot_and_holds_later_batches():
 
 def test_departed_units_hold_nobody_up():
     units = units_with_requests(['web/0', 'web/1', 'web/2'])
-    plan = restart.plan_restarts({}, units, 2)
+    plan = rollplan.plan_restarts({}, units, 2)
     del units['web/1']                       # its machine went away
     units['web/0'] = {'request': '', 'done': 'web/0#1'}
     assert turn_came(plan, 'web/2', 'web/2#1', units), 'seen by the unit itself'
-    plan = restart.plan_restarts(plan, units, 2)
+    plan = rollplan.plan_restarts(plan, units, 2)
     assert plan['batches'] == [{'n': 2, 'units': {'web/2': 'web/2#1'}}]
 
 
 def test_new_leader_continues_from_recorded_state():
     units = units_with_requests(['web/0', 'web/1', 'web/2', 'web/3'])
-    plan = restart.plan_restarts({}, units, 2)
+    plan = rollplan.plan_restarts({}, units, 2)
     # web/0 (the old leader) restarted and released, then its machine vanished.
     units['web/0'] = {'request': '', 'done': 'web/0#1'}
     del units['web/0']
     # The new leader plans from the same bags: web/1 still holds its slot.
-    again = restart.plan_restarts(plan, units, 2)
+    again = rollplan.plan_restarts(plan, units, 2)
     assert [b['units'] for b in again['batches']] == [
         {'web/1': 'web/1#1'}, {'web/2': 'web/2#1', 'web/3': 'web/3#1'}]
     assert not turn_came(again, 'web/2', 'web/2#1', units)
     units['web/1'] = {'request': '', 'done': 'web/1#1'}
     assert turn_came(again, 'web/2', 'web/2#1', units)
-    assert restart.plan_restarts(again, units, 2)['batches'] == again['batches'][1:], \
+    assert rollplan.plan_restarts(again, units, 2)['batches'] == again['batches'][1:], \
         'the finished head dropped, nothing new placed'
 
 
 def test_a_smaller_batch_size_applies_to_new_requests():
     units = units_with_requests(['web/0', 'web/1', 'web/2', 'web/3'])
-    plan = restart.plan_restarts({}, units, 4)
+    plan = rollplan.plan_restarts({}, units, 4)
     units.update(units_with_requests(['web/4', 'web/5']))
     units['web/0'] = {'request': '', 'done': 'web/0#1'}
-    plan = restart.plan_restarts(plan, units, 1)
+    plan = rollplan.plan_restarts(plan, units, 1)
     assert [len(b['units']) for b in plan['batches']] == [4, 1, 1]
 
 
@@ -157,7 +157,7 @@ def test_a_smaller_batch_size_applies_to_new_requests():
     ('web/0#10', 'web/0#9', True),
 ])
 def test_entry_done_compares_request_numbers(done, entry, finished):
-    assert restart.entry_done(entry, {'done': done}) is finished
+    assert rollplan.entry_done(entry, {'done': done}) is finished
 
 
 def test_should_restart_once_per_request():
@@ -255,10 +255,10 @@ def test_real_tcp_and_http_checks():
 ])
 def test_malformed_plan_data_is_ignored_not_fatal(plan):
     units = units_with_requests(['web/0', 'web/1'])
-    new = restart.plan_restarts(plan, units, 2)
+    new = rollplan.plan_restarts(plan, units, 2)
     assert [b['units'] for b in new['batches']] == [{'web/0': 'web/0#1', 'web/1': 'web/1#1'}]
     assert isinstance(new['last'], int)
-    assert restart.place_of(plan, 'web/0', 'web/0#1') == (None, {})
+    assert rollplan.place_of(plan, 'web/0', 'web/0#1') == (None, {})
 
 
 @pytest.mark.parametrize('url, parts', [
@@ -368,23 +368,6 @@ def test_leader_writes_the_app_bag_only_when_it_places_requests(monkeypatch):
     assert json.loads(writes[2][restart.PLAN_KEY]) == {
         'last': 2, 'batches': [{'n': 2, 'units': {'web/0': 'web/0#2'}}]}
     assert restart.in_flight('cluster:0')
-
-
-def test_a_batch_granted_before_an_upgrade_is_carried_on(monkeypatch):
-    import json
-    bags = {'web': {restart.BATCH_KEY: json.dumps(
-                {'n': 7, 'granted': {'web/1': 'web/1#3'}, 'sealed': False})},
-            'web/0': {'stackyard-restart-request': 'web/0#2'},
-            'web/1': {'stackyard-restart-request': 'web/1#3'}}
-    writes = fake_peers(monkeypatch, bags)
-    assert restart.my_turn('cluster:0', 'web/0#2') == (None, {})
-    restart.schedule('cluster:0', 1)
-    assert json.loads(bags['web'][restart.PLAN_KEY])['batches'] == [
-        {'n': 7, 'units': {'web/1': 'web/1#3'}}, {'n': 8, 'units': {'web/0': 'web/0#2'}}]
-    assert bags['web'][restart.BATCH_KEY] == '' and len(writes) == 2
-    assert restart.my_turn('cluster:0', 'web/0#2') == (8, {'web/1': 'web/1#3'})
-    bags['web/1'] = {'stackyard-restart-done': 'web/1#3'}
-    assert restart.my_turn('cluster:0', 'web/0#2') == (8, {})
 
 
 def leader_hook(monkeypatch):
@@ -528,14 +511,13 @@ def test_the_named_peer_answers_the_echo_once(monkeypatch):
 @pytest.mark.parametrize('count, size', [(6, 2), (12, 4), (5, 1)])
 def test_placing_one_request_at_a_time_matches_the_planner(count, size):
     """The leader's fast path places as the full planner does, request by request."""
-    from charms.layer.stackyard import rollplan
     names = ['web/{}'.format(i) for i in range(count)]
     one_by_one, full = {}, {}
     units = {}
     for u in names:
         units[u] = {'request': u + '#1', 'done': ''}
         one_by_one = rollplan.place(one_by_one, u, u + '#1', size, units)
-        full = restart.plan_restarts(full, units, size)
+        full = rollplan.plan_restarts(full, units, size)
         assert one_by_one == full
     assert rollplan.place(one_by_one, names[0], names[0] + '#1', size, units) == one_by_one
 
@@ -653,7 +635,6 @@ def test_resume_waits_for_a_service_that_is_not_listening_yet(hook_env, monkeypa
 
 
 def test_waiting_for_skips_units_that_left_and_counts_later_ids_as_done():
-    from charms.layer.stackyard import rollplan
     earlier = {'web/1': ['web/1#3'], 'web/2': ['web/2#1', 'web/2#2'], 'web/9': ['web/9#1']}
     states = {'web/1': {'done': 'web/1#4'}, 'web/2': {'done': 'web/2#1'}}
     assert rollplan.waiting_for(earlier, {'web/1', 'web/2'}, states.get) == \
@@ -679,9 +660,9 @@ def config_changed_hook(monkeypatch, changed=('message',)):
 
 
 def v2(**keys):
-    """A unit bag of a unit that gives back places it did not ask for."""
-    return dict({restart.PROTOCOL_KEY: restart.PROTOCOL}, **{
-        {'request': restart.REQUEST_KEY, 'done': restart.DONE_KEY}[k]: v for k, v in keys.items()})
+    """A unit bag with these restart keys."""
+    return {{'request': restart.REQUEST_KEY, 'done': restart.DONE_KEY}[k]: v
+            for k, v in keys.items()}
 
 
 def test_an_app_config_change_places_every_units_next_request_ahead(monkeypatch):
@@ -700,8 +681,8 @@ def test_an_app_config_change_places_every_units_next_request_ahead(monkeypatch)
         {'n': 3, 'units': {'web/0': 'web/0#1'}}], 'the leader last, as always'
 
 
-@pytest.mark.parametrize('why', ['a unit of an older release', 'only an override changed',
-                                 'not a config change', 'the leader needs no restart'])
+@pytest.mark.parametrize('why', ['only an override changed', 'not a config change',
+                                 'the leader needs no restart'])
 def test_places_are_made_ahead_only_when_safe_and_likely_used(monkeypatch, why):
     import json
     bags = {'web': {}, 'web/0': v2(request='web/0#1'), 'web/1': v2(request='web/1#1'),
@@ -710,9 +691,7 @@ def test_places_are_made_ahead_only_when_safe_and_likely_used(monkeypatch, why):
     leader_hook(monkeypatch)
     config_changed_hook(monkeypatch, changed=(
         ('unit-overrides',) if why == 'only an override changed' else ('message',)))
-    if why == 'a unit of an older release':
-        bags['web/2'] = {}
-    elif why == 'not a config change':
+    if why == 'not a config change':
         monkeypatch.setattr(restart.hookenv, 'hook_name', lambda: 'cluster-relation-changed')
     elif why == 'the leader needs no restart':
         bags['web/0'] = v2(done='web/0#1')
@@ -792,13 +771,13 @@ def test_a_later_batch_waits_only_for_the_nearest_batch_with_a_unit_still_here()
                                    {'n': 2, 'units': {'web/3': 'web/3#1'}},
                                    {'n': 3, 'units': {'web/4': 'web/4#1'}}]}
     everyone = {'web/1', 'web/2', 'web/3', 'web/4'}
-    assert restart.place_of(plan, 'web/4', 'web/4#1', everyone) == (3, {'web/3': ['web/3#1']})
-    assert restart.place_of(plan, 'web/4', 'web/4#1') == (
+    assert rollplan.place_of(plan, 'web/4', 'web/4#1', everyone) == (3, {'web/3': ['web/3#1']})
+    assert rollplan.place_of(plan, 'web/4', 'web/4#1') == (
         3, {'web/1': ['web/1#1'], 'web/2': ['web/2#1'], 'web/3': ['web/3#1']}), 'without live'
     # web/3 left before its turn: its batch vouches for nothing.
-    assert restart.place_of(plan, 'web/4', 'web/4#1', everyone - {'web/3'})[1] == {
+    assert rollplan.place_of(plan, 'web/4', 'web/4#1', everyone - {'web/3'})[1] == {
         'web/1': ['web/1#1'], 'web/2': ['web/2#1'], 'web/3': ['web/3#1']}
-    assert restart.place_of(plan, 'web/3', 'web/3#1', everyone)[1] == {
+    assert rollplan.place_of(plan, 'web/3', 'web/3#1', everyone)[1] == {
         'web/1': ['web/1#1'], 'web/2': ['web/2#1']}
 
 
@@ -809,22 +788,21 @@ def test_a_roll_placed_ahead_restarts_who_asked_once_and_never_too_many(count, s
     batches, each unit deciding its turn from the nearest earlier batch only."""
     names = ['web/{}'.format(n) for n in range(count)]
     leader = 'web/0'
-    units = {u: {'request': '', 'done': '{}#1'.format(u), 'protocol': restart.PROTOCOL}
-             for u in names}
+    units = {u: {'request': '', 'done': '{}#1'.format(u)} for u in names}
     units[leader]['request'] = 'web/0#2'
-    plan = restart.plan_restarts({}, {**units, **restart.ahead_requests({}, units, leader)},
-                                 size, leader=leader)
+    plan = rollplan.plan_restarts({}, {**units, **restart.ahead_requests({}, units, leader)},
+                                  size, leader=leader)
     assert sum(len(b['units']) for b in plan['batches']) == count
     for u in names:       # every unit's request, or the place it took with nothing in it
         units[u]['request'] = '{}#2'.format(u)
     restarted, waves, live = [], [], set(names)
     for _ in range(40):
-        plan = restart.plan_restarts(plan, units, size, leader=leader)
+        plan = rollplan.plan_restarts(plan, units, size, leader=leader)
         wave = []
         for u in names:
-            n, earlier = restart.place_of(plan, u, units[u]['request'], live)
+            n, earlier = rollplan.place_of(plan, u, units[u]['request'], live)
             if units[u]['request'] and n is not None and all(
-                    restart.entry_done(r, units[x]) for x, ids in earlier.items() for r in ids):
+                    rollplan.entry_done(r, units[x]) for x, ids in earlier.items() for r in ids):
                 wave.append(u)
         if not wave:
             break

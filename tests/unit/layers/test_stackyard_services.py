@@ -92,7 +92,7 @@ def test_restarts_only_when_rendered_files_change(workload, hook_env, monkeypatc
     services.reconfigure()
     end_of_hook(workload, hook_env)
     assert workload.calls == [('start', 'app'), ('restart', 'app')]
-    assert restart.history_ids() == ['test/0#1']
+    assert [h['id'] for h in restart.history()] == ['test/0#1']
 
 
 def test_deferred_when_auto_restarts_are_off(workload, hook_env, monkeypatch):

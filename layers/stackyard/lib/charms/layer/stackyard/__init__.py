@@ -3,11 +3,24 @@
 Submodules (import them by name; this package imports nothing so that the
 bootstrap can run before the charm's venv exists):
 
-- ``bootstrap``: build and enter the charm's venv (standard library only).
-- ``hookrun``: what every hook runs once inside the venv.
+Before the venv (standard library only):
+
+- ``bootstrap``: build and enter the charm's venv.
+- ``wheels``: install the wheelhouse into the venv and check it is complete.
+- ``idle``: the idle fast path (update-status and peer changes without the venv).
+- ``rollplan``: the restart plan, pure functions (shared with the fast path).
+- ``health``: TCP, HTTP and command health checks.
+
+In the venv:
+
+- ``hookrun``: what every hook runs; ``actions``: what every action runs.
+- ``compat`` and ``lightimports``: charmhelpers fixes and cheaper imports.
 - ``services``: declare services-framework services; render and restart them.
 - ``status``: one status assessment at the end of every hook.
-- ``hookstats``: per-hook timing records in the unit's kv store.
+- ``operations``: end of every hook (restart coordination, health), pause.
+- ``restart``: batched, health-gated restarts over the peer relation.
+- ``options``: config validation and unit-level overrides.
 - ``config_flags``: ``config.changed`` / ``config.set`` / ``config.default`` flags.
-- ``compat``: fixes charmhelpers 1.2.1 needs on Python 3.10+ and on Debian.
+- ``hookstats``: per-hook timing records; ``hooklog``: batched ``juju-log`` calls.
+- ``migrations``: upgrade migrations run by upgrade-charm.
 """

@@ -36,7 +36,6 @@ import time
 
 SPEC_FILE = '.stackyard-idle.spec'
 PEER_SKIP = '.stackyard-peer-skip'
-OLD_SPEC_FILES = ('.stackyard-idle.json',)
 FAST_LOG = '.stackyard-fast-hooks'
 FAST_LOG_LIMIT = 64 * 1024
 EARLY_RESTART = '.stackyard-early-restart'
@@ -57,9 +56,8 @@ def write_spec(charm_dir, eligible, checks, expires_at=None, peer_endpoint=None,
         another unit's data may take it too (whatever ``eligible`` says: a unit
         waiting for a restart slot is not idle, but other units' data does
         not concern it)
-    :param app_watch: with ``peer_endpoint``, what makes an app-bag change
-        concern this unit: ``{"app", "unit", "roll_key", "roll_seen",
-        "batch_key", "pending"}``
+    :param app_watch: with ``peer_endpoint``, what can still concern this
+        unit: the keys ``operations.write_idle_spec`` writes
     """
     body = {'eligible': bool(eligible), 'checks': checks, 'expires_at': expires_at,
             'peer_endpoint': peer_endpoint, 'app_watch': app_watch,
@@ -145,7 +143,7 @@ def clear_spec(charm_dir):
     """Remove the spec at the start of a full hook, keeping what it said in :data:`previous`."""
     global previous
     previous = read_spec(charm_dir)
-    for name in (PEER_SKIP, SPEC_FILE) + OLD_SPEC_FILES:
+    for name in (PEER_SKIP, SPEC_FILE):
         _remove(os.path.join(charm_dir, name))
 
 
@@ -405,7 +403,7 @@ def _place(spec, watch, remote, request, remote_bag, charm_dir):
     :func:`rollplan.leader_goes_now`) and works out what it waits for,
     unless its turn would come at once: the full hook does that, and holds
     the turn until the places it wrote are committed.  Anything unusual (an
-    older plan format, a failing hook tool, a batch size of 0) goes to the
+    malformed plan, a failing hook tool, a batch size of 0) goes to the
     full hook.
     """
     import json
@@ -556,18 +554,13 @@ def _place_one(plan, watch, unit, request, size, bags, opened):
 
 
 def _app_bag_and_plan(watch):
-    """``(app bag, plan)`` for the leader's fast path; ``(None, None)`` for the full hook.
-
-    Also when the plan is still in the format of an earlier release.
-    """
+    """``(app bag, plan)`` for the leader's fast path; ``(None, None)`` for the full hook."""
     import json
     from charms.layer.stackyard import rollplan
     bag = _relation_get('--app', '-', watch.get('app') or '')
     if bag is _FAILED or not isinstance(bag, (dict, type(None))):
         return None, None
     bag = bag or {}
-    if bag.get(watch.get('old_batch_key') or ''):
-        return None, None
     try:
         return bag, rollplan.sane_plan(json.loads(bag.get(watch['plan_key']) or '{}'))
     except (ValueError, KeyError):

@@ -102,10 +102,10 @@ def status_checks():
     return results
 
 
-def idle_eligible(leader=None):
+def idle_eligible(leader):
     """Whether nothing would happen in an update-status but the health checks.
 
-    :param leader: whether this unit leads, if already known
+    :param leader: whether this unit leads
     """
     kv = unitdata.kv()
     last = kv.get(status.LAST_KEY) or [None, None]
@@ -116,7 +116,7 @@ def idle_eligible(leader=None):
     if kv.get(restart.UNHEALTHY) or kv.get(HEALTH_KEY):
         return False
     rid = restart.peer_relation()
-    if rid and (hookenv.is_leader() if leader is None else leader) and restart.in_flight(rid):
+    if rid and leader and restart.in_flight(rid):
         return False
     return True
 
@@ -167,7 +167,7 @@ def write_idle_spec():
                  'early_restart': restart.early_restart_spec()}
         if leader:
             watch.update(batch_size=restart.settings(options.config())[0],
-                         halted_key=restart.HALTED_KEY, old_batch_key=restart.BATCH_KEY)
+                         halted_key=restart.HALTED_KEY)
             plan = restart.read_plan(rid)
             watch['placed'] = sorted([u, r] for b in plan['batches']
                                      for u, r in b['units'].items())

@@ -40,10 +40,6 @@ Peer relation keys (endpoint ``cluster``):
 - unit bag ``stackyard-restart-request``: id of the unit's open request ("" if none)
 - unit bag ``stackyard-restart-done``: id of the unit's last completed request
 - unit bag ``stackyard-restart-halted``: id of a request whose health checks timed out
-- unit bag ``stackyard-restart-protocol``: "2" from units that give back in
-  their turn a place made ahead for a request they did not make
-  (:func:`decline_unasked`); the leader places requests ahead only when
-  every unit says so
 - app bag ``stackyard-restart-plan``: JSON ``{"last": n, "batches": [{"n": n,
   "units": {unit: id}}]}`` (see :mod:`rollplan`)
 - app bag ``stackyard-restart-roll``: JSON ``{"id": str, "services": [..],
@@ -52,8 +48,6 @@ Peer relation keys (endpoint ``cluster``):
   leader waits for its next hook (its turn came in a hook that placed
   batch-mates, or it keeps its own request back with nothing in flight);
   unit ``by`` answers with ``token`` in its unit bag key of the same name
-- app bag ``stackyard-restart-batch``: the single granted batch of earlier
-  releases; read once after an upgrade, then removed
 """
 
 import json
@@ -67,12 +61,9 @@ PEER = 'cluster'
 REQUEST_KEY = 'stackyard-restart-request'
 DONE_KEY = 'stackyard-restart-done'
 PLAN_KEY = 'stackyard-restart-plan'
-BATCH_KEY = 'stackyard-restart-batch'     # before the plan: one granted batch
 ROLL_KEY = 'stackyard-restart-roll'
 ECHO_KEY = 'stackyard-restart-echo'
 HALTED_KEY = 'stackyard-restart-halted'
-PROTOCOL_KEY = 'stackyard-restart-protocol'
-PROTOCOL = '2'
 
 PENDING = 'stackyard.restart.pending'      # {"id", "services", "restarted"}
 DEFERRED = 'stackyard.restart.deferred'    # {service: [reasons]}
@@ -88,10 +79,7 @@ _plan_written = False
 _placed_now = set()
 
 
-# ---- planning (pure, in rollplan: the fast path reads it without the venv) ----------
-
-plan_restarts, sane_plan, place_of = rollplan.plan_restarts, rollplan.sane_plan, rollplan.place_of
-split_id, entry_done, _unit_key = rollplan.split_id, rollplan.entry_done, rollplan.unit_key
+# Planning itself is pure, in rollplan: the fast path reads it without the venv.
 
 
 def should_restart(pending, grant, done):
@@ -173,26 +161,15 @@ def _publish_app(rid, key, value):
 
 
 def read_plan(rid):
-    """The leader's restart plan from the app bag (see :func:`plan_restarts`).
-
-    A batch granted under the older ``stackyard-restart-batch`` key (before
-    an upgrade) reads as the plan's only batch, so a roll in flight goes on.
-    """
-    bag = _app_data(rid)
-    if bag.get(PLAN_KEY):
-        return sane_plan(_load(bag.get(PLAN_KEY), {}))
-    old = _load(bag.get(BATCH_KEY), {})
-    n = old.get('n') if isinstance(old.get('n'), int) else 0
-    granted = old.get('granted') if isinstance(old.get('granted'), dict) else {}
-    return sane_plan({'last': n, 'batches': [{'n': n, 'units': granted}]})
+    """The leader's restart plan from the app bag (see :func:`rollplan.plan_restarts`)."""
+    return rollplan.sane_plan(_load(_app_data(rid).get(PLAN_KEY), {}))
 
 
 def read_unit(rid, unit):
     """``{"request", "done", "halted", "echo"}`` of one unit's bag."""
     data = _unit_data(rid, unit)
     return {'request': data.get(REQUEST_KEY, ''), 'done': data.get(DONE_KEY, ''),
-            'halted': data.get(HALTED_KEY, ''), 'echo': data.get(ECHO_KEY, ''),
-            'protocol': data.get(PROTOCOL_KEY, '')}
+            'halted': data.get(HALTED_KEY, ''), 'echo': data.get(ECHO_KEY, '')}
 
 
 def read_units(rid):
@@ -306,7 +283,6 @@ def coordinate(config, checks, restart=None, paused=False):
         answer_echo(rid)
     if rid:
         decline_unasked(rid)
-        advertise(rid)
     restart = restart or host.service_restart
     pending = unitdata.kv().get(PENDING)
     batch_size, interval, timeout, _ = settings(config)
@@ -412,7 +388,7 @@ def hold_own_turn(rid, pending, batch_n):
     mates = next((b['units'] for b in read_plan(rid)['batches'] if b['n'] == batch_n), {})
     if not any(u != me and (u, r) in _placed_now for u, r in mates.items()):
         return False
-    peers = sorted(hookenv.related_units(rid), key=_unit_key)
+    peers = sorted(hookenv.related_units(rid), key=rollplan.unit_key)
     if not peers:
         return False
     echo = _load(_app_data(rid).get(ECHO_KEY), {})
@@ -439,7 +415,7 @@ def my_turn(rid, request_id):
     """
     me = hookenv.local_unit()
     live = set(hookenv.related_units(rid)) | {me}
-    n, earlier = place_of(read_plan(rid), me, request_id, live)
+    n, earlier = rollplan.place_of(read_plan(rid), me, request_id, live)
     if n is None:
         return None, {}
     if idle.turn_known(request_id, n):
@@ -505,11 +481,6 @@ def history():
     return list(unitdata.kv().get(HISTORY, []))
 
 
-def history_ids():
-    """Ids of this unit's completed restarts, oldest first."""
-    return [h['id'] for h in history()]
-
-
 def schedule(rid, batch_size):
     """Leader: place new requests in the restart plan (its own last, see ``leader_goes_now``).
 
@@ -523,20 +494,18 @@ def schedule(rid, batch_size):
     me = hookenv.local_unit()
     current = read_plan(rid)
     units = read_units(rid)
-    own = units[me]['request'] if not entry_done(units[me]['request'], units[me]) else ''
+    own = units[me]['request'] if not rollplan.entry_done(units[me]['request'], units[me]) else ''
     if own and app_config_changed():
         units = {**units, **ahead_requests(current, units, me)}
-    new = plan_restarts(current, units, batch_size, leader=me,
-                        echo_answered=bool(own) and _echo_answered(rid, own))
+    new = rollplan.plan_restarts(current, units, batch_size, leader=me,
+                                 echo_answered=bool(own) and _echo_answered(rid, own))
     before = {(u, r) for b in current['batches'] for u, r in b['units'].items()}
     placed = {(u, r) for b in new['batches'] for u, r in b['units'].items()} - before
     if placed:
         _publish_app(rid, PLAN_KEY, json.dumps(new, sort_keys=True))
-        if _app_data(rid).get(BATCH_KEY):
-            _publish_app(rid, BATCH_KEY, '')
         _plan_written = True
         _placed_now.update(placed)
-    if own and place_of(new, me, own)[0] is None and not rollplan.unfinished(new, units):
+    if own and rollplan.place_of(new, me, own)[0] is None and not rollplan.unfinished(new, units):
         _echo_for(rid, own)
 
 
@@ -555,7 +524,7 @@ def app_config_changed():
 
 def request_number(request_id):
     """The number of a request id (``web/3#7`` -> 7), 0 when there is none."""
-    parts = split_id(request_id)
+    parts = rollplan.split_id(request_id)
     return parts[1] if parts else 0
 
 
@@ -570,20 +539,17 @@ def ahead_requests(plan, units, leader):
     unit's next request id (one more than the last it saw) at once.  A unit
     whose request it is restarts when its turn comes; a unit that needs no
     restart takes the place as a request with nothing to restart and gives
-    it back in its turn (:func:`decline_unasked`).  Placing ahead needs every live unit to
-    understand that (``stackyard-restart-protocol``); units with a request
+    it back in its turn (:func:`decline_unasked`).  Units with a request
     the leader knows of, or an unfinished place, are left to the usual
     placing.
     """
-    if any(q.get('protocol') != PROTOCOL for u, q in units.items() if u != leader):
-        return {}
-    holding = {u for b in sane_plan(plan)['batches'] for u, r in b['units'].items()
-               if u in units and not entry_done(r, units[u])}
+    holding = {u for b in rollplan.sane_plan(plan)['batches'] for u, r in b['units'].items()
+               if u in units and not rollplan.entry_done(r, units[u])}
     ahead = {}
     for unit, state in units.items():
         if unit == leader or unit in holding:
             continue
-        if state.get('request') and not entry_done(state['request'], state):
+        if state.get('request') and not rollplan.entry_done(state['request'], state):
             continue
         n = max(request_number(state.get('request')), request_number(state.get('done'))) + 1
         ahead[unit] = dict(state, request='{}#{}'.format(unit, n))
@@ -608,7 +574,8 @@ def decline_unasked(rid):
     me = hookenv.local_unit()
     issued = kv.get(COUNTER, 0)
     mine = [r for b in read_plan(rid)['batches'] for u, r in b['units'].items()
-            if u == me and (split_id(r) or ('', 0))[0] == me and request_number(r) > issued]
+            if u == me and (rollplan.split_id(r) or ('', 0))[0] == me
+            and request_number(r) > issued]
     if not mine:
         return None
     taken = max(mine, key=request_number)
@@ -618,12 +585,6 @@ def decline_unasked(rid):
     hookenv.log('Restart place {} made ahead: given back in its turn '
                 'unless a restart is needed by then'.format(taken))
     return taken
-
-
-def advertise(rid):
-    """Tell the leader this unit gives back places made ahead (once)."""
-    if _unit_data(rid, hookenv.local_unit()).get(PROTOCOL_KEY) != PROTOCOL:
-        publish(rid, **{PROTOCOL_KEY: PROTOCOL})
 
 
 #: Seconds after which an echo nobody answered counts as answered (a peer
@@ -638,7 +599,7 @@ def _echo_for(rid, request_id):
     token = echo.get('token')
     if isinstance(token, str) and token.startswith(request_id + '@'):
         return
-    peers = sorted(hookenv.related_units(rid), key=_unit_key)
+    peers = sorted(hookenv.related_units(rid), key=rollplan.unit_key)
     if peers:
         _ask_echo(rid, request_id, peers[-1])
 
@@ -674,7 +635,7 @@ def in_flight(rid):
     if not plan['batches']:
         return False
     units = read_units(rid)
-    return any(u in units and not entry_done(r, units[u])
+    return any(u in units and not rollplan.entry_done(r, units[u])
                for b in plan['batches'] for u, r in b['units'].items())
 
 
