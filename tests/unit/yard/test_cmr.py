@@ -277,3 +277,16 @@ def test_offered_application_in_use_is_not_removed_unless_forced(pair):
     con.until(lambda: "backend-relation-broken" in con.hooks("front/0"), message="broken")
     con.until(lambda: con.status()["application-endpoints"]["tiny"]["application-status"]
               ["current"] == "terminated", message="terminated")
+
+
+def test_wait_covers_sending_this_sides_settings(pair):
+    off, con = pair
+    off.call("offer", target="tiny:db")
+    con.call("integrate", a="front", b="off.tiny")
+    con.wait()   # front/0 entered scope and its bag reached the offering model
+    remote = _remote(off)
+    x = next(iter(off.ctl.state.cross.values()))
+    assert x.units == (f"{remote}/0",)
+    off.wait()   # so its units have joined it, with no polling
+    log = [(r["hook"], r["remote-unit"]) for r in off.hook_log("tiny/0")]
+    assert ("db-relation-joined", f"{remote}/0") in log

@@ -11,7 +11,7 @@ import os
 import socket
 import threading
 import time
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 from yard.controller.common import UserError
 from yard.model import Bag, CrossRelation, RemoteApp, StatusValue, bag_key, unit_number
@@ -190,6 +190,18 @@ class CMRSync:
             if sent is None or sent[0] != key or now - sent[1] > RESEND:
                 out.append((ra.model, token, payload, key))
         return out
+
+    def _first_pending(self) -> Optional[str]:
+        """``yard wait`` also waits until this side's settings reached the other model
+        (what the other model then does is its own ``wait``'s business)."""
+        pending = super()._first_pending()
+        if pending is not None or not hasattr(self, "cmr_sent"):
+            return pending
+        for model, token, payload, key in self._outgoing():
+            sent = self.cmr_sent.get(token)
+            if sent is None or sent[0] != key:
+                return f'cross-model relation data not yet sent to model "{model}"'
+        return None
 
     def _snapshot(self, x: CrossRelation, ra: RemoteApp) -> dict:
         """This side of a cross-model relation, as Juju's RemoteRelationChangeEvent has it."""
