@@ -14,7 +14,7 @@ import pytest
 
 from yard.cli_cmr import format_offers_summary, format_offers_tabular
 from yard.cli_format import format_status
-from yard.controller import cmr
+from yard.controller import cmr, cmr_sync
 from yard_harness import TINY, Harness, UserError
 
 
@@ -290,3 +290,17 @@ def test_wait_covers_sending_this_sides_settings(pair):
     off.wait()   # so its units have joined it, with no polling
     log = [(r["hook"], r["remote-unit"]) for r in off.hook_log("tiny/0")]
     assert ("db-relation-joined", f"{remote}/0") in log
+
+
+def test_a_new_relation_is_not_ended_while_the_consumer_records_it(pair, monkeypatch):
+    off, con = pair
+    off.call("offer", target="tiny:db")
+    # the offering side has the relation, the consumer has not recorded it (yet)
+    rid = off.call("cmr-register", token="t" * 32, offer="tiny", offer_endpoint="db",
+                   app_token="a" * 32, consumer_model="con", model_uuid=con.ctl.state.uuid,
+                   endpoint=["backend", "requires", "tiny-db"])["id"]
+    time.sleep(4 * cmr.SYNC_INTERVAL + 0.5)   # pushes answered "unknown"
+    assert off.ctl.state.relations[rid].alive
+    monkeypatch.setattr(cmr_sync, "REGISTER_GRACE", 0.0)   # never confirmed: it ends
+    off.until(lambda: rid not in off.ctl.state.relations, message="relation ended")
+    off.until(lambda: not off.ctl.state.remote_apps, message="proxy gone")

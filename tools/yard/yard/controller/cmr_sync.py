@@ -20,6 +20,7 @@ PEER_TIMEOUT = 5.0
 SYNC_INTERVAL = 0.25
 RESEND = 10.0
 STATUS_POLL = 3.0
+REGISTER_GRACE = 30.0   # an unconfirmed new relation is ended after this long
 
 
 class PeerUnreachable(Exception):
@@ -91,6 +92,8 @@ class CMRSync:
             rel = self.state.relations.get(x.rid) if x else None
             if rel is None:
                 return {"known": False}
+            if not rel.alive:
+                return {"known": True}   # ending here already: its data no longer matters
             if not alive:
                 self._replace_cross(token, units=())
                 if rel.alive:
@@ -133,6 +136,8 @@ class CMRSync:
         self.cmr_sent: Dict[str, Tuple[str, float]] = {}
         self.cmr_polled: Dict[str, float] = {}
         self.cmr_down: Dict[str, str] = {}
+        self.cmr_first: Dict[str, float] = {}   # token -> first push
+        self.cmr_acked = set()                   # tokens the other side has confirmed
         t = threading.Thread(target=self._cmr_loop, name="cmr", daemon=True)
         t.start()
 
@@ -220,26 +225,37 @@ class CMRSync:
 
     def _pushed(self, token: str, payload: dict, key: str, res) -> None:
         x = self.state.cross.get(token)
-        if x is None:
+        if x is None or isinstance(res, UserError):
             return
-        gone = isinstance(res, PeerGone) or (isinstance(res, dict) and not res.get("known"))
-        if isinstance(res, PeerUnreachable) and not gone:
+        if isinstance(res, PeerUnreachable) and not isinstance(res, PeerGone):
             return   # try again on the next tick
-        if isinstance(res, UserError):
-            return
+        unknown = isinstance(res, dict) and not res.get("known")
+        first = self.cmr_first.setdefault(token, time.time())
+        if (unknown and payload["alive"] and token not in self.cmr_acked
+                and time.time() - first < REGISTER_GRACE):
+            return   # a new relation the consumer is still recording: push again
+        if not unknown and not isinstance(res, PeerGone):
+            self.cmr_acked.add(token)
         self.cmr_sent[token] = (key, time.time())
-        if gone:   # the other side no longer has it: this side ends too
-            self._replace_cross(token, units=())
-            rel = self.state.relations.get(x.rid)
-            if rel is not None and rel.alive:
-                self._update_relation(x.rid, alive=False)
-            if isinstance(res, PeerGone):
-                self._terminate(x.remote_app, "offering model has been removed")
-        if x.rid not in self.state.relations and (gone or not payload["alive"]):
+        if unknown or isinstance(res, PeerGone):   # the other side no longer has it
+            self._end_cross(x, isinstance(res, PeerGone))
+        if x.rid not in self.state.relations and (unknown or isinstance(res, PeerGone)
+                                                  or not payload["alive"]):
             cross = dict(self.state.cross)
             del cross[token]
             self._set(cross=cross)
-            self.cmr_sent.pop(token, None)
+            for memo in (self.cmr_sent, self.cmr_first):
+                memo.pop(token, None)
+            self.cmr_acked.discard(token)
+
+    def _end_cross(self, x: CrossRelation, model_gone: bool) -> None:
+        """This side of a relation the other side no longer has ends too."""
+        self._replace_cross(x.token, units=())
+        rel = self.state.relations.get(x.rid)
+        if rel is not None and rel.alive:
+            self._update_relation(x.rid, alive=False)
+        if model_gone:
+            self._terminate(x.remote_app, "offering model has been removed")
 
     def _polls_due(self) -> list:
         now = time.time()
