@@ -432,6 +432,14 @@ def test_bundle_storage_per_application(h, tmp_path):
     assert sorted(st["storage"]) == ["data/0", "logs/1"]
     assert st["filesystems"]["0"]["size"] == 20
     assert st["filesystems"]["1"]["size"] == 1024
+    # export-bundle gives the directives back (storage.ToString: pool,count,sizeM)
+    exported = h.call("export-bundle")["applications"]["st"]["storage"]
+    assert exported == {"data": "lxd,1,20M", "logs": "lxd,1,1024M"}
+    again = tmp_path / "again.yaml"
+    again.write_text("applications:\n  st2:\n    charm: %s\n    num_units: 0\n"
+                     "    storage: {data: '%s'}\n" % (TINYSTORE, exported["data"]))
+    h.call("deploy", path=str(again))
+    assert h.ctl.state.applications["st2"].storage["data"] == ("lxd", 20, 1)
 
 
 def test_add_unit_attach_storage_reuses_detached_data(h):

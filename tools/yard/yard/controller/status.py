@@ -204,6 +204,8 @@ class StatusViews:
                         entry["to"] = machines
                 if a.config:
                     entry["options"] = dict(a.config)
+                if a.storage:  # storage.ToString's form: pool,count,sizeM
+                    entry["storage"] = {k: f"{p},{c},{z}M" for k, (p, z, c) in a.storage.items()}
                 apps[name] = entry
             rels = [[f"{e.app}:{e.endpoint}" for e in r.ends]
                     for _, r in sorted(self.state.relations.items()) if not r.peer and r.alive]
