@@ -490,3 +490,13 @@ def test_lxd_storage_root_ids_from_the_idmap():
     assert lxd_storage.root_ids({"config": {"volatile.idmap.current": idmap}}) == \
         (100000, 200000)
     assert lxd_storage.root_ids({"config": {}}) == (0, 0)  # privileged: host root is root
+
+
+def test_forced_removal_drops_attachments_without_detaching_hook(h):
+    h.call("deploy", path=TINYSTORE)
+    h.wait()
+    h.call("remove-unit", units=["tinystore/0"], force=True, no_wait=True)
+    h.until(lambda: h.call("storage")["storage"]["data/0"]["status"]["current"] == "detached",
+            message="data/0 detached")
+    ran = [r["hook"] for r in h.ctl.store.hooks("tinystore/0")]
+    assert "data-storage-detaching" not in ran, ran
