@@ -29,7 +29,7 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 BUILD = REPO / "build"
 BUNDLES = pathlib.Path(__file__).resolve().parent / "bundles"
 TEST_CHARMS = ("yard-classic", "yard-ops", "yard-sub", "yard-secret-owner",
-               "yard-secret-consumer", "yard-storage")
+               "yard-secret-consumer", "yard-storage", "yard-resource")
 WAIT_TIMEOUT = 600
 # The first deploy on a fresh machine also sets LXD up and builds the image.
 DEPLOY_TIMEOUT = int(os.environ.get("YARD_TEST_DEPLOY_TIMEOUT", "1500"))
