@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from conftest import BUILD, Yard
+from conftest import BUILD, Yard, skip_or_fail
 
 pytestmark = pytest.mark.model
 
@@ -25,7 +25,7 @@ def models(yard):
     """(offering model, consuming model), both deployed and related through an offer."""
     for name in (CLASSIC, OPS):
         if not (BUILD / name).is_dir():
-            pytest.skip("build/%s is not built; run `make build`" % name)
+            skip_or_fail("build/%s is not built; run `make build`" % name)
     con = Yard(yard.model + "-con", yard.home)
     con.destroy()
     try:

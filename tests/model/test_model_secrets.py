@@ -13,7 +13,7 @@ import stat
 
 import pytest
 
-from conftest import BUILD, parse_record
+from conftest import BUILD, parse_record, skip_or_fail
 
 pytestmark = pytest.mark.model
 
@@ -26,7 +26,7 @@ URI_RE = re.compile(r"^secret:[0-9a-v]{20}$")
 def model(yard):
     for name in (OWNER, CONSUMER):
         if not (BUILD / name).is_dir():
-            pytest.skip("build/%s is not built; run `make build`" % name)
+            skip_or_fail("build/%s is not built; run `make build`" % name)
     yard.run("deploy", BUILD / OWNER, timeout=1500)
     yard.run("deploy", BUILD / CONSUMER, "--to", "0", timeout=1500)
     yard.run("relate", OWNER, CONSUMER)
