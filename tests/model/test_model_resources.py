@@ -86,3 +86,8 @@ def test_a_machine_takes_an_address_from_vip_range_and_the_other_reaches_it(mode
         assert got.strip() == "vip ok"
     finally:
         model.exec(UNIT0, "ip addr del %s dev eth0 || true" % vip)
+
+
+def test_machines_have_sudo(model):
+    """yard's image has sudo, as Ubuntu's cloud images do (README, "Machines' network")."""
+    assert model.exec(UNIT0, "sudo -n true && echo ok").strip() == "ok"
