@@ -304,3 +304,21 @@ def test_a_new_relation_is_not_ended_while_the_consumer_records_it(pair, monkeyp
     monkeypatch.setattr(cmr_sync, "REGISTER_GRACE", 0.0)   # never confirmed: it ends
     off.until(lambda: rid not in off.ctl.state.relations, message="relation ended")
     off.until(lambda: not off.ctl.state.remote_apps, message="proxy gone")
+
+
+def test_consuming_model_gone_ends_the_offering_side(pair, tmp_path):
+    off, con = pair
+    off.call("offer", target="tiny:db")
+    con.call("integrate", a="front", b="off.tiny")
+    con.wait()
+    off.wait()
+    remote = _remote(off)
+    con.stop()
+    off.ctl.cmr_peers = {}
+    shutil.rmtree(tmp_path / "b" / "home" / "con", ignore_errors=True)
+    off.until(lambda: not off.ctl.state.remote_apps, message="proxy gone")
+    off.wait()
+    log = [(r["hook"], r["remote-unit"]) for r in off.hook_log("tiny/0")]
+    assert ("db-relation-departed", f"{remote}/0") in log
+    assert off.hooks("tiny/0")[-1] == "db-relation-broken"
+    assert off.call("offers")["tiny"].get("connections") is None
