@@ -176,6 +176,11 @@ def test_deploy_with_resource_and_errors(h, tmp_path):
         h.call("attach-resource", app="res", resources={"blob": "/no/such"})
     with pytest.raises(UserError, match='^unrecognized resource "x"$'):
         h.call("attach-resource", app="res", resources={"x": str(src)})
+    other = tmp_path / "given.tgz"
+    other.write_text("x")
+    with pytest.raises(UserError, match=f'^failed to upload resource "blob": incorrect extension '
+                                        f'on resource upload "{other}", expected ".txt"$'):
+        h.call("attach-resource", app="res", resources={"blob": str(other)})
     with pytest.raises(UserError, match='^application "nope" not found$'):
         h.call("attach-resource", app="nope", resources={"blob": str(src)})
 
@@ -240,7 +245,9 @@ def test_cli_resources_attach_and_run_numbering(tmp_path):
                                                           "expected name=path format")
         c.fails("deploy", charm, "again", "--resource", "blob",
                 message='invalid --resource "blob": expected name=path format')
-        c("attach-resource", "res", f"other={src}", "--wait")
+        binary = tmp_path / "o.bin"
+        binary.write_bytes(b"\x00")
+        c("attach-resource", "res", f"other={binary}", "--wait")
         proc = c("run", "res/0", "echo", "message=hi")
         assert proc.stderr.startswith("Running operation 1 with 1 task\n"
                                       "  - task 2 on unit-res-0\n\nWaiting for task 2...\n")

@@ -54,16 +54,23 @@ class ResourcesRoom:
 
         ``unrecognized resource "x"`` / ``unrecognized resources: x, y`` are
         cmd/juju/resource/deploy.go ``checkExpectedResources``; a missing file
-        is Go's ``open PATH: no such file or directory``.
+        is Go's ``open PATH: no such file or directory``; a file whose extension
+        is not the metadata filename's is refused as the apiserver resources
+        handler does (``incorrect extension on resource upload "f", expected ".x"``).
         """
         unknown = sorted(n for n in supplied if n not in known)
         if len(unknown) == 1:
             raise UserError(f'unrecognized resource "{unknown[0]}"')
         if unknown:
             raise UserError("unrecognized resources: " + ", ".join(unknown))
-        for path in supplied.values():
+        for name, path in supplied.items():
             if not os.path.isfile(path):
                 raise UserError(f"open {path}: no such file or directory")
+            # The apiserver's resources handler refuses another extension.
+            want = os.path.splitext(known[name].filename)[1]
+            if os.path.splitext(path)[1] != want:
+                raise UserError(f'incorrect extension on resource upload "{path}", '
+                                f'expected "{want}"')
 
     def _store_upload(self, app: str, name: str, src: str) -> AppResource:
         """Copy ``src`` into the model and return the uploaded record (state unchanged)."""
@@ -114,7 +121,7 @@ class ResourcesRoom:
                 try:
                     self._check_resources(self.charm_of(app).resources, {name: path})
                 except UserError as e:  # cmd/juju/resource/upload.go names the resource
-                    if str(e).startswith("open "):
+                    if not str(e).startswith("unrecognized"):
                         raise UserError(f'failed to upload resource "{name}": {e}') from None
                     raise
             changed = False
