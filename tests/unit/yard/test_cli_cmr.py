@@ -71,6 +71,10 @@ def test_offer_consume_integrate_over_sockets(two):
     listed = yaml.safe_load(off("offers", "--format", "yaml").stdout)
     assert listed["tiny"]["offer-url"] == "admin/offm.tiny"
     assert json.loads(off("offers", "tiny", "--format", "json").stdout).keys() == {"tiny"}
+    assert listed["tiny"]["users"] == {"admin": {"access": "admin"}}
+    for args in (("--application", "nope"), ("--interface", "nope"), ("nope",)):
+        assert off("offers", *args).stdout == ""   # juju prints nothing when none match
+    assert "tiny" in off("offers", "--interface", "tiny-db", "--active-only").stdout
 
 
 def test_errors_and_tidy_up(two):

@@ -16,10 +16,19 @@ def cmd_offer(c, a) -> int:
     return 0
 
 
+def _wanted(name: str, offer: dict, a) -> bool:
+    """juju offers' filters: offer name, --application, --interface, --active-only."""
+    interfaces = {e["interface"] for e in offer["endpoints"].values()}
+    return ((not a.offer_name or name == a.offer_name)
+            and (not a.application or offer["application"] == a.application)
+            and (not a.interface or a.interface in interfaces)
+            and (not a.active_only or bool(offer.get("connections"))))
+
+
 def cmd_offers(c, a) -> int:
-    offers = c.call("offers")
-    if a.offer_name:
-        offers = {k: v for k, v in offers.items() if k == a.offer_name}
+    offers = {k: v for k, v in c.call("offers").items() if _wanted(k, v, a)}
+    if not offers:
+        return 0   # cmd/juju/crossmodel/list.go: nothing valid, nothing printed
     if a.format in ("yaml", "json"):
         print_data(offers, a.format)
     elif a.format == "summary":
@@ -83,6 +92,9 @@ def register(add) -> None:
     sp.add_argument("offer_name", nargs="?", metavar="OFFER-NAME")
     sp.add_argument("--format", choices=["tabular", "summary", "yaml", "json"],
                     default="tabular")
+    sp.add_argument("--application", default="")
+    sp.add_argument("--interface", default="")
+    sp.add_argument("--active-only", action="store_true")
 
     sp = add("consume", cmd_consume, "add a remote offer to the model")
     sp.add_argument("url", metavar="[admin/]MODEL.OFFER")

@@ -135,7 +135,8 @@ class CMRRoom(CMRSync):
                 item = {"application": o.app, "store": "yard",
                         "charm": f"local:{a.charm_name}-{a.charm_rev}",
                         "offer-url": f"{OWNER}/{self.model}.{name}",
-                        "endpoints": self._offer_endpoints(o)}
+                        "endpoints": self._offer_endpoints(o),
+                        "users": {OWNER: {"access": "admin"}}}
                 conns = self._offer_connections(o)
                 if conns:
                     item["connections"] = conns
