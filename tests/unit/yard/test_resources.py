@@ -238,6 +238,10 @@ def test_cli_resources_attach_and_run_numbering(tmp_path):
         assert lines[0].index("Supplied by") == lines[1].index("admin")
         assert re.match(r"^blob +admin +\d{4}-\d\d-\d\dT\d\d:\d\d$", lines[1])
         assert re.match(r"^other +upload +-$", lines[2])
+        unit = c("resources", "res/0").stdout.splitlines()
+        assert unit[0].split() == ["Resource", "Revision"] and unit[2].split() == ["other", "-"]
+        listed = yaml.safe_load(c("resources", "res/0", "--format", "yaml").stdout)
+        assert [(r["name"], r["revision"]) for r in listed] == [("blob", "-"), ("other", "-")]
         data = yaml.safe_load(c("resources", "res", "--format", "yaml").stdout)
         assert [r["name"] for r in data["resources"]] == ["blob", "other"]
         assert not any(k.startswith("_") for r in data["resources"] for k in r)

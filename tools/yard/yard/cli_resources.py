@@ -32,16 +32,21 @@ def cmd_attach_resource(c: Client, a) -> int:
 
 
 def cmd_resources(c: Client, a) -> int:
-    res = c.call("resources", app=a.app)["resources"]
+    """cmd/juju/resource/list.go: an application's table, or a unit's (Resource, Revision)."""
+    data = c.call("resources", app=a.app)
+    res, unit = data["resources"], data.get("unit")
     if a.format in ("yaml", "json"):
         shown = [{k: v for k, v in r.items() if not k.startswith("_")} for r in res]
-        print_data({"resources": shown} if shown else {}, a.format)
+        print_data(shown if unit else ({"resources": shown} if shown else {}), a.format)
         return 0
-    if not res:  # cmd/juju/resource/list.go
+    if not res:
         print("No resources to display.", file=sys.stderr)
         return 0
-    rows = [["Resource", "Supplied by", "Revision"]]
-    rows += [[r["name"], r["_supplied_by"], r["_revision"]] for r in res]
+    if unit:
+        rows = [["Resource", "Revision"]] + [[r["name"], r["_revision"]] for r in res]
+    else:
+        rows = [["Resource", "Supplied by", "Revision"]]
+        rows += [[r["name"], r["_supplied_by"], r["_revision"]] for r in res]
     sys.stdout.write(table(rows))
     return 0
 

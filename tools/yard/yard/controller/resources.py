@@ -136,16 +136,23 @@ class ResourcesRoom:
             return {"upgraded": changed}
 
     def cmd_resources(self, app: str) -> dict:
-        """``juju resources APP`` data: one entry per resource in Juju's formatted shape."""
+        """``juju resources APP|UNIT`` data: one entry per resource in Juju's formatted shape.
+
+        For a unit, as cmd/juju/resource/list.go ``formatUnitResources``: a
+        resource the unit never fetched has revision ``-``.
+        """
         with self.cond:
-            if "/" in app:
-                app = self._unit(app).app
-            self._app(app)
+            unit = self._unit(app) if "/" in app else None
+            app = unit.app if unit else self._app(app).name
             out: List[dict] = []
             for res in sorted(self.state.resources.values(), key=lambda r: r.name):
-                if res.app == app:
-                    out.append(resource_json(res))
-            return {"resources": out}
+                if res.app != app:
+                    continue
+                entry = resource_json(res)
+                if unit is not None and res.name not in unit.resources:
+                    entry["revision"] = "-"
+                out.append(entry)
+            return {"resources": out, "unit": unit.name if unit else None}
 
     def resource_fetch(self, unit: str, name: str) -> str:
         """``resource-get``: sync the unit's copy with the application's and return its path.
