@@ -322,3 +322,28 @@ def test_consuming_model_gone_ends_the_offering_side(pair, tmp_path):
     assert ("db-relation-departed", f"{remote}/0") in log
     assert off.hooks("tiny/0")[-1] == "db-relation-broken"
     assert off.call("offers")["tiny"].get("connections") is None
+
+
+def test_a_restarted_controller_keeps_its_cross_model_relations(pair, tmp_path, monkeypatch):
+    off, con = pair
+    off.call("offer", target="tiny:db")
+    con.call("integrate", a="front", b="off.tiny")
+    _related(con, "front/0", "backend", ["tiny/0", "tiny/1"])
+    con.wait()
+    off.wait()
+    con.stop()
+    # the same state, a new controller (knowing its peer from its first tick)
+    monkeypatch.setattr(cmr_sync.CMRSync, "cmr_peers", {"off": off.ctl})
+    con2 = Harness(tmp_path / "b", model="con")
+    try:
+        off.ctl.cmr_peers = {"con": con2.ctl}
+        _related(con2, "front/0", "backend", ["tiny/0", "tiny/1"])
+        off.call("remove-unit", units=["tiny/1"])
+        _related(con2, "front/0", "backend", ["tiny/0"])
+        con2.wait()
+        log = [(r["hook"], r["remote-unit"]) for r in con2.hook_log("front/0")]
+        assert ("backend-relation-departed", "tiny/1") in log
+        assert con2.status()["application-endpoints"]["tiny"]["application-status"][
+            "current"] == "active"
+    finally:
+        con2.stop()
