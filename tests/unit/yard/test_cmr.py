@@ -77,6 +77,11 @@ def test_offer_consume_integrate_data_both_ways(pair):
     # the consumer's unit bag arrived with its addresses
     data = off.exec("tiny/0", f"relation-get -r db:{_rid(off)} - {remote}/0")[1]
     assert "ingress-address" in data and "egress-subnets" in data
+    # goal-state: the remote app with its relation status, no units (juju's uniter
+    # goalStateRelations adds units for local applications only)
+    gs = json.loads(con.exec("front/0", "goal-state --format=json")[1])
+    assert set(gs["relations"]["backend"]) == {"tinydb"}
+    assert gs["relations"]["backend"]["tinydb"]["status"] == "joined"
     # relation-model-get names the other model on both sides
     out = con.exec("front/0", f"relation-model-get -r backend:{_rid(con)} --format=json")[1]
     assert json.loads(out) == {"uuid": off.ctl.state.uuid}
