@@ -48,7 +48,7 @@ from typing import Dict
 
 from yard import charm as charmlib
 from yard.controller.cmd_config import ConfigCommands
-from yard.controller.cmr import CMRRoom, upgraded
+from yard.controller.cmr import CMRRoom
 from yard.controller.cmd_deploy import DeployCommands
 from yard.controller.cmd_relations import RelationCommands
 from yard.controller.cmd_tasks import TaskCommands
@@ -107,7 +107,7 @@ class Controller(CMRRoom, StateRoom, ViewsRoom, SchedulerRoom, LifecycleRoom, De
                                provider=os.environ.get("YARD_PROVIDER", "lxd"),
                                config=dict(DEFAULT_CONFIG))
         else:
-            state = restarted(upgraded(state))
+            state = restarted(state)
         self.state = state
         self.lock = threading.RLock()
         self.cond = threading.Condition(self.lock)

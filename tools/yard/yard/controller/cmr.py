@@ -60,14 +60,6 @@ def is_offer_url(text: str) -> bool:
     return "." in text
 
 
-def upgraded(state):
-    """A state saved before cross-model relations existed, with their empty fields."""
-    for name in ("offers", "remote_apps", "cross"):
-        if name not in state.__dict__:
-            object.__setattr__(state, name, {})
-    return state
-
-
 def _since(s: StatusValue) -> dict:
     d = {"current": s.current, "since": ts(s.since)}
     if s.message:
