@@ -321,3 +321,55 @@ def test_pause_holds_a_unit_through_a_roll_and_resume_brings_it_back(web):
     port = json.loads(web.exec(target, "cat /etc/stackyard-test/config.json"))["port"]
     reply = json.loads(web.exec(target, "curl -s http://127.0.0.1:%d/" % port))
     assert reply["message"] == "rolled around a paused unit"
+
+
+def test_a_subordinate_mid_roll_gets_its_hook_within_the_health_timeout(web, build_dir):
+    """A hook holds the machine lock: none waits out restart-batch-interval in it.
+
+    yard-sub on every machine; while the application rolls with an interval
+    three times the health timeout, ``exec`` on each subordinate (which takes
+    the machine lock, as a hook does) keeps coming back within the timeout +
+    10 s, and every unit still keeps the interval before giving its slot back.
+    """
+    import threading
+    import time
+    timeout, interval = 15, 45
+    web.run("deploy", build_dir / "yard-sub", "yard-sub")
+    web.run("relate", APP, "yard-sub")
+    web.run("model-config", "update-status-hook-interval=10s")
+    web.run("config", APP, "restart-batch-interval=%d" % interval,
+            "restart-health-timeout=%d" % timeout)
+    web.wait()
+    units = current_units(web)
+    subs = [s for u in units for s in (web.units(APP)[u].get("subordinates") or {})]
+    assert len(subs) == len(units), web.units(APP)
+    latencies = {s: [] for s in subs}
+    stop = threading.Event()
+
+    def probe(sub):
+        while not stop.is_set():
+            began = time.monotonic()
+            web.exec(sub, "true", timeout=600)
+            latencies[sub].append(time.monotonic() - began)
+            stop.wait(2)
+    threads = [threading.Thread(target=probe, args=(s,), daemon=True) for s in subs]
+    since = machine_now(web)
+    web.run("config", APP, "message=rolled with a subordinate aboard")
+    for t in threads:
+        t.start()
+    try:
+        web.until(lambda: all(restarts_since(web, since, [u])[u] for u in units),
+                  timeout=900, interval=5, message="every unit restarted")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=660)
+    worst = {s: round(max(v), 1) for s, v in latencies.items() if v}
+    print("longest exec on each subordinate during the roll (s):", worst)
+    assert len(worst) == len(subs) and max(worst.values()) <= timeout + 10, worst
+    done = restarts_since(web, since, units)
+    assert all(len(v) == 1 for v in done.values()), done
+    for u, (entry,) in done.items():
+        assert entry["released_at"] - entry["restarted_at"] >= interval, (u, entry)
+    web.run("config", APP, "restart-batch-interval=0")
+    web.wait()
