@@ -373,3 +373,30 @@ def test_a_subordinate_mid_roll_gets_its_hook_within_the_health_timeout(web, bui
         assert entry["released_at"] - entry["restarted_at"] >= interval, (u, entry)
     web.run("config", APP, "restart-batch-interval=0")
     web.wait()
+
+
+def test_a_resume_whose_checks_fail_leaves_the_unit_resumed_and_blocked(web):
+    """Not "Paused" with its service started: blocked on the check, and a later resume works."""
+    units = current_units(web)
+    target = next(u for u in units if u != web.leader(APP))
+    _, task = web.run_action(target, "pause")
+    assert task.get("status") == "completed", task
+    web.wait()
+    port = json.loads(web.exec(target, "cat /etc/stackyard-test/config.json"))["port"]
+    web.exec(target, "systemd-run --unit resumeblocker python3 -c 'import socket, time; "
+                     "s = socket.socket(); s.bind((\"0.0.0.0\", %d)); s.listen(1); "
+                     "time.sleep(10**6)'" % port)
+    try:
+        _, task = web.run_action(target, "resume", check=False)
+        assert task.get("status") == "failed", task
+        assert "health checks fail" in task.get("message", ""), task
+        web.wait()
+        state, message = states(web)[target], messages(web)[target]
+        assert state == "blocked" and "Paused" not in message, (state, message)
+        assert "Health check failing" in message or "not running" in message, message
+    finally:
+        web.exec(target, "systemctl stop resumeblocker; systemctl reset-failed || true")
+    _, task = web.run_action(target, "resume")
+    assert task.get("status") == "completed", task
+    web.wait()
+    assert set(states(web).values()) == {"active"}, messages(web)
