@@ -383,9 +383,14 @@ def test_a_resume_whose_checks_fail_leaves_the_unit_resumed_and_blocked(web):
     assert task.get("status") == "completed", task
     web.wait()
     port = json.loads(web.exec(target, "cat /etc/stackyard-test/config.json"))["port"]
+    # SO_REUSEADDR: the health checks' connections just closed may still be in
+    # TIME_WAIT on the port, which a plain bind refuses.
     web.exec(target, "systemd-run --unit resumeblocker python3 -c 'import socket, time; "
-                     "s = socket.socket(); s.bind((\"0.0.0.0\", %d)); s.listen(1); "
-                     "time.sleep(10**6)'" % port)
+                     "s = socket.socket(); "
+                     "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
+                     "s.bind((\"0.0.0.0\", %d)); s.listen(1); time.sleep(10**6)'" % port)
+    assert web.exec(target, "sleep 1; systemctl is-active resumeblocker || true").strip() \
+        == "active", "the port blocker did not start"
     try:
         _, task = web.run_action(target, "resume", check=False)
         assert task.get("status") == "failed", task
