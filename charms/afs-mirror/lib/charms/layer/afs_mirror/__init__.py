@@ -1,0 +1,1 @@
+"""afs-mirror's library: proxies config, contexts, services, cache tools."""

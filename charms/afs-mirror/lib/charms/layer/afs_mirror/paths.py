@@ -1,0 +1,17 @@
+"""Every path afs-mirror writes or reads."""
+
+SITE = '/etc/apache2/sites-enabled/afs-mirror.conf'
+DEFAULT_SITE = '/etc/apache2/sites-enabled/000-default.conf'
+MODS_ENABLED = '/etc/apache2/mods-enabled'
+DEFAULT_CACHE = '/var/cache/afs-mirror'
+ACCESS_LOG = '/var/log/apache2/afs-mirror-access.log'
+ERROR_LOG = '/var/log/apache2/afs-mirror-error.log'
+CACHE_LOCK = '/run/afs-mirror-cachelock'
+CLEANER_UNIT = '/etc/systemd/system/afs-mirror-htcacheclean.service'
+APACHE = 'apache2'
+CLEANER = 'afs-mirror-htcacheclean'
+HTCACHECLEAN = '/usr/bin/htcacheclean'
+APACHE2CTL = '/usr/sbin/apache2ctl'
+# Apache modules the site needs (a2enmod names).
+MODULES = ('proxy', 'proxy_http', 'ssl', 'cache', 'cache_disk', 'substitute', 'headers')
+CLEANER_PID = '/run/afs-mirror-htcacheclean.pid'

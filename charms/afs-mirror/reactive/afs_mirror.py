@@ -1,0 +1,15 @@
+"""afs-mirror handlers: publish the mirror; the layer renders and runs Apache."""
+
+from charms.reactive import endpoint_from_flag, when
+
+from charms.layer.stackyard import status
+from charms.layer.afs_mirror import actions, checks, contexts, services  # noqa: F401  registers
+
+status.version_source(services.version)
+status.ready_message(checks.ready_message)
+
+
+@when('mirror.connected')
+def publish_mirror():
+    mirror = endpoint_from_flag('mirror.connected')
+    mirror.publish(contexts.mirror_info(), contexts.address(), contexts.PORT)

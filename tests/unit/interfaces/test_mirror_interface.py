@@ -1,0 +1,100 @@
+"""interface:mirror: the provider's mirror-info round-trips; bad data is refused."""
+
+import importlib.util
+import json
+import os
+
+import pytest
+import yaml
+
+from charms.layer.afs_mirror import contexts, proxies
+
+HERE = os.path.dirname(__file__)
+TOP = os.path.join(HERE, '..', '..', '..')
+
+
+def _load(name):
+    # Loaded by path under its own name: every interface has a requires.py.
+    path = os.path.join(TOP, 'interfaces', 'mirror', name + '.py')
+    spec = importlib.util.spec_from_file_location('mirror_' + name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+requires = _load('requires')
+provides = _load('provides')
+
+
+def charm_info():
+    with open(os.path.join(TOP, 'charms', 'afs-mirror', 'config.yaml')) as f:
+        default = yaml.safe_load(f)['options']['proxies']['default']
+    return contexts.mirror_info(proxies.parse(default))
+
+
+def test_what_afs_mirror_publishes_parses():
+    info = requires.parse_info(json.dumps(charm_info()))
+    assert info == charm_info()
+    urls = requires.with_urls(info, '10.0.0.5', 80)
+    assert urls['pypi']['url'] == 'http://10.0.0.5/pypi/simple/'
+    assert urls['debian']['url'] == 'http://10.0.0.5/debian/'
+    assert urls['debian']['trusted'] is False and urls['debian']['components'] == ['main']
+    assert requires.with_urls(info, 'fd00::5', 8080)['npm']['url'] == 'http://[fd00::5]:8080/npm/'
+
+
+@pytest.mark.parametrize('text, reason', [
+    ('not json', 'not JSON'),
+    (None, 'not JSON'),
+    ('[]', 'non-empty object'),
+    ('{}', 'non-empty object'),
+    ('{"Bad Name": {"type": "pypi", "path": "/p/"}}', 'bad mirror name'),
+    ('{"p": "x"}', 'not an object'),
+    ('{"p": {"type": "gem", "path": "/p/"}}', 'unknown type'),
+    ('{"p": {"type": "pypi", "path": "/../etc/"}}', 'bad path'),
+    ('{"p": {"type": "pypi", "path": "http://evil/"}}', 'bad path'),
+    ('{"d": {"type": "apt", "path": "/d/", "suites": ["a"], "components": ["main"]}}',
+     'trusted must be true or false'),
+    ('{"d": {"type": "apt", "path": "/d/", "suites": "a", "components": ["main"], '
+     '"trusted": true}}', 'suites must be a list of words'),
+    ('{"d": {"type": "apt", "path": "/d/", "suites": ["a b"], "components": ["main"], '
+     '"trusted": true}}', 'suites must be a list of words'),
+])
+def test_bad_mirror_info(text, reason):
+    with pytest.raises(requires.Invalid, match=reason):
+        requires.parse_info(text)
+
+
+@pytest.mark.parametrize('data, expected', [
+    ({'address': '10.0.0.5', 'port': '80'}, ('10.0.0.5', 80)),
+    ({'address': ' mirror.local ', 'port': '8080'}, ('mirror.local', 8080)),
+    ({'address': '10.0.0.5'}, None),
+    ({'address': '10.0.0.5', 'port': 'x'}, None),
+    ({'address': '10.0.0.5', 'port': '70000'}, None),
+    ({'address': 'a/b', 'port': '80'}, None),
+    ({}, None),
+])
+def test_parse_address(data, expected):
+    if expected is None:
+        with pytest.raises(requires.Invalid):
+            requires.parse_address(data)
+    else:
+        assert requires.parse_address(data) == expected
+
+
+def test_bad_data_is_logged_once(monkeypatch):
+    logged = []
+    monkeypatch.setattr(requires.hookenv, 'log', lambda msg, level=None: logged.append(msg))
+    monkeypatch.setattr(requires, '_logged', set())
+    requires._log_once('mirror:1 app: mirror-info is not JSON')
+    requires._log_once('mirror:1 app: mirror-info is not JSON')
+    assert len(logged) == 1 and 'not JSON' in logged[0]
+
+
+def test_endpoint_docstrings_name_every_key_and_flag():
+    for cls, words in ((provides.MirrorProvides, ['{endpoint_name}.connected', 'mirror-info',
+                                                  'address', 'port']),
+                       (requires.MirrorRequires, ['{endpoint_name}.connected',
+                                                  '{endpoint_name}.available',
+                                                  '{endpoint_name}.changed', 'mirror-info'])):
+        for word in words:
+            assert word in cls.__doc__
