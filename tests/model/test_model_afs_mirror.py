@@ -163,7 +163,7 @@ def test_cache_stats_counts_the_hits(mirror):
 
 def test_bad_proxies_blocks_and_the_old_config_keeps_serving(mirror):
     before = mirror.exec(UNIT, "md5sum %s" % SITE)
-    good = mirror.json("config", APP)["settings"]["proxies"]["value"]
+    good = proxies_value()
     try:
         mirror.run("config", APP, "proxies=- name: pypi\n  path: /pypi/\n  ttl: [broken")
         status = until(lambda: (lambda s: s if s["current"] == "blocked" else None)(
