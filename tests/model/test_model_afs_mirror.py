@@ -131,6 +131,12 @@ def test_active_and_config_passes_apache2ctl(mirror):
     assert "/srv/afs-mirror/cache/apache" in status["message"], status
     out = mirror.exec(UNIT, "apache2ctl -t 2>&1")
     assert "Syntax OK" in out, out
+    # htcacheclean: one daemon on the storage's cache root, under the size limit.
+    cleaner = mirror.exec(UNIT, "systemctl is-active afs-mirror-htcacheclean; "
+                                "pgrep -a htcacheclean")
+    assert cleaner.startswith("active\n"), cleaner
+    assert len(cleaner.strip().splitlines()) == 2, cleaner
+    assert "-p /srv/afs-mirror/cache/apache -l " in cleaner, cleaner
     site = mirror.exec(UNIT, "cat %s" % SITE)
     assert "CacheIgnoreCacheControl On" in site and "/pypi-files/" in site, site
 

@@ -16,3 +16,4 @@ APACHE2CTL = '/usr/sbin/apache2ctl'
 # Apache modules the site needs (a2enmod names).
 MODULES = ('proxy', 'proxy_http', 'ssl', 'cache', 'cache_disk', 'substitute', 'headers')
 CLEANER_PID = '/run/afs-mirror-htcacheclean.pid'
+DEBIAN_CLEANER = 'apache-htcacheclean'

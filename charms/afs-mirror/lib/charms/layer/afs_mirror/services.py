@@ -14,7 +14,7 @@ REJECTED_KEY = 'afs-mirror.apache.rejected'
 
 
 def enable_modules(service_name):
-    """``data_ready``: enable the modules the site needs and drop Debian's default site."""
+    """``data_ready``: enable the site's modules; drop Debian's default site and cleaner."""
     missing = [m for m in paths.MODULES
                if not os.path.exists(os.path.join(paths.MODS_ENABLED, m + '.load'))]
     if missing:
@@ -23,6 +23,10 @@ def enable_modules(service_name):
     if os.path.lexists(paths.DEFAULT_SITE):
         os.remove(paths.DEFAULT_SITE)
         sy.mark_changed(service_name, paths.DEFAULT_SITE)
+    # Debian's own cleaner watches Debian's default cache dir, which this
+    # charm does not use; ours (afs-mirror-htcacheclean) watches the real one.
+    if host.service_running(paths.DEBIAN_CLEANER):
+        subprocess.check_call(['systemctl', 'disable', '--now', '-q', paths.DEBIAN_CLEANER])
 
 
 def make_cache_dir(service_name):
