@@ -12,20 +12,6 @@ MINION_SETUP = ["install", "cluster-relation-created", "leader-settings-changed"
                 "config-changed", "start"]
 
 
-@pytest.fixture
-def h(tmp_path):
-    harness = Harness(tmp_path)
-    yield harness
-    harness.stop()
-
-
-@pytest.fixture
-def three(h):
-    h.call("deploy", path=TINY, num_units=3)
-    h.wait()
-    return h
-
-
 def test_lifecycle_order_leader_and_minions(three):
     h = three
     assert h.hooks("tiny/0")[:5] == LEADER_SETUP

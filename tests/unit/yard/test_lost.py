@@ -20,23 +20,9 @@ import pytest
 
 from yard.provider.base import ProviderError
 from yard.provider.local import LocalProvider
-from yard_harness import TINY, Harness, UserError
+from yard_harness import TINY, UserError
 
 AGENT_LOST = "agent is not communicating with the server"
-
-
-@pytest.fixture
-def h(tmp_path):
-    harness = Harness(tmp_path)
-    yield harness
-    harness.stop()
-
-
-@pytest.fixture
-def three(h):
-    h.call("deploy", path=TINY, num_units=3)
-    h.wait()
-    return h
 
 
 def machine_of(h, unit):

@@ -19,7 +19,7 @@ from fake_context import FakeContext
 from test_tools import error, ok, run
 from yard import bundle as bundlelib
 from yard import charm as charmlib
-from yard_harness import TINY, Harness, UserError
+from yard_harness import TINY, UserError
 
 # --- the hook tool --------------------------------------------------------------------
 
@@ -96,13 +96,6 @@ def test_bundle_resources_are_relative_to_the_bundle(tmp_path):
 
 
 # --- the controller -----------------------------------------------------------------------
-
-
-@pytest.fixture
-def h(tmp_path):
-    harness = Harness(tmp_path)
-    yield harness
-    harness.stop()
 
 
 def _unit_file(h, unit, name, filename):

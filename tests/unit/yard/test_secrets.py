@@ -119,13 +119,6 @@ def secret_charm(tmp_path):
 
 
 @pytest.fixture
-def h(tmp_path):
-    harness = Harness(tmp_path)
-    yield harness
-    harness.stop()
-
-
-@pytest.fixture
 def pair(h, tmp_path):
     """``owner`` (db) related to ``consumer`` (backend), two consumer units."""
     charm = secret_charm(tmp_path)

@@ -31,7 +31,7 @@ from yard import storage as storagelib
 from yard.cli_storage import format_storage
 from yard.model import LocalState, Op, RemoteState
 from yard.tools.server import run_tool
-from yard_harness import CHARMS, Harness, UserError
+from yard_harness import CHARMS, UserError
 
 TINYSTORE = os.path.join(CHARMS, "tinystore")
 
@@ -317,13 +317,6 @@ def test_storage_table_is_jujus():
 
 
 # --- the controller on the local provider -------------------------------------------------
-
-@pytest.fixture
-def h(tmp_path):
-    harness = Harness(tmp_path)
-    yield harness
-    harness.stop()
-
 
 def test_deploy_with_storage_attaches_before_install(h):
     h.call("deploy", path=TINYSTORE, storage=["data=64M", "logs=2"])
