@@ -17,6 +17,7 @@ from typing import List, Optional
 
 import yaml
 
+from yard import wire
 from yard.cli_format import format_status, print_data, table
 
 DEFAULT_MODEL = "default"
@@ -80,20 +81,11 @@ class Client:
         if start:
             self.start()
         try:
-            s = self._connect()
-        except OSError:
+            resp = wire.request(self.sock, cmd, args)
+        except wire.NotRunning:
             raise CLIError(f'model "{self.model}" not found') from None
-        with s:
-            s.sendall(json.dumps({"cmd": cmd, "args": args}).encode() + b"\n")
-            buf = b""
-            while not buf.endswith(b"\n"):
-                chunk = s.recv(1 << 16)
-                if not chunk:
-                    break
-                buf += chunk
-        if not buf:
-            raise CLIError("controller closed the connection")
-        resp = json.loads(buf)
+        except wire.NoAnswer as e:
+            raise CLIError(str(e)) from None
         if not resp.get("ok"):
             raise CLIError(resp.get("error", "unknown error"))
         return resp.get("result")

@@ -51,23 +51,16 @@ def _add_force(sp) -> None:
 
 def register(add) -> None:
     """Add this module's verbs to the parser (see ``cli.build_parser``)."""
-    sp = add("remove-unit", cmd_remove_unit, "remove units")
-    sp.add_argument("units", nargs="+")
-    sp.add_argument("--no-prompt", action="store_true")
-    _add_force(sp)
-    cli._add_wait(sp)
-
-    sp = add("remove-application", cmd_remove_application, "remove applications")
-    sp.add_argument("apps", nargs="+")
-    sp.add_argument("--no-prompt", action="store_true")
-    _add_force(sp)
-    cli._add_wait(sp)
-
-    sp = add("remove-machine", cmd_remove_machine, "remove machines (--force: with their units)")
-    sp.add_argument("machines", nargs="+")
-    sp.add_argument("--no-prompt", action="store_true")
-    _add_force(sp)
-    cli._add_wait(sp)
+    for verb, fn, what, help_ in (
+            ("remove-unit", cmd_remove_unit, "units", "remove units"),
+            ("remove-application", cmd_remove_application, "apps", "remove applications"),
+            ("remove-machine", cmd_remove_machine, "machines",
+             "remove machines (--force: with their units)")):
+        sp = add(verb, fn, help_)
+        sp.add_argument(what, nargs="+")
+        sp.add_argument("--no-prompt", action="store_true")
+        _add_force(sp)
+        cli._add_wait(sp)
 
     sp = add("retry-provisioning", cmd_retry_provisioning, "start machines that failed again")
     sp.add_argument("machines", nargs="+")

@@ -8,11 +8,11 @@ thread that pushes this side's settings and polls the offer's status.
 import dataclasses
 import json
 import os
-import socket
 import threading
 import time
 from typing import Dict, Optional, Tuple
 
+from yard import wire
 from yard.controller.common import UserError
 from yard.model import Bag, CrossRelation, RemoteApp, StatusValue, bag_key, unit_number
 
@@ -59,19 +59,7 @@ class CMRSync:
         path = os.path.join(self.home, model, "controller.sock")
         if start and not os.path.exists(path):
             self._start_peer(model)
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(PEER_TIMEOUT)
-            s.connect(path)
-            s.sendall(json.dumps({"cmd": cmd, "args": args}).encode() + b"\n")
-            buf = b""
-            while not buf.endswith(b"\n"):
-                chunk = s.recv(1 << 16)
-                if not chunk:
-                    break
-                buf += chunk
-        if not buf:
-            raise OSError("no answer")
-        resp = json.loads(buf)
+        resp = wire.request(path, cmd, args, timeout=PEER_TIMEOUT)
         if not resp.get("ok"):
             raise UserError(resp.get("error", "unknown error"))
         return resp.get("result")
