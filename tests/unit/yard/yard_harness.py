@@ -34,7 +34,7 @@ class Harness:
         """Block until the model settles (raises UserError on error or timeout)."""
         return self.call("wait", timeout=timeout)
 
-    def until(self, predicate, timeout=30, message="condition"):
+    def until(self, predicate, timeout=60, message="condition"):
         deadline = time.time() + timeout
         while time.time() < deadline:
             value = predicate()
