@@ -64,6 +64,13 @@ def _tool(*argv):
                           universal_newlines=True).stdout
 
 
+def canonical(uri):
+    """``secret:<id>`` from any form the tools print (``<id>``, ``secret://<model>/<id>``)."""
+    body = uri.strip()
+    body = body[len('secret:'):] if body.startswith('secret:') else body
+    return 'secret:' + body.rsplit('/', 1)[-1]
+
+
 def owned_secrets():
     """``{worker name: secret id}`` of the worker password secrets this application owns."""
     found = {}
@@ -72,7 +79,7 @@ def owned_secrets():
         for _, meta in info.items():
             label = meta.get('label') or ''
             if label.startswith(LABEL_PREFIX):
-                found[label[len(LABEL_PREFIX):]] = secret_id
+                found[label[len(LABEL_PREFIX):]] = canonical(secret_id)
     return found
 
 
@@ -85,9 +92,9 @@ def add_secret(name):
         path = os.path.join(folder, 'password')
         with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), 'w') as f:
             f.write(secrets.token_urlsafe(24))
-        return _tool('secret-add', '--label', LABEL_PREFIX + name,
-                     '--description', 'Buildbot worker password of ' + name,
-                     'password#file=' + path).strip()
+        return canonical(_tool('secret-add', '--label', LABEL_PREFIX + name,
+                               '--description', 'Buildbot worker password of ' + name,
+                               'password#file=' + path))
 
 
 def password(secret_id):

@@ -125,9 +125,10 @@ class FakeSecrets:
         self.calls.append(argv)
         tool, args = argv[0], argv[1:]
         if tool == 'secret-ids':
-            return json.dumps(sorted(self.store))
+            # As yard and Juju print them: bare ids.
+            return json.dumps(sorted(u.split(':', 1)[1] for u in self.store))
         if tool == 'secret-info-get':
-            return json.dumps({args[0]: {'label': self.store[args[0]]['label']}})
+            return json.dumps({args[0]: {'label': self.store['secret:' + args[0]]['label']}})
         if tool == 'secret-add':
             self.n += 1
             uri = 'secret:id{}'.format(self.n)
