@@ -1,15 +1,22 @@
 """Config flags for reactive handlers, as layer:basic users know them.
 
-At the start of a hook: ``config.changed`` and ``config.changed.<opt>`` for
-options whose value differs from the last successful hook, ``config.set.<opt>``
-for options with a truthy value, ``config.default.<opt>`` for options at their
-default.  The ``changed`` flags are cleared at the end of the hook.
+From this unit's effective config (:func:`options.config`: the application
+config with its ``unit-overrides`` entry), as templates see it, at the start
+of a hook: ``config.changed`` and ``config.changed.<opt>`` for options whose
+value differs from the last successful hook (``unit-overrides`` itself sets
+none: an override changes the options it names, on its unit only),
+``config.set.<opt>`` for options with a truthy value, ``config.default.<opt>``
+for options at their default.  The ``changed`` flags are cleared at the end of
+the hook.
 """
 
-from charmhelpers.core import hookenv
+from charmhelpers.core import hookenv, unitdata
 from charms.reactive import clear_flag, set_flag, toggle_flag
 
 from charms.layer.stackyard import options
+
+# The effective config the flags were last set from (kept only when the hook succeeds).
+SEEN_KEY = 'stackyard.config-flags.seen'
 
 
 def _defaults():
@@ -18,14 +25,16 @@ def _defaults():
 
 def set_flags():
     """Set the config flags for this hook."""
-    config = hookenv.config()
+    kv = unitdata.kv()
+    config, seen = options.config(), kv.get(SEEN_KEY)
     defaults = _defaults()
-    for opt in config.keys():
-        if config.changed(opt):
+    for opt, value in config.items():
+        if opt != options.OVERRIDES and (seen is None or seen.get(opt) != value):
             set_flag('config.changed')
             set_flag('config.changed.{}'.format(opt))
-        toggle_flag('config.set.{}'.format(opt), bool(config.get(opt)))
-        toggle_flag('config.default.{}'.format(opt), config.get(opt) == defaults.get(opt))
+        toggle_flag('config.set.{}'.format(opt), bool(value))
+        toggle_flag('config.default.{}'.format(opt), value == defaults.get(opt))
+    kv.set(SEEN_KEY, config)
 
 
 def clear_flags():

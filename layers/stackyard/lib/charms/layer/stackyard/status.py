@@ -46,14 +46,16 @@ class PeerFastPathMisuse(Exception):
     """A charm skips peer changes in the fast path but has handlers on peer data."""
 
 
-def peer_data_handlers(endpoint='cluster'):
-    """Ids of the registered reactive handlers that react to ``endpoint``'s data.
+def peer_data_handlers():
+    """Ids of the registered reactive handlers that react to the peer relation's data.
 
     A handler does when one of its flags is the endpoint's
     (``cluster.*``, ``endpoint.cluster.*``) or it is a ``@hook`` of the
     endpoint's relation hooks.
     """
     from charms.reactive import bus
+    from charms.layer.stackyard import restart
+    endpoint = restart.PEER
     prefixes = (endpoint + '.', 'endpoint.{}.'.format(endpoint))
     found = []
     for handler in bus.Handler.get_handlers():
