@@ -113,16 +113,17 @@ def test_every_charm_skipping_peer_changes_has_no_peer_handlers(no_handlers):
     assert checked, 'no charm uses the peer fast path: nothing checked'
 
 
-def test_the_layer_declares_its_peer_relation_and_no_charm_redeclares_it():
+def test_the_layer_declares_its_peer_relation_and_no_charm_names_another_one_so():
     """charm build merges the layer's metadata.yaml into each charm's: a charm
-    naming ``cluster`` itself would replace the layer's interface."""
+    declaring ``cluster`` otherwise would replace the layer's interface."""
     import glob
     import os
     import yaml
     from charms.layer.stackyard import restart
     top = os.path.join(os.path.dirname(__file__), '..', '..', '..')
     with open(os.path.join(top, 'layers', 'stackyard', 'metadata.yaml')) as f:
-        assert yaml.safe_load(f)['peers'] == {restart.PEER: {'interface': 'stackyard-peers'}}
+        layer_peer = {'interface': 'stackyard-peers'}
+        assert yaml.safe_load(f)['peers'] == {restart.PEER: layer_peer}
     charms = []
     for layer_yaml in sorted(glob.glob(os.path.join(top, 'charms', '*', 'layer.yaml')) +
                              glob.glob(os.path.join(top, 'tests', 'charms', '*', 'layer.yaml'))):
@@ -131,8 +132,8 @@ def test_the_layer_declares_its_peer_relation_and_no_charm_redeclares_it():
                 continue
         with open(os.path.join(os.path.dirname(layer_yaml), 'metadata.yaml')) as f:
             meta = yaml.safe_load(f)
-        endpoints = [e for kind in ('peers', 'provides', 'requires')
-                     for e in (meta.get(kind) or {})]
-        assert restart.PEER not in endpoints, layer_yaml
+        assert not any(restart.PEER in (meta.get(kind) or {})
+                       for kind in ('provides', 'requires')), layer_yaml
+        assert (meta.get('peers') or {}).get(restart.PEER, layer_peer) == layer_peer, layer_yaml
         charms.append(meta['name'])
     assert {'afs-mirror', 'stackyard-test', 'stackyard-probe'} <= set(charms)
