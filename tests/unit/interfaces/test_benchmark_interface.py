@@ -1,0 +1,106 @@
+"""interface:benchmark: runs round-trip; bad or spoofed runs are refused; big runs go by HTTP."""
+
+import http.server
+import importlib.util
+import json
+import os
+import threading
+
+import pytest
+
+from charms.layer.stackyard import benchmark
+
+TOP = os.path.join(os.path.dirname(__file__), '..', '..', '..')
+
+
+def _load(name):
+    # Loaded by path under its own name: every interface has a requires.py.
+    path = os.path.join(TOP, 'interfaces', 'benchmark', name + '.py')
+    spec = importlib.util.spec_from_file_location('benchmark_' + name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+requires = _load('requires')
+provides = _load('provides')
+
+
+def make_run(unit='web/0', samples=3, name='http'):
+    run = benchmark.Run(name, {'duration': 5}, unit=unit, charm='web', revision='3')
+    run.metric('requests', 100.0, 'req/s', 'higher', samples=[100.0] * samples)
+    return run.finish().data
+
+
+def test_runs_round_trip_through_the_relation_keys():
+    runs = [make_run(), make_run()]
+    text = json.dumps(provides.newest_that_fit([provides.entry_for(r) for r in runs]))
+    got, pointers, errors = requires.parse_runs(text, 'web/0')
+    assert got == runs and pointers == [] and errors == []
+    assert requires.parse_benchmarks(json.dumps(['benchmark-http'])) == ['benchmark-http']
+    assert requires.parse_runs(None, 'web/0') == ([], [], [])
+
+
+def test_a_run_naming_another_unit_is_refused():
+    text = json.dumps([make_run(unit='web/1'), make_run()])
+    got, _, errors = requires.parse_runs(text, 'web/0')
+    assert len(got) == 1 and len(errors) == 1 and "names unit 'web/1'" in errors[0]
+
+
+def test_malformed_runs_are_errors_and_the_good_ones_stay():
+    bad = make_run()
+    bad['metrics']['requests']['value'] = 'lots'
+    got, _, errors = requires.parse_runs(json.dumps([bad, 'x', make_run()]), 'web/0')
+    assert len(got) == 1
+    assert "'lots' is not a finite number" in errors[0] and 'JSON object' in errors[1]
+
+
+@pytest.mark.parametrize('text, message', [
+    ('{not json', 'runs is not JSON'), ('{}', 'must be a list'),
+    (json.dumps([{}] * 201), 'at most 200')])
+def test_unusable_runs_key(text, message):
+    with pytest.raises(requires.Invalid, match=message):
+        requires.parse_runs(text, 'web/0')
+
+
+@pytest.mark.parametrize('text', ['nope', '["Bad_Name"]', '{"a": 1}', '[1]'])
+def test_unusable_benchmarks_key(text):
+    with pytest.raises(requires.Invalid):
+        requires.parse_benchmarks(text)
+
+
+def test_a_big_run_becomes_a_pointer_and_the_list_keeps_the_newest_that_fit():
+    big = make_run(samples=3000)
+    entry = provides.entry_for(big)
+    assert entry == {'id': big['id'], 'benchmark': 'http', 'pushed': True}
+    got, pointers, errors = requires.parse_runs(json.dumps([entry]), 'web/0')
+    assert pointers == [{'id': big['id'], 'benchmark': 'http'}] and not got and not errors
+    many = [make_run(samples=300) for _ in range(20)]
+    kept = provides.newest_that_fit(many)
+    assert kept == many[-len(kept):] and 0 < len(kept) < 20
+    assert len(json.dumps(kept)) <= provides.RUNS_BYTES
+
+
+def test_push_posts_the_run_to_a_real_http_server():
+    received = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802  http.server's naming
+            length = int(self.headers['Content-Length'])
+            received.append((self.path, self.headers['Content-Type'],
+                             json.loads(self.rfile.read(length))))
+            self.send_response(201)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        run = make_run(samples=3000)
+        url = 'http://127.0.0.1:{}/api/runs'.format(server.server_address[1])
+        assert provides.push(url, run) == 201
+    finally:
+        server.shutdown()
+    assert received == [('/api/runs', 'application/json', run)]
