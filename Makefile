@@ -10,7 +10,7 @@ REQS := $(wildcard requirements/*.txt tools/yard/pyproject.toml)
 
 .DEFAULT_GOAL := help
 .PHONY: help venv lint unit build model test demo func lock clean constraints \
-	bench-yard bench-restarts bench-hooks
+	bench-yard bench-restarts bench-hooks bench-scale
 
 help: ## list the targets
 	@echo "Stackyard make targets:"
@@ -62,6 +62,9 @@ bench-restarts: build ## rolling restart wall time and concurrency, 6/12 units x
 
 bench-hooks: build ## idle update-status hook vs a bare python3 start, in the machine
 	$(BIN)/python tools/bench/stackbench.py hooks
+
+bench-scale: build ## restart rolls of 100/300 units x batch 10/30, real hooks, no containers
+	$(BIN)/python tools/bench/scalebench.py
 
 lock: $(STAMP) ## re-resolve wheelhouses and rewrite each charm's build.lock
 	WRITE_LOCK=1 $(TOX) -e build

@@ -41,6 +41,9 @@ from typing import Iterable, List
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'scale')
 APP = 'web'
+# yard's hooks at once: a unit per worker, as Juju's per-machine lock allows, up to
+# what this host's memory holds when every unit runs a full hook (about 50 MB each).
+MAX_WORKERS = 100
 
 DIFFERENCES = """\
 How this differs from real Juju (every unit on its own machine):
@@ -253,7 +256,7 @@ class Bench:
         self.args, self.n = args, units
         self.work = os.path.join(bench_dir, 'n{}'.format(units))
         shutil.rmtree(self.work, ignore_errors=True)
-        self.workers = units + 8
+        self.workers = min(units + 8, MAX_WORKERS)
         self.ctl = make_controller(self.work, bench_dir, args.restart_seconds, self.workers)
         self.venv, self.port = venv, port
 
@@ -397,7 +400,8 @@ def main(argv=None):
     table(HEADERS, rows)
     print()
     print(COLUMNS)
-    print(DIFFERENCES.format(restart='{:g}'.format(args.restart_seconds), workers='N + 8'))
+    print(DIFFERENCES.format(restart='{:g}'.format(args.restart_seconds),
+                             workers='min(N + 8, {})'.format(MAX_WORKERS)))
 
 
 COLUMNS = """\
