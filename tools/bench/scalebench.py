@@ -25,6 +25,7 @@ What differs from a real Juju deployment is printed with the table.
 import argparse
 import collections
 import dataclasses
+import hashlib
 import http.server
 import math
 import os
@@ -205,17 +206,22 @@ def shared_venv(charm, bench_dir, sandbox):
     """Build the charm's venv once, by its own bootstrap (its first hook), for every unit.
 
     The hook runs with no hook tools, so it fails after the bootstrap made the
-    venv; only the venv is kept.  The system packages the bootstrap installs
-    land in a scratch machine's overlays, not on this host.
+    venv; only the venv is kept.  ``scale/venv-bin/dpkg-query`` reports the
+    bootstrap's system packages installed, so it runs no apt-get.
     """
-    scratch = os.path.join(bench_dir, 'venv-machine')
+    wheels = os.path.join(charm, 'wheelhouse')
+    listing = sorted('{}:{}'.format(n, os.path.getsize(os.path.join(wheels, n)))
+                     for n in os.listdir(wheels))
+    scratch = os.path.join(bench_dir, 'venv-' + hashlib.sha256(
+        '\n'.join(listing).encode()).hexdigest()[:12])
     copy = os.path.join(scratch, 'charm')
     venv = os.path.join(copy, '.venv')
     if os.path.exists(os.path.join(venv, 'bin', 'python3')):
         return venv
     shutil.rmtree(scratch, ignore_errors=True)
     shutil.copytree(charm, copy, symlinks=True)
-    env = {'PATH': '/usr/sbin:/usr/bin:/sbin:/bin', 'CHARM_DIR': copy, 'JUJU_CHARM_DIR': copy,
+    env = {'PATH': os.path.join(HERE, 'venv-bin') + ':/usr/sbin:/usr/bin:/sbin:/bin',
+           'CHARM_DIR': copy, 'JUJU_CHARM_DIR': copy,
            'JUJU_HOOK_NAME': 'install', 'YARD_MACHINE_ROOT': scratch,
            'SCALE_BENCH_DIR': bench_dir, 'LANG': 'C.UTF-8'}
     proc = subprocess.run([sandbox, os.path.join(copy, 'hooks', 'install')], env=env,
@@ -242,6 +248,9 @@ def make_controller(work, bench_dir, restart_seconds, workers):
         def _save(self):
             pass    # nothing restarts this controller: no snapshot after every hook
 
+        def save_now(self):
+            super()._save()
+
     provider = SandboxProvider('scale', root=os.path.join(work, 'machines'))
     ctl = BenchController(os.path.join(work, 'home'), 'scale', provider=provider)
     ctl.pool = ThreadPoolExecutor(max_workers=workers)
@@ -253,12 +262,11 @@ class Bench:
     """One model of ``units`` units of the test charm, rolled once per batch size."""
 
     def __init__(self, args, units, bench_dir, venv, port):
-        self.args, self.n = args, units
+        self.args, self.n, self.bench_dir = args, units, bench_dir
         self.work = os.path.join(bench_dir, 'n{}'.format(units))
-        shutil.rmtree(self.work, ignore_errors=True)
         self.workers = min(units + 8, MAX_WORKERS)
-        self.ctl = make_controller(self.work, bench_dir, args.restart_seconds, self.workers)
         self.venv, self.port = venv, port
+        self.ctl = None
 
     def call(self, cmd, **kw):
         return self.ctl.handle(cmd, kw)
@@ -266,20 +274,46 @@ class Bench:
     def wait(self):
         self.call('wait', timeout=self.args.timeout)
 
-    def deploy(self, charm):
-        """Placeholder units in the peer relation, shared venv, then the real charm."""
-        start = time.monotonic()
-        self.call('model-config', values={'automatically-retry-hooks': 'false',
-                                          'update-status-hook-interval': '24h'})
-        self.call('deploy', path=placeholder(charm, os.path.join(self.work, 'placeholder')),
-                  name=APP, num_units=self.n, config={'port': self.port})
+    def start(self):
+        self.ctl = make_controller(self.work, self.bench_dir, self.args.restart_seconds,
+                                   self.workers)
+
+    def join(self, charm):
+        """The placeholder's units in the peer relation, made once and kept for later runs.
+
+        A kept model is started again as a controller restart would (the units run
+        config-changed and leader-settings-changed, which the placeholder does not have).
+        """
+        keep = os.path.join(self.bench_dir, 'joined-{}-{}'.format(self.n, digest(charm)))
+        shutil.rmtree(self.work, ignore_errors=True)
+        if not os.path.isdir(keep):
+            self.start()
+            self.call('model-config', values={'automatically-retry-hooks': 'false',
+                                              'update-status-hook-interval': '24h'})
+            self.call('deploy', path=placeholder(charm, os.path.join(self.work, 'placeholder')),
+                      name=APP, num_units=self.n)
+            self.wait()
+            self.ctl.save_now()
+            self.stop()
+            shutil.copytree(self.work, keep + '.new', symlinks=True)
+            os.rename(keep + '.new', keep)
+        else:
+            shutil.copytree(keep, self.work, symlinks=True)
+        self.start()
         self.wait()
+
+    def deploy(self, charm):
+        """Joined placeholder units, the shared venv, then the real charm."""
+        start = time.monotonic()
+        self.join(charm)
         joined = time.monotonic()
+        self.call('config', app=APP, values={'port': self.port})
+        self.wait()
         for unit in self.units():
             os.symlink(self.venv, os.path.join(self.charm_dir(unit), '.venv'))
         self.call('upgrade-charm', app=APP, path=charm)
         self.wait()
-        log('{} units: joined in {:.0f}s, upgraded to the charm in {:.0f}s'.format(
+        log('{} units: joined (or restored) in {:.0f}s, upgraded to the charm in {:.0f}s'.format(
             self.n, joined - start, time.monotonic() - joined))
 
     def units(self):
@@ -320,7 +354,21 @@ class Bench:
         return row
 
     def stop(self):
-        self.ctl.stop()
+        if self.ctl is not None:
+            self.ctl.stop()
+            self.ctl = None
+
+
+def digest(charm):
+    """What a kept placeholder model depends on: the charm's metadata and config."""
+    h = hashlib.sha256()
+    for name in ('metadata.yaml', 'config.yaml', 'actions.yaml'):
+        try:
+            with open(os.path.join(charm, name), 'rb') as f:
+                h.update(name.encode() + b'\0' + f.read())
+        except FileNotFoundError:
+            continue
+    return h.hexdigest()[:12]
 
 
 def log(text):
@@ -352,12 +400,18 @@ def row_cells(n, batch, r):
             '{:.2f}x'.format(r['wall'] / r['ideal']) if r['ideal'] else '-', r['at once'])
 
 
-def commit():
-    proc = subprocess.run(['git', '-C', REPO, 'log', '-1', '--format=%h %s'],
+def source(charm):
+    """Which commit the charm was built from, as far as its folder's git tree tells."""
+    where = os.path.dirname(os.path.abspath(charm))
+    proc = subprocess.run(['git', '-C', where, 'log', '-1', '--format=%h %s'],
                           capture_output=True, text=True)
-    dirty = subprocess.run(['git', '-C', REPO, 'status', '--porcelain', '--', 'layers',
+    if proc.returncode != 0:
+        return 'charm {} (not in a git tree: its commit is unknown)'.format(charm)
+    dirty = subprocess.run(['git', '-C', where, 'status', '--porcelain', '--', 'layers',
                             'interfaces', 'tests/charms'], capture_output=True, text=True)
-    return proc.stdout.strip()[:72] + (' (+ uncommitted changes)' if dirty.stdout.strip() else '')
+    return 'charm {} built at {}{}'.format(
+        os.path.relpath(charm, REPO) if charm.startswith(REPO) else charm,
+        proc.stdout.strip()[:60], ' (+ uncommitted changes)' if dirty.stdout.strip() else '')
 
 
 def main(argv=None):
@@ -382,7 +436,7 @@ def main(argv=None):
     venv = shared_venv(args.charm, bench_dir, os.path.join(bench_dir, 'sandbox'))
     server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _Health)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    source = commit()
+    built = source(args.charm)
     rows = []
     for n in args.units:
         bench = Bench(args, n, bench_dir, venv, server.server_address[1])
@@ -395,8 +449,8 @@ def main(argv=None):
         finally:
             bench.stop()
     server.shutdown()
-    print('bench-scale: layer at {}; restarts are a fake systemctl taking {:g}s'.format(
-        source, args.restart_seconds))
+    print('bench-scale: {}; restarts are a fake systemctl taking {:g}s'.format(
+        built, args.restart_seconds))
     table(HEADERS, rows)
     print()
     print(COLUMNS)
