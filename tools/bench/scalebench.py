@@ -151,6 +151,7 @@ def summarise(hooks, calls, since, units, batch, restart_seconds):
     kinds = collections.Counter(h.kind for h in hooks)
     per_unit = collections.Counter(c.unit for c in restarts)
     skipped = [h.wall for h in hooks if h.kind == 'skip']
+    skipped_cpu = [h.cpu for h in hooks if h.kind == 'skip']
     end = max([h.start + h.wall for h in hooks] + [c.end for c in restarts] + [since])
     ideal = math.ceil(len(units) / batch) * restart_seconds
     return {
@@ -160,6 +161,7 @@ def summarise(hooks, calls, since, units, batch, restart_seconds):
         'failed': sum(1 for h in hooks if h.code != 0),
         'skip p50 ms': 1000 * statistics.median(skipped) if skipped else 0.0,
         'skip p95 ms': 1000 * percentile(skipped, 95),
+        'skip cpu ms': 1000 * statistics.median(skipped_cpu) if skipped_cpu else 0.0,
         'hook cpu': sum(h.cpu for h in hooks),
         'wall': end - since, 'ideal': ideal,
         'at once': most_at_once([(c.start, c.end) for c in restarts]),
@@ -387,14 +389,15 @@ def table(headers, rows):
 
 
 HEADERS = ('units', 'batch', 'restarts', 'not once', 'full hooks', 'full/N', 'fast', 'skipped',
-           'failed', 'skip ms p50/p95', 'hook cpu s', 'yard cpu s', 'wall s', 'ideal s', 'ratio',
-           'most at once')
+           'yard hooks', 'failed', 'skip ms p50/p95', 'skip cpu ms', 'hook cpu s', 'yard cpu s',
+           'wall s', 'ideal s', 'ratio', 'most at once')
 
 
 def row_cells(n, batch, r):
     return (n, batch, r['restarts'], r['not once'], r['full'], '{:.1f}'.format(r['full'] / n),
-            r['fast'], r['skipped'], r['failed'],
+            r['fast'], r['skipped'], r['yard hooks'], r['failed'],
             '{:.1f}/{:.1f}'.format(r['skip p50 ms'], r['skip p95 ms']),
+            '{:.1f}'.format(r['skip cpu ms']),
             '{:.1f}'.format(r['hook cpu']), '{:.1f}'.format(r['yard cpu']),
             '{:.0f}'.format(r['wall']), '{:.0f}'.format(r['ideal']),
             '{:.2f}x'.format(r['wall'] / r['ideal']) if r['ideal'] else '-', r['at once'])
@@ -464,7 +467,9 @@ Columns (one roll: a changed `message`, from the config change until the last ho
   full hooks    hooks that entered the charm's venv (reactive dispatch); full/N per unit
   fast          hooks that started only the system Python (the layer's stdlib fast path)
   skipped       hooks that started no Python (the hook script's shell skip); p50/p95 ms
-                is their wall time, from the sandbox's fork to their exit
+                is their wall time, from the sandbox's fork to their exit; skip cpu
+                ms their median CPU time (the wall time includes waiting for a CPU)
+  yard hooks    the hooks yard recorded running in the roll: full + fast + skipped
   failed        hooks that exited non-zero
   hook cpu s    CPU of every hook process and its children (hook tools, systemctl)
   yard cpu s    CPU of the controller in this process (scheduler, hook tool server)

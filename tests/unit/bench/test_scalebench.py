@@ -63,6 +63,7 @@ def test_summarise_counts_one_roll():
     assert (row['full'], row['fast'], row['skipped'], row['failed']) == (5, 1, 3, 1)
     assert row['skip p50 ms'] == pytest.approx(4)
     assert row['skip p95 ms'] == pytest.approx(100)
+    assert row['skip cpu ms'] == pytest.approx(2)
     assert row['hook cpu'] == pytest.approx(4 * 0.25 + 0.03 + 3 * 0.002 + 0.001)
     assert row['wall'] == pytest.approx(117 - 99)
     assert row['ideal'] == 10
