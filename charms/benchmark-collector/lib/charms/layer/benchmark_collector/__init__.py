@@ -1,0 +1,1 @@
+"""benchmark-collector: stores benchmark runs, compares them, draws them."""
