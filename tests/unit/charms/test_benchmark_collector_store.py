@@ -146,7 +146,6 @@ def postgresql():
 
 
 def test_postgresql_store(postgresql):
-    pytest.importorskip('pg8000')
     started = time.monotonic()
     db = store.Store(postgresql)
     assert db.kind == 'postgresql'
