@@ -27,6 +27,25 @@ def _words(entry, key, name):
     return list(value)
 
 
+def _optional(entry, name):
+    """The optional keys of an entry: ``scheme``, ``static``, ``timestamp``."""
+    found = {}
+    if 'scheme' in entry:
+        if entry['scheme'] not in ('http', 'https'):
+            raise Invalid('{}: scheme must be http or https'.format(name))
+        found['scheme'] = entry['scheme']
+    if 'static' in entry:
+        if not isinstance(entry['static'], bool):
+            raise Invalid('{}: static must be true or false'.format(name))
+        found['static'] = entry['static']
+    if 'timestamp' in entry:
+        stamp = entry['timestamp']
+        if not isinstance(stamp, str) or not _PATH.match(stamp) or '..' in stamp:
+            raise Invalid('{}: bad timestamp path {!r}'.format(name, stamp))
+        found['timestamp'] = stamp
+    return found
+
+
 def parse_entry(name, entry):
     """One validated mirror entry.
 
@@ -42,6 +61,7 @@ def parse_entry(name, entry):
     if not isinstance(path, str) or not _PATH.match(path) or '..' in path:
         raise Invalid('{}: bad path {!r}'.format(name, path))
     parsed = {'type': kind, 'path': path}
+    parsed.update(_optional(entry, name))
     if kind == 'apt':
         if not isinstance(entry.get('trusted'), bool):
             raise Invalid('{}: trusted must be true or false'.format(name))
@@ -65,29 +85,55 @@ def parse_info(text):
     return {name: parse_entry(name, entry) for name, entry in sorted(data.items())}
 
 
+def _port(data, key):
+    try:
+        port = int(data.get(key) or '')
+    except ValueError:
+        raise Invalid('{} {!r} is not a number'.format(key, data.get(key))) from None
+    if not 0 < port < 65536:
+        raise Invalid('{} {} is not a TCP port'.format(key, port))
+    return port
+
+
 def parse_address(data):
     """``(address, port)`` from a unit bag.
 
     :raises Invalid: missing or bad address or port
     """
     address = (data.get('address') or '').strip()
-    try:
-        port = int(data.get('port') or '')
-    except ValueError:
-        raise Invalid('port {!r} is not a number'.format(data.get('port'))) from None
-    if not address or not _HOST.match(address) or not 0 < port < 65536:
+    port = _port(data, 'port')
+    if not address or not _HOST.match(address):
         raise Invalid('bad address {!r} or port {}'.format(address, port))
     return address, port
 
 
-def with_urls(info, address, port):
-    """mirror-info with absolute ``url`` keys for one mirror unit (zuul-jobs' shape)."""
+def parse_https_port(data):
+    """The unit's ``https-port``, or None when it publishes none (TLS off).
+
+    :raises Invalid: a value that is not a TCP port
+    """
+    return _port(data, 'https-port') if data.get('https-port') else None
+
+
+def _base(scheme, host, port):
+    default = 443 if scheme == 'https' else 80
+    return '{}://{}{}'.format(scheme, host, '' if port == default else ':{}'.format(port))
+
+
+def with_urls(info, address, port, https_port=None):
+    """mirror-info with absolute ``url`` keys for one mirror unit (zuul-jobs' shape).
+
+    Entries with ``"scheme": "https"`` get an https URL at ``https_port``
+    (443 when the unit published none).
+    """
     host = '[{}]'.format(address) if ':' in address else address
-    base = 'http://{}{}'.format(host, '' if port == 80 else ':{}'.format(port))
     out = {}
     for name, entry in info.items():
-        entry = dict(entry, url=base + entry['path'])
-        out[name] = entry
+        if entry.get('scheme') == 'https':
+            base = _base('https', host, https_port or 443)
+        else:
+            base = _base('http', host, port)
+        out[name] = dict(entry, url=base + entry['path'])
     return out
 
 
@@ -108,7 +154,8 @@ class MirrorRequires(Endpoint):
 
     Relation keys read:
       app bag ``mirror-info`` (JSON; see provides.py), unit bags ``address``
-      (str) and ``port`` (str of int 1-65535).  Invalid data is logged once
+      (str), ``port`` (str of int 1-65535) and, while the mirror serves TLS,
+      ``https-port`` (str of int).  Invalid data is logged once
       and treated as missing.
     """
 
@@ -128,7 +175,7 @@ class MirrorRequires(Endpoint):
         """One mirror-info with URLs per valid mirror unit, sorted by unit name.
 
         :returns: list of ``{"unit": str, "address": str, "port": int,
-            "info": {name: {"type", "path", "url", ...}}}``
+            "https-port": int or None, "info": {name: {"type", "path", "url", ...}}}``
         """
         found = []
         for relation in self.relations:
@@ -143,12 +190,14 @@ class MirrorRequires(Endpoint):
             for unit in sorted(relation.joined_units, key=lambda u: u.unit_name):
                 try:
                     address, port = parse_address(unit.received_raw)
+                    https_port = parse_https_port(unit.received_raw)
                 except Invalid as e:
                     if unit.received_raw:
                         _log_once('{}: {}'.format(unit.unit_name, e))
                     continue
                 found.append({'unit': unit.unit_name, 'address': address, 'port': port,
-                              'info': with_urls(info, address, port)})
+                              'https-port': https_port,
+                              'info': with_urls(info, address, port, https_port)})
         return found
 
     def mirror_info(self):

@@ -12,4 +12,5 @@ status.ready_message(checks.ready_message)
 @when('mirror.connected')
 def publish_mirror():
     mirror = endpoint_from_flag('mirror.connected')
-    mirror.publish(contexts.mirror_info(), contexts.address(), contexts.PORT)
+    mirror.publish(contexts.mirror_info(), contexts.address(), contexts.PORT,
+                   https_port=contexts.https_port())

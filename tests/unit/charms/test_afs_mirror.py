@@ -110,7 +110,8 @@ def render(name, **context):
 def site_context(configured):
     return dict(proxies=configured, port=80, address='10.0.0.5', cache_root='/srv/c/apache',
                 cache_lock=paths.CACHE_LOCK, access_log=paths.ACCESS_LOG,
-                error_log=paths.ERROR_LOG, ssl_proxy=True)
+                error_log=paths.ERROR_LOG, ssl_proxy=True, static_mirrors=[], tls_port=None,
+                tls_cert=paths.TLS_CERT, tls_key=paths.TLS_KEY)
 
 
 def test_site_template():
@@ -138,7 +139,7 @@ def test_cleaner_unit_template():
 
 
 def test_mirror_info_shape():
-    info = contexts.mirror_info(proxies.parse(default_proxies()))
+    info = contexts.mirror_info(proxies.parse(default_proxies()), [], False)
     assert info['pypi'] == {'type': 'pypi', 'path': '/pypi/simple/'}
     assert info['npm'] == {'type': 'npm', 'path': '/npm/'}
     assert info['debian']['type'] == 'apt' and info['debian']['trusted'] is False
@@ -146,7 +147,8 @@ def test_mirror_info_shape():
 
 
 def test_health_checks_probe_each_proxy():
-    apache = {'port': 80, 'proxies': proxies.parse(default_proxies())}
+    apache = {'port': 80, 'proxies': proxies.parse(default_proxies()), 'tls_port': None,
+              'static_mirrors': []}
     names = [c.name for c in services.health_checks(apache)]
     assert names == ['tcp 127.0.0.1:80', 'http http://127.0.0.1:80/pypi/simple/pip/',
                      'http http://127.0.0.1:80/npm/-/ping', 'http http://127.0.0.1:80/debian/']

@@ -7,7 +7,7 @@ import os
 import pytest
 import yaml
 
-from charms.layer.afs_mirror import contexts, proxies
+from charms.layer.afs_mirror import contexts, proxies, static
 
 HERE = os.path.dirname(__file__)
 TOP = os.path.join(HERE, '..', '..', '..')
@@ -29,7 +29,7 @@ provides = _load('provides')
 def charm_info():
     with open(os.path.join(TOP, 'charms', 'afs-mirror', 'config.yaml')) as f:
         default = yaml.safe_load(f)['options']['proxies']['default']
-    return contexts.mirror_info(proxies.parse(default))
+    return contexts.mirror_info(proxies.parse(default), [], False)
 
 
 def test_what_afs_mirror_publishes_parses():
@@ -40,6 +40,42 @@ def test_what_afs_mirror_publishes_parses():
     assert urls['debian']['url'] == 'http://10.0.0.5/debian/'
     assert urls['debian']['trusted'] is False and urls['debian']['components'] == ['main']
     assert requires.with_urls(info, 'fd00::5', 8080)['npm']['url'] == 'http://[fd00::5]:8080/npm/'
+
+
+def test_static_mirrors_and_tls_in_mirror_info():
+    configured = proxies.parse(yaml.safe_dump([{'name': 'pypi', 'upstream': 'https://i.test/',
+                                                'path': '/pypi/', 'ttl': '1h'}]))
+    mirrors = static.parse('ubuntu: /afs/example.org/mirror/ubuntu', configured)
+    info = requires.parse_info(json.dumps(contexts.mirror_info(configured, mirrors, True)))
+    assert info['ubuntu'] == {'type': 'generic', 'path': '/ubuntu/', 'static': True,
+                              'timestamp': '/ubuntu/timestamp.txt', 'scheme': 'https'}
+    urls = requires.with_urls(info, '10.0.0.5', 80, 443)
+    assert urls['pypi']['url'] == 'https://10.0.0.5/pypi/simple/'
+    assert urls['ubuntu']['url'] == 'https://10.0.0.5/ubuntu/'
+    assert requires.with_urls(info, '10.0.0.5', 80, 8443)['ubuntu']['url'] == \
+        'https://10.0.0.5:8443/ubuntu/'
+    plain = requires.parse_info(json.dumps(contexts.mirror_info(configured, mirrors, False)))
+    assert 'scheme' not in plain['pypi']
+    assert requires.with_urls(plain, '10.0.0.5', 80, None)['ubuntu']['url'] == \
+        'http://10.0.0.5/ubuntu/'
+
+
+@pytest.mark.parametrize('data, port', [
+    ({}, None), ({'https-port': '443'}, 443), ({'https-port': ''}, None)])
+def test_https_port(data, port):
+    assert requires.parse_https_port(data) == port
+
+
+@pytest.mark.parametrize('entry, reason', [
+    ({'type': 'generic', 'path': '/u/', 'scheme': 'ftp'}, 'scheme'),
+    ({'type': 'generic', 'path': '/u/', 'static': 'yes'}, 'static'),
+    ({'type': 'generic', 'path': '/u/', 'timestamp': '/../x'}, 'timestamp'),
+])
+def test_bad_optional_keys(entry, reason):
+    with pytest.raises(requires.Invalid, match=reason):
+        requires.parse_entry('u', entry)
+    with pytest.raises(requires.Invalid):
+        requires.parse_https_port({'https-port': 'x'})
 
 
 @pytest.mark.parametrize('text, reason', [

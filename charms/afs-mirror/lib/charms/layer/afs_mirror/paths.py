@@ -17,3 +17,16 @@ APACHE2CTL = '/usr/sbin/apache2ctl'
 MODULES = ('proxy', 'proxy_http', 'ssl', 'cache', 'cache_disk', 'substitute', 'headers')
 CLEANER_PID = '/run/afs-mirror-htcacheclean.pid'
 DEBIAN_CLEANER = 'apache-htcacheclean'
+PROC_MODULES = '/proc/modules'
+# TLS: the certificate (public) and its key (root only).
+TLS_DIR = '/etc/apache2/afs-mirror'
+TLS_CERT = TLS_DIR + '/tls.crt'
+TLS_KEY = TLS_DIR + '/tls.key'
+# OpenAFS client (Debian's openafs-client).
+AFS_SERVICE = 'openafs-client'
+AFS_THISCELL = '/etc/openafs/ThisCell'
+AFS_CELLSERVDB = '/etc/openafs/CellServDB'
+AFS_SHIPPED_CELLSERVDB = '/usr/share/openafs/CellServDB'
+AFS_CACHEINFO = '/etc/openafs/cacheinfo'
+AFS_CACHE = '/var/cache/openafs'
+AFS_MOUNT = '/afs'

@@ -43,20 +43,29 @@ class Invalid(ValueError):
     """A reason the value cannot be used, worded for "Invalid config: <option>: ..."."""
 
 
-def parse_ttl(value):
+def parse_duration(value, what='ttl', longest=MAX_TTL):
     """Seconds from an int or ``"<n>[smhd]"``.
 
-    :raises Invalid: not a duration from 1 s to 30 days
+    :raises Invalid: not a duration from 1 s to ``longest``
     """
     if isinstance(value, bool):
-        raise Invalid('ttl {!r} is not a duration'.format(value))
+        raise Invalid('{} {!r} is not a duration'.format(what, value))
     found = _TTL.match(str(value).strip().lower())
     if not found:
-        raise Invalid('ttl {!r} is not a duration (seconds, or 30m, 6h, 1d)'.format(value))
+        raise Invalid('{} {!r} is not a duration (seconds, or 30m, 6h, 1d)'.format(what, value))
     seconds = int(found.group(1)) * _UNITS[found.group(2)]
-    if not 0 < seconds <= MAX_TTL:
-        raise Invalid('ttl {!r} is not from 1 second to 30 days'.format(value))
+    if not 0 < seconds <= longest:
+        raise Invalid('{} {!r} is not from 1 second to {} days'.format(
+            what, value, longest // 86400))
     return seconds
+
+
+def parse_ttl(value):
+    """A proxy's ``ttl`` in seconds (1 s to 30 days).
+
+    :raises Invalid: anything else
+    """
+    return parse_duration(value, 'ttl', MAX_TTL)
 
 
 def check_url(value, what):
@@ -179,12 +188,15 @@ def parse(text):
     return proxies
 
 
-def parse_size(value, total_bytes):
-    """Bytes from ``cache-size``: ``"512M"``, ``"20G"``, ``"80%"`` (of ``total_bytes``).
+def parse_size(value, total_bytes=None):
+    """Bytes from a size: ``"512M"``, ``"20G"``, or ``"80%"`` (of ``total_bytes``).
 
+    :param total_bytes: what a percentage is of; None: percentages are refused
     :raises Invalid: not a positive size or a percentage from 1 to 100
     """
     text = str(value).strip()
+    if text.endswith('%') and total_bytes is None:
+        raise Invalid('{!r} must be a size (512M, 20G), not a percentage'.format(value))
     if text.endswith('%'):
         try:
             percent = float(text[:-1])
