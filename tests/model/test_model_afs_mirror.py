@@ -245,7 +245,8 @@ def test_apt_get_download_through_the_mirror(mirror):
     if not suite:
         skip_or_fail("no Debian-style apt source on this host to proxy")
     mirror.exec(UNIT, (
-        "set -e; rm -rf /tmp/apt; mkdir -p /tmp/apt/lists/partial /tmp/apt/cache/archives/partial; "
+        "set -e; rm -rf /tmp/apt; "
+        "mkdir -p /tmp/apt/lists/partial /tmp/apt/cache/archives/partial; "
         "echo 'deb http://127.0.0.1/debian/ {suite} main' > /tmp/apt/sources.list; "
         "apt-get -q {apt} update >/dev/null").format(suite=suite, apt=APT), timeout=600)
     for run in ("1", "2"):
