@@ -10,7 +10,7 @@ REQS := $(wildcard requirements/*.txt tools/yard/pyproject.toml)
 
 .DEFAULT_GOAL := help
 .PHONY: help venv lint unit build model test demo func lock clean constraints \
-	bench-yard bench-restarts bench-hooks bench-scale
+	bench-yard bench-restarts bench-hooks bench-scale bench-mirror
 
 help: ## list the targets
 	@echo "Stackyard make targets:"
@@ -65,6 +65,9 @@ bench-hooks: build ## idle update-status hook vs a bare python3 start, in the ma
 
 bench-scale: build ## restart rolls of 100/300 units x batch 10/30, real hooks, no containers
 	$(BIN)/python tools/bench/scalebench.py
+
+bench-mirror: build ## afs-mirror: cached vs static file (ab: req/s, MB/s), first vs cached latency
+	$(BIN)/python tools/bench/stackbench.py mirror
 
 lock: $(STAMP) ## re-resolve wheelhouses and rewrite each charm's build.lock
 	WRITE_LOCK=1 $(TOX) -e build

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmarks behind `make bench-yard`, `make bench-restarts` and `make bench-hooks`.
+"""Benchmarks behind `make bench-yard`, `bench-restarts`, `bench-hooks` and `bench-mirror`.
 
 Each deploys built charms with yard into its own model, measures, prints a
 table and destroys the model.  Numbers come from what yard and the units
@@ -9,6 +9,7 @@ inside the machines, never from guesses.
     stackbench.py yard [--units 1,5,15]
     stackbench.py restarts [--units 6,12] [--batches 1,2,4] [--warmups 0,3]
     stackbench.py hooks [--samples 15]
+    stackbench.py mirror [--requests 2000] [--concurrency 8] [--samples 9]
 """
 
 import argparse
@@ -278,6 +279,87 @@ def bench_hooks(args):
         ('ratio: through yard / bare python', '{:.1f}x'.format(median / bare))])
 
 
+MIRROR_FILES = '/srv/bench/files'
+AB_FIELDS = {'Requests per second:': 'rps', 'Transfer rate:': 'kbps',
+             'Failed requests:': 'failed', 'Non-2xx responses:': 'non2xx'}
+
+
+def ab(model, unit, url, requests, concurrency):
+    """ApacheBench (ab, from apache2-utils) in the unit's machine: its figures for ``url``."""
+    out = model.exec(unit, 'ab -k -q -n {} -c {} {}'.format(requests, concurrency, url))
+    found = {'non2xx': 0.0}
+    for line in out.splitlines():
+        for label, key in AB_FIELDS.items():
+            if line.startswith(label):
+                found[key] = float(line[len(label):].split()[0])
+    if found.get('failed') or found['non2xx'] or 'rps' not in found:
+        raise SystemExit('ab of {} failed:\n{}'.format(url, out))
+    return found
+
+
+def latencies(model, unit, urls):
+    """Seconds of one curl GET of each URL, in order (curl's time_total)."""
+    script = '; '.join("curl -s -o /dev/null -w '%{{time_total}}\\n' {}".format(u) for u in urls)
+    return [float(x) for x in model.exec(unit, script).split()]
+
+
+def bench_mirror(args):
+    """Cached file through the proxy vs the same file served statically, same Apache."""
+    charm = need('afs-mirror')
+    model = Model('bench-mirror')
+    model.destroy()
+    proxies = ('- {name: cached, type: generic, upstream: "http://127.0.0.1/files/", '
+               'path: /cached/, ttl: 1h}')
+    model.run('deploy', charm, 'mirror', '--config', 'proxies=' + proxies)
+    model.run('wait', '--timeout', 900)
+    unit = 'mirror/0'
+    sizes = {'10K': 10 * 1024, '1M': 1024 ** 2}
+    model.exec(unit, 'set -e; mkdir -p {0}; date +%s > {0}/timestamp.txt; '.format(MIRROR_FILES) +
+               '; '.join('head -c {} /dev/urandom > {}/blob-{}'.format(n, MIRROR_FILES, name)
+                         for name, n in sizes.items()) + '; ' +
+               '; '.join('head -c 1048576 /dev/urandom > {}/lat-{}'.format(MIRROR_FILES, i)
+                         for i in range(args.samples)))
+    model.run('config', 'mirror', 'static-mirrors=files: ' + MIRROR_FILES)
+    model.run('wait', '--timeout', 600)
+    version = model.exec(unit, 'ab -V | head -1').strip()
+    rows = []
+    for name in sizes:
+        static_url = 'http://127.0.0.1/files/blob-' + name
+        cached_url = 'http://127.0.0.1/cached/blob-' + name
+        latencies(model, unit, [cached_url])   # the one miss that fills the cache
+        figures = {}
+        for kind, url in (('static', static_url), ('cached', cached_url)):
+            figures[kind] = ab(model, unit, url, args.requests, args.concurrency)
+        ratio = figures['cached']['rps'] / figures['static']['rps']
+        for kind in ('static', 'cached'):
+            f = figures[kind]
+            rows.append((name, kind, '{:.0f}'.format(f['rps']),
+                         '{:.1f}'.format(f['kbps'] / 1024),
+                         '{:.0%}'.format(ratio) if kind == 'cached' else ''))
+    hits = model.exec(unit, "grep -c 'GET /cached/blob-1M .*\"cache hit\"$' "
+                            "/var/log/apache2/afs-mirror-access.log").strip()
+    lat_urls = ['http://127.0.0.1/cached/lat-{}'.format(i) for i in range(args.samples)]
+    first = latencies(model, unit, lat_urls)
+    again = latencies(model, unit, lat_urls)
+    static_lat = latencies(model, unit, [u.replace('/cached/', '/files/') for u in lat_urls])
+    log = model.exec(unit, 'grep "GET /cached/lat-" /var/log/apache2/afs-mirror-access.log')
+    statuses = [line.rsplit('"', 2)[-2] for line in log.splitlines()]
+    model.destroy()
+    print('tool: {} in the mirror\'s machine, {} requests, concurrency {}, keep-alive'.format(
+        version, args.requests, args.concurrency))
+    table(('file', 'served', 'requests/s', 'MB/s', 'cached/static'), rows)
+    print('cache hits logged for blob-1M: {}'.format(hits))
+    print()
+    table(('1 MiB file, one curl GET each', 'median ms', 'samples', 'cache-status'), [
+        ('first fetch through the proxy (upstream: same Apache)',
+         '{:.2f}'.format(statistics.median(first) * 1000), len(first),
+         ', '.join(sorted(set(statuses[:len(first)])))),
+        ('cached fetch through the proxy', '{:.2f}'.format(statistics.median(again) * 1000),
+         len(again), ', '.join(sorted(set(statuses[len(first):])))),
+        ('static file', '{:.2f}'.format(statistics.median(static_lat) * 1000),
+         len(static_lat), '-')])
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest='bench', required=True)
@@ -292,8 +374,13 @@ def main(argv=None):
                    default=[0, 3])
     p = sub.add_parser('hooks')
     p.add_argument('--samples', type=int, default=15)
+    p = sub.add_parser('mirror')
+    p.add_argument('--requests', type=int, default=2000)
+    p.add_argument('--concurrency', type=int, default=8)
+    p.add_argument('--samples', type=int, default=9)
     args = parser.parse_args(argv)
-    {'yard': bench_yard, 'restarts': bench_restarts, 'hooks': bench_hooks}[args.bench](args)
+    {'yard': bench_yard, 'restarts': bench_restarts, 'hooks': bench_hooks,
+     'mirror': bench_mirror}[args.bench](args)
 
 
 if __name__ == '__main__':

@@ -134,3 +134,22 @@ def test_endpoint_docstrings_name_every_key_and_flag():
                                                   '{endpoint_name}.changed', 'mirror-info'])):
         for word in words:
             assert word in cls.__doc__
+
+
+class FakeRelation:
+    def __init__(self):
+        self.to_publish_raw, self.to_publish_app_raw = {}, {}
+
+
+def test_publish_with_and_without_tls(monkeypatch):
+    from charmhelpers.core import hookenv
+    relation = FakeRelation()
+    monkeypatch.setattr(provides.MirrorProvides, 'relations', [relation])
+    monkeypatch.setattr(hookenv, 'is_leader', lambda: True)
+    endpoint = object.__new__(provides.MirrorProvides)
+    endpoint.publish({'npm': {'type': 'npm', 'path': '/npm/', 'scheme': 'https'}}, '10.0.0.5',
+                     80, https_port=443)
+    assert relation.to_publish_raw == {'address': '10.0.0.5', 'port': '80', 'https-port': '443'}
+    assert json.loads(relation.to_publish_app_raw['mirror-info'])['npm']['scheme'] == 'https'
+    endpoint.publish({'npm': {'type': 'npm', 'path': '/npm/'}}, '10.0.0.5', 80)
+    assert relation.to_publish_raw['https-port'] is None
