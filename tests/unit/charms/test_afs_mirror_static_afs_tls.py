@@ -275,3 +275,29 @@ def test_health_checks_with_static_and_tls():
     assert [c.name for c in services.health_checks(apache)] == [
         'tcp 127.0.0.1:80', 'tcp 127.0.0.1:443', 'http http://127.0.0.1:80/pypi/simple/pip/',
         'http http://127.0.0.1:80/ubuntu/timestamp.txt']
+
+
+def test_cellservdb_keeps_latin1(tmp_path, monkeypatch):
+    # Debian's shipped CellServDB is Latin-1 (accented names in comments).
+    shipped, written = tmp_path / 'shipped', tmp_path / 'CellServDB'
+    shipped.write_bytes(b'>uni.example.de   #Universit\xe4t\n192.0.2.7   #afs.uni.example.de\n')
+    monkeypatch.setattr(paths, 'AFS_SHIPPED_CELLSERVDB', str(shipped))
+    monkeypatch.setattr(paths, 'AFS_CELLSERVDB', str(written))
+    monkeypatch.setattr(contexts, 'AfsContext', lambda: {'cell': 'example.org',
+                                                         'db_servers': ['10.0.0.1']})
+    import grp
+    import os
+    import pwd
+    from charmhelpers.core import host
+    real = host.write_file
+    monkeypatch.setattr(host, 'write_file', lambda path, content, owner, group, perms: real(
+        path, content, owner=pwd.getpwuid(os.getuid()).pw_name,
+        group=grp.getgrgid(os.getgid()).gr_name, perms=perms))
+    from charms.layer.stackyard import services as sy
+    monkeypatch.setattr(sy, '_changed', {})
+    services.write_cellservdb('openafs-client')
+    assert written.read_bytes() == (b'>example.org\t\t# set by the afs-mirror charm '
+                                    b'(afs-db-servers)\n10.0.0.1\t\t\t# 10.0.0.1\n'
+                                    b'>uni.example.de   #Universit\xe4t\n'
+                                    b'192.0.2.7   #afs.uni.example.de\n')
+    assert sy.changed_files('openafs-client') == [str(written)]

@@ -36,7 +36,7 @@ def afs_check():
     ctx = contexts.AfsContext()
     if ctx and not ctx['db_servers']:
         try:
-            with open(paths.AFS_CELLSERVDB, errors='replace') as f:
+            with open(paths.AFS_CELLSERVDB, encoding='latin-1') as f:
                 known = cell in afs.cell_blocks(f.read())
         except FileNotFoundError:
             known = False

@@ -38,8 +38,8 @@ def make_cache_dir(service_name):
         host.mkdir(root, owner='www-data', group='www-data', perms=0o750)
 
 
-def _write_if_changed(service_name, path, text, perms):
-    content = text.encode()
+def _write_if_changed(service_name, path, text, perms, encoding='utf-8'):
+    content = text.encode(encoding)
     try:
         with open(path, 'rb') as f:
             same = f.read() == content and os.stat(path).st_mode & 0o777 == perms
@@ -85,15 +85,20 @@ def install_afs(service_name):
 
 
 def write_cellservdb(service_name):
-    """``data_ready``: the shipped CellServDB with ``afs-db-servers``' cell first."""
+    """``data_ready``: the shipped CellServDB with ``afs-db-servers``' cell first.
+
+    The shipped file is Latin-1 (names of institutions in comments), and is
+    written back in that encoding.
+    """
     ctx = contexts.AfsContext()
     try:
-        with open(paths.AFS_SHIPPED_CELLSERVDB) as f:
+        with open(paths.AFS_SHIPPED_CELLSERVDB, encoding='latin-1') as f:
             shipped = f.read()
     except FileNotFoundError:
         shipped = ''
     _write_if_changed(service_name, paths.AFS_CELLSERVDB,
-                      afs.cellservdb(shipped, ctx['cell'], ctx['db_servers']), 0o644)
+                      afs.cellservdb(shipped, ctx['cell'], ctx['db_servers']), 0o644,
+                      encoding='latin-1')
 
 
 def start_afs(service_name):
