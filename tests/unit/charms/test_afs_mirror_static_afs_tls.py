@@ -301,3 +301,28 @@ def test_cellservdb_keeps_latin1(tmp_path, monkeypatch):
                                     b'>uni.example.de   #Universit\xe4t\n'
                                     b'192.0.2.7   #afs.uni.example.de\n')
     assert sy.changed_files('openafs-client') == [str(written)]
+
+
+NEW_OPTIONS = ('static-mirrors', 'max-staleness', 'afs-cell', 'afs-db-servers', 'afs-cache-size',
+               'ssl-cert', 'ssl-key')
+
+
+@pytest.mark.parametrize('option, value, reason', [
+    ('static-mirrors', 'x: [', "static-mirrors: not valid YAML at line 1"),
+    ('max-staleness', '-5', "max-staleness: max-staleness '-5' is not a duration"),
+    ('afs-cell', 'EXAMPLE', "afs-cell: 'EXAMPLE' is not a cell name"),
+    ('afs-db-servers', '10.1.2', "afs-db-servers: '10.1.2' is not an IPv4 address"),
+    ('afs-cache-size', '5M', "afs-cache-size: '5M' is less than 10M"),
+    ('ssl-cert', '%%%', 'ssl-cert: the certificate is neither PEM nor base64-encoded PEM'),
+])
+def test_every_new_option_is_named_when_bad(option, value, reason, monkeypatch):
+    from charms.layer.stackyard import options
+    values = {'static-mirrors': '', 'max-staleness': '1d', 'afs-cell': '',
+              'afs-db-servers': '', 'afs-cache-size': '500M', 'ssl-cert': '', 'ssl-key': '',
+              'proxies': ''}
+    monkeypatch.setattr(hookenv, 'config', lambda key=None: values)
+    rules = {o: options._rules[o] for o in NEW_OPTIONS}
+    assert options.check_values(values, rules) == []
+    values[option] = value
+    problems = options.check_values(values, rules)
+    assert len(problems) == 1 and problems[0].startswith(reason), problems
