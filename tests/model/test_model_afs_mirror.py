@@ -326,6 +326,7 @@ def test_afs_client_in_a_container(mirror):
     status = wait_status(mirror, lambda s: "kernel module openafs" in s["message"],
                          "status about the kernel module", timeout=600)
     assert status["current"] == "blocked", status
+    print("afs status:", status["message"])
     found = re.search(r"AFS client for example\.org not started: kernel module openafs cannot "
                       r"load \((?P<why>[^)]*)\); the proxies keep serving", status["message"])
     assert found, status
