@@ -9,7 +9,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 'lib'))
 
-from charms.layer.stackyard import idle  # noqa: E402  standard library only, imports little
+from charms.layer.stackyard import idle  # noqa: E402  standard library only
 
 try:
     # The full hook re-executes this file under the venv's python: the fast

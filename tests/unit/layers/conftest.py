@@ -19,10 +19,9 @@ class HookEnv:
 
 @pytest.fixture(autouse=True)
 def nothing_from_an_earlier_hook(monkeypatch):
-    """What one test's full hook found in the idle spec does not leak into the next."""
-    from charms.layer.stackyard import hooklog, idle, restart
-    monkeypatch.setattr(idle, 'previous', None)
-    # Nor log lines held in one test (they would be written at exit).
+    """What one test's hook held does not leak into the next."""
+    from charms.layer.stackyard import hooklog, restart
+    # Log lines held in one test (they would be written at exit).
     monkeypatch.setattr(hooklog, '_held', [])
     # Nor what one test's leader placed (one process is one hook).
     monkeypatch.setattr(restart, '_plan_written', False)

@@ -117,13 +117,11 @@ def test_hook_fails_with_one_clear_line(charm, tmp_path):
 
 def test_the_hook_under_the_venv_does_not_try_the_fast_path_again(charm, tmp_path):
     """The fast path runs once per hook: not again after the re-exec into the venv."""
-    import marshal
     hook = write_hook(charm, 'update-status')
-    # A spec whose checks are not a list: the fast path raises, says so, and
+    # A state whose checks are not a list: the fast path raises, says so, and
     # the hook goes on into the venv (which lacks the charm's packages, so
     # the full hook fails there: only the fast path's lines matter here).
-    with open(str(charm / '.stackyard-idle.spec'), 'wb') as f:
-        marshal.dump({'eligible': True, 'checks': 5}, f)
+    (charm / '.stackyard-state').write_text('1 -\n{"version": 1, "eligible": true, "checks": 5}\n')
     env = dict(os.environ, JUJU_CHARM_DIR=str(charm), PATH='/usr/bin:/bin',
                JUJU_HOOK_NAME='update-status')
     env.pop('STACKYARD_FAST_PATH_TRIED', None)

@@ -548,76 +548,6 @@ def test_with_batches_of_one_the_leader_goes_after_the_others(monkeypatch):
     assert restarted == ['app'] and restart.ECHO_KEY not in bags['web']
 
 
-@pytest.mark.parametrize('watch, reads_earlier', [
-    ({'pending': 'web/0#2', 'planned': 8, 'waiting_on': {}}, False),
-    ({'pending': 'web/0#2', 'planned': 7, 'waiting_on': {}}, True),      # other batch
-    ({'pending': 'web/0#1', 'planned': 8, 'waiting_on': {}}, True),      # other request
-    ({'pending': 'web/0#2', 'planned': 8, 'waiting_on': {'web/1': 'web/1#3'}}, True),
-    (None, True),
-])
-def test_a_turn_the_idle_spec_saw_come_is_not_read_again(monkeypatch, watch, reads_earlier):
-    import json
-    from charms.layer.stackyard import idle
-    plan = {'last': 8, 'batches': [{'n': 7, 'units': {'web/1': 'web/1#3'}},
-                                   {'n': 8, 'units': {'web/0': 'web/0#2'}}]}
-    bags = {'web': {restart.PLAN_KEY: json.dumps(plan)}, 'web/0': {},
-            'web/1': {'stackyard-restart-done': 'web/1#3'}}
-    fake_peers(monkeypatch, bags)
-    read = []
-    get = restart.hookenv.relation_get
-    monkeypatch.setattr(restart.hookenv, 'relation_get',
-                        lambda **kw: read.append(kw.get('unit')) or get(**kw))
-    monkeypatch.setattr(idle, 'previous', {'app_watch': watch})
-    assert restart.my_turn('cluster:0', 'web/0#2') == (8, {})
-    assert ('web/1' in read) is reads_earlier
-
-
-@pytest.mark.parametrize('note_id, services, taken', [
-    ('web/1#1', ['app'], True),
-    ('web/1#0', ['app'], False),       # an older request's note
-    ('web/1#1', [], False),            # did not restart every service asked for
-])
-def test_a_restart_the_fast_path_did_is_not_done_again(
-        hook_env, monkeypatch, note_id, services, taken):
-    """The full hook takes the note, waits for health and releases the slot."""
-    import json
-    from charmhelpers.core import unitdata
-    from charms.layer.stackyard import idle
-    plan = {'last': 2, 'batches': [{'n': 2, 'units': {'web/1': 'web/1#1'}}]}
-    bags = {'web': {restart.PLAN_KEY: json.dumps(plan)},
-            'web/1': {'stackyard-restart-request': 'web/1#1'}, 'web/0': {}}
-    fake_peers(monkeypatch, bags, me='web/1')
-    monkeypatch.setattr(restart.hookenv, 'is_leader', lambda: False)
-    monkeypatch.setattr(restart.hookenv, 'charm_dir', lambda: hook_env.charm_dir)
-    unitdata.kv().set(restart.PENDING, {'id': 'web/1#1', 'services': ['app'],
-                                        'restarted': False})
-    idle._write(hook_env.charm_dir + '/' + idle.EARLY_RESTART,
-                {'id': note_id, 'services': services, 'batch': 2, 'at': 1234.5})
-    assert restart.take_early_restart() is taken
-    assert idle.read_early_restart(hook_env.charm_dir)['id'] == note_id, \
-        'kept until the hook succeeded: a failed hook discards what it recorded'
-    restarted = []
-    restart.coordinate({'restart-batch-size': 2}, {}, restart=restarted.append)
-    assert restarted == ([] if taken else ['app'])
-    assert bags['web/1'][restart.DONE_KEY] == 'web/1#1'
-    [entry] = restart.history()
-    assert (entry['restarted_at'] == 1234.5) is taken and entry['batch'] == 2
-
-
-def test_the_fast_path_restarts_with_charmhelpers_command(hook_env, monkeypatch):
-    from charmhelpers.core import unitdata
-    monkeypatch.setattr(restart.host, 'init_is_systemd', lambda service_name=None: True)
-    unitdata.kv().set(restart.PENDING, {'id': 'web/1#1', 'services': ['a', 'b'],
-                                        'restarted': False})
-    assert restart.early_restart_spec() == {
-        'services': ['a', 'b'],
-        'commands': [['systemctl', 'restart', 'a'], ['systemctl', 'restart', 'b']]}
-    monkeypatch.setattr(restart.host, 'init_is_systemd', lambda service_name=None: False)
-    assert restart.restart_command('a') == ['service', 'a', 'restart']
-    unitdata.kv().set(restart.PENDING, {'id': 'web/1#1', 'services': ['a'], 'restarted': True})
-    assert restart.early_restart_spec() is None
-
-
 @pytest.mark.parametrize('wait, ok', [(0, False), (5, True)])
 def test_resume_waits_for_a_service_that_is_not_listening_yet(hook_env, monkeypatch, wait, ok):
     from charmhelpers.core import unitdata
@@ -813,54 +743,6 @@ def test_a_roll_placed_ahead_restarts_who_asked_once_and_never_too_many(count, s
             units[u] = dict(units[u], request='', done=units[u]['request'])
     assert leader in waves[-1] and max(len(w) for w in waves) <= size
     assert all(not q['request'] for q in units.values())
-
-
-def test_the_leaders_config_changed_uses_what_it_saw_of_each_peer(monkeypatch):
-    """A config change runs on every unit at once: the leader reads no peer bag then."""
-    import json
-    from charms.layer.stackyard import idle
-    bags = {'web': {}, 'web/0': v2(request='web/0#1'), 'web/1': v2(done='web/1#3'),
-            'web/2': v2()}
-    fake_peers(monkeypatch, bags)
-    reads = []
-    fresh = restart.hookenv.relation_get
-
-    def relation_get(attribute=None, unit=None, rid=None, app=None):
-        reads.append(app or unit)
-        return fresh(attribute, unit, rid, app)
-    monkeypatch.setattr(restart.hookenv, 'relation_get', relation_get)
-    leader_hook(monkeypatch)
-    config_changed_hook(monkeypatch)
-    # What the leader's last hooks saw: web/1 finished #4 since its bag was read above.
-    seen = {'web/1': v2(done='web/1#4'), 'web/2': v2()}
-    monkeypatch.setattr(idle, 'previous', {'app_watch': {'leader': True, 'bags': seen}})
-    restart.coordinate({'restart-batch-size': 2}, {}, restart=lambda s: None)
-    assert 'web/1' not in reads and 'web/2' not in reads
-    assert json.loads(bags['web'][restart.PLAN_KEY])['batches'][0]['units'] == {
-        'web/1': 'web/1#5', 'web/2': 'web/2#1'}, 'ids from what the leader saw'
-
-
-@pytest.mark.parametrize('why', ['not config-changed', 'the last spec was not a leader\'s',
-                                 'the peer is not in it', 'an older spec'])
-def test_peer_bags_are_read_when_what_the_leader_saw_may_not_be_all(monkeypatch, why):
-    from charms.layer.stackyard import idle
-    monkeypatch.setattr(restart.hookenv, 'local_unit', lambda: 'web/0')
-    monkeypatch.setattr(restart.hookenv, 'is_leader', lambda: True)
-    monkeypatch.setattr(restart.hookenv, 'hook_name', lambda: 'config-changed')
-    watch = {'leader': True, 'bags': {'web/1': v2(done='web/1#4')}}
-    assert restart.remembered_bag('web/1') is None, 'no spec at all'
-    monkeypatch.setattr(idle, 'previous', {'app_watch': watch})
-    assert restart.remembered_bag('web/1') == v2(done='web/1#4')
-    assert restart.remembered_bag('web/0') is None, 'its own bag is always read'
-    if why == 'not config-changed':
-        monkeypatch.setattr(restart.hookenv, 'hook_name', lambda: 'cluster-relation-changed')
-    elif why == "the last spec was not a leader's":
-        watch['leader'] = False
-    elif why == 'the peer is not in it':
-        watch['bags'] = {'web/2': {}}
-    else:
-        del watch['bags']
-    assert restart.remembered_bag('web/1') is None, why
 
 
 class Clock:

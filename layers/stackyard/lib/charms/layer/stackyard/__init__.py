@@ -7,8 +7,7 @@ Before the venv (standard library only):
 
 - ``bootstrap``: build and enter the charm's venv.
 - ``wheels``: install the wheelhouse into the venv and check it is complete.
-- ``idle``: the idle fast path (update-status and peer changes without the venv).
-- ``rollplan``: the restart plan, pure functions (shared with the fast path).
+- ``idle``: the unit state read before the venv; the idle update-status.
 - ``health``: TCP, HTTP and command health checks.
 
 In the venv:
@@ -18,7 +17,8 @@ In the venv:
 - ``services``: declare services-framework services; render and restart them.
 - ``status``: one status assessment at the end of every hook.
 - ``operations``: end of every hook (restart coordination, health), pause.
-- ``restart``: batched, health-gated restarts over the peer relation.
+- ``restart``: batched, health-gated restarts over the peer relation;
+  ``rollplan``: the restart plan it writes, pure functions.
 - ``options``: config validation and unit-level overrides.
 - ``config_flags``: ``config.changed`` / ``config.set`` / ``config.default`` flags.
 - ``hookstats``: per-hook timing records; ``hooklog``: batched ``juju-log`` calls.

@@ -190,9 +190,8 @@ def main(name=None):
 def _end():
     operations.end_of_hook()
     status.assess_status()
-    # What the fast path may do next depends on what the action did
-    # (pause: nothing; a new request: restart these services).
-    operations.write_idle_spec()
+    # What the next hooks may skip depends on what the action did.
+    operations.write_state()
 
 
 def _discard(kv, name, started, t0):

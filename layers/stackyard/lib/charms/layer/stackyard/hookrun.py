@@ -11,7 +11,7 @@ from charms import reactive  # noqa: E402
 from charms.reactive import trace  # noqa: E402
 
 from charms.layer.stackyard import (  # noqa: E402
-    config_flags, hooklog, hookstats, idle, operations, restart, status)
+    config_flags, hooklog, hookstats, idle, operations, status)
 
 
 class OneEntryTracer(trace.LogTracer):
@@ -42,19 +42,18 @@ def main():
     """Dispatch reactive handlers, assess status, and record the hook's timing."""
     name = hookstats.current_name()
     started, t0 = time.time(), time.monotonic()
-    # Only a hook that completes may let the next update-status take the fast path.
-    idle.clear_spec(hookenv.charm_dir())
-    restart.take_early_restart()
+    # Only a hook that completes writes the state the next hooks may skip by.
+    idle.clear_state(hookenv.charm_dir())
     tracer = OneEntryTracer()
     # Registered after charms.reactive's own LogTracer, so it replaces it.
     hookenv.atstart(trace.install_tracer, tracer)
     hookenv.atstart(status.check_peer_fast_path)   # once the handlers are registered
     hookenv.atstart(config_flags.set_flags)
     # atexit callbacks run last-registered first: restarts are coordinated
-    # after the charm's own callbacks, then status is assessed, then the idle
-    # fast path's spec is written, then the config flags are cleared.
+    # after the charm's own callbacks, then status is assessed, then the
+    # state for the next hooks is written, then the config flags are cleared.
     hookenv.atexit(config_flags.clear_flags)
-    hookenv.atexit(operations.write_idle_spec)
+    hookenv.atexit(operations.write_state)
     hookenv.atexit(status.assess_status)
     hookenv.atexit(operations.end_of_hook)
     hookenv.atexit(tracer.emit)  # atexit runs last-registered first: the trace goes first
@@ -74,8 +73,6 @@ def main():
     kv = unitdata.kv()
     hookstats.record(name, started, time.monotonic() - t0, 'ok', kv=kv)
     kv.flush()
-    # Recorded for good only now: a failed hook's retry takes the note again.
-    idle.drop_early_restart(hookenv.charm_dir())
 
 
 def _record_failure(name, started, t0):

@@ -10,7 +10,7 @@ from charmhelpers.core import hookenv, unitdata
 from charms.reactive import clear_flag, is_flag_set, set_flag
 
 from charms.layer.stackyard import (
-    health, hooklog, idle, options, restart, rollplan, services, status)
+    health, hooklog, idle, options, restart, services, status)
 
 PAUSED_FLAG = 'stackyard.services.paused'
 HEALTH_KEY = 'stackyard.health.failing'
@@ -103,86 +103,50 @@ def status_checks():
 
 
 def idle_eligible(leader):
-    """Whether nothing would happen in an update-status but the health checks.
-
-    :param leader: whether this unit leads
-    """
+    """Whether nothing would happen in an update-status but the health checks."""
     kv = unitdata.kv()
-    last = kv.get(status.LAST_KEY) or [None, None]
-    if not status.idle_fast_path_enabled() or paused() or last[0] != status.ACTIVE:
+    if not status.idle_fast_path_enabled() or not _settled(kv):
         return False
-    if not options.current().valid or kv.get(restart.PENDING) or kv.get(restart.DEFERRED):
-        return False
-    if kv.get(restart.UNHEALTHY) or kv.get(HEALTH_KEY):
+    if kv.get(restart.PENDING) or kv.get(restart.DEFERRED):
         return False
     rid = restart.peer_relation()
-    if rid and leader and restart.in_flight(rid):
-        return False
-    return True
+    return not (rid and leader and restart.in_flight(rid))
 
 
-def peer_changes_skippable(leader):
-    """Whether other units' peer data changes can change nothing here, mostly.
+def _settled(kv):
+    """Active with a valid config, not paused, no failing or halted health check."""
+    last = kv.get(status.LAST_KEY) or [None, None]
+    return last[0] == status.ACTIVE and not paused() and options.current().valid \
+        and not kv.get(restart.UNHEALTHY) and not kv.get(HEALTH_KEY)
 
-    True on a unit whose status is active and config valid, not paused, with
-    no failing or halted health check, and either no restart of its own or
-    one still waiting for its turn.  What can still concern it is written
-    next to it (``app_watch``) for the fast path to check: an app-bag change
-    that announces a new roll or places its waiting restart, a change of a
-    unit it waits for whose restart is now done, and on the leader a request
-    the plan has not placed.
+
+def peer_skip(rid, leader):
+    """``(peer hook, units waited for)`` when the shell may skip other units' changes.
+
+    Only on a settled unit that is not the leader, with no restart or one
+    waiting for its turn: such a unit depends on other units' bags only
+    through those its restart waits for (see :mod:`idle`).  ``(None, ())``
+    otherwise.
     """
     kv = unitdata.kv()
-    last = kv.get(status.LAST_KEY) or [None, None]
-    if not status.peer_fast_path_enabled() or paused() or last[0] != status.ACTIVE:
-        return False
-    if not options.current().valid or kv.get(restart.UNHEALTHY) or kv.get(HEALTH_KEY):
-        return False
+    if not rid or leader or not status.peer_fast_path_enabled() or not _settled(kv):
+        return None, ()
     pending = kv.get(restart.PENDING)
-    return not pending or not pending.get('restarted')
+    if not pending:
+        return restart.PEER + '-relation-changed', ()
+    if pending.get('restarted'):
+        return None, ()
+    batch_n, waiting = restart.my_turn(rid, pending['id'])
+    if batch_n is not None and not waiting:
+        return None, ()     # its turn came: the next hook takes it
+    return restart.PEER + '-relation-changed', tuple(waiting)
 
 
-def write_idle_spec():
-    """After a full hook: tell the next update-status (and peer change) whether it may be fast."""
-    checks = [c.spec() for cs in services.health_checks().values() for c in cs]
+def write_state():
+    """After a full hook: what the next update-status and peer changes may skip."""
     rid = restart.peer_relation()
     leader = hookenv.is_leader() if rid else False
-    eligible = idle_eligible(leader)
-    peer, watch = None, None
-    if rid and peer_changes_skippable(leader):
-        kv = unitdata.kv()
-        pending = kv.get(restart.PENDING)
-        planned, waiting_on = None, {}
-        if pending:
-            planned, waiting_on = restart.my_turn(rid, pending['id'])
-        peer = restart.PEER
-        watch = {'app': hookenv.application_name(), 'unit': hookenv.local_unit(),
-                 'roll_key': restart.ROLL_KEY, 'roll_seen': kv.get(restart.ROLL_SEEN),
-                 'plan_key': restart.PLAN_KEY, 'done_key': restart.DONE_KEY,
-                 'request_key': restart.REQUEST_KEY, 'echo_key': restart.ECHO_KEY,
-                 'echo_sent': restart.read_unit(rid, hookenv.local_unit()).get('echo'),
-                 'pending': pending and pending['id'], 'planned': planned,
-                 'issued': kv.get(restart.COUNTER, 0),
-                 'waiting_on': waiting_on, 'leader': leader,
-                 'early_restart': restart.early_restart_spec()}
-        if leader:
-            watch.update(batch_size=restart.settings(options.config())[0],
-                         halted_key=restart.HALTED_KEY)
-            plan = restart.read_plan(rid)
-            watch['placed'] = sorted([u, r] for b in plan['batches']
-                                     for u, r in b['units'].items())
-            # Joins and departures run full hooks, which rewrite this list.
-            watch['peers'] = sorted(hookenv.related_units(rid))
-            # Entries not done, and those of them halted (the bags were read
-            # for the planning already): the fast path keeps these up to date.
-            live = set(watch['peers']) | {hookenv.local_unit()}
-            states = {u: restart.read_unit(rid, u) for u, _ in watch['placed'] if u in live}
-            watch['open'] = sorted([u, r] for u, r in watch['placed']
-                                   if u in states and not rollplan.entry_done(r, states[u]))
-            watch['halted'] = [[u, r] for u, r in watch['open'] if states[u].get('halted') == r]
-            # What the leader saw of each peer: its next config-changed reads
-            # this instead of every bag (restart.remembered_bag).
-            watch['bags'] = {u: rollplan.restart_keys(restart.peer_bag(rid, u))
-                             for u in watch['peers']}
-    idle.write_spec(hookenv.charm_dir(), eligible, checks, options.current().expires_at,
-                    peer_endpoint=peer, app_watch=watch)
+    peer_hook, waiting = peer_skip(rid, leader)
+    idle.write_state(hookenv.charm_dir(), idle_eligible(leader),
+                     [c.spec() for cs in services.health_checks().values() for c in cs],
+                     options.current().expires_at, peer_hook, waiting)

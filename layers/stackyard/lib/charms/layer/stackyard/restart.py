@@ -13,9 +13,7 @@ its health checks pass (at most ``restart-health-timeout`` seconds), waits
 no longer than ``restart-health-timeout`` in all and the unit is not the
 leader, else it gives the slot back at a later hook, see
 :func:`_interval_over`), and publishes the request id as done, which
-releases its slot.  Usually the idle fast path restarts the services
-the moment it sees the turn come, before the full hook is loaded, and the
-full hook takes over from there (:func:`take_early_restart`).
+releases its slot.
 
 The last batch takes late requests (units notice a config change one hook
 after another) until one of its members finishes or halts.  The leader's own
@@ -55,7 +53,7 @@ import time
 
 from charmhelpers.core import hookenv, host, unitdata
 
-from charms.layer.stackyard import idle, rollplan
+from charms.layer.stackyard import rollplan
 
 PEER = 'cluster'
 REQUEST_KEY = 'stackyard-restart-request'
@@ -77,9 +75,6 @@ MAX_HISTORY = 50
 # turn may then wait for its next hook (see hold_own_turn()).
 _plan_written = False
 _placed_now = set()
-
-
-# Planning itself is pure, in rollplan: the fast path reads it without the venv.
 
 
 def should_restart(pending, grant, done):
@@ -111,44 +106,8 @@ def _app_data(rid):
 
 
 def _unit_data(rid, unit):
-    """A unit's bag on the peer relation (cached like :func:`_app_data`).
-
-    In the leader's ``config-changed``, another unit's bag comes from what
-    the leader last saw of it (:func:`remembered_bag`).
-    """
-    remembered = remembered_bag(unit)
-    if remembered is not None:
-        return remembered
+    """A unit's bag on the peer relation (cached like :func:`_app_data`)."""
     return hookenv.relation_get(rid=rid, unit=unit) or {}
-
-
-def peer_bag(rid, unit):
-    """A unit's bag on the peer relation (see :func:`_unit_data`)."""
-    return _unit_data(rid, unit)
-
-
-def remembered_bag(unit):
-    """The restart keys of ``unit``'s bag as the leader saw them last, or None.
-
-    Juju shows a unit another unit's settings as they were at the last hook
-    for that unit; a ``config-changed`` hook is for no unit, so reading every
-    peer's bag there (a ``relation-get`` each, in the hook a config change
-    runs on every unit at once) gives what the leader saw already.  Its last
-    full hook wrote them in the idle spec (``bags``), and its fast path
-    updates a peer's entry in every hook for that peer, so the spec holds
-    exactly that.  Only used when the last spec was the leader's and lists
-    the unit; anything else reads the bag.
-    """
-    if hookenv.hook_name() != 'config-changed' or unit == hookenv.local_unit():
-        return None
-    watch = (idle.previous or {}).get('app_watch')
-    if not isinstance(watch, dict) or watch.get('leader') is not True:
-        return None
-    bags = watch.get('bags')
-    if not isinstance(bags, dict) or not isinstance(bags.get(unit), dict) \
-            or not hookenv.is_leader():
-        return None
-    return dict(bags[unit])
 
 
 def _publish_app(rid, key, value):
@@ -418,48 +377,7 @@ def my_turn(rid, request_id):
     n, earlier = rollplan.place_of(read_plan(rid), me, request_id, live)
     if n is None:
         return None, {}
-    if idle.turn_known(request_id, n):
-        return n, {}
     return n, rollplan.waiting_for(earlier, live, lambda unit: read_unit(rid, unit))
-
-
-def restart_command(service):
-    """The command charmhelpers' ``host.service_restart(service)`` runs."""
-    if host.init_is_systemd(service_name=service):
-        return ['systemctl', 'restart', service]
-    return ['service', service, 'restart']
-
-
-def early_restart_spec():
-    """What the idle fast path needs to restart this unit's services when its turn comes.
-
-    None when no restart waits.  See :func:`idle.restart_early`.
-    """
-    pending = unitdata.kv().get(PENDING)
-    if not pending or pending.get('restarted'):
-        return None
-    return {'services': list(pending['services']),
-            'commands': [restart_command(s) for s in pending['services']]}
-
-
-def take_early_restart():
-    """At the start of a full hook: record a restart the fast path did just before it.
-
-    Before the charm's handlers run, so a change they request after the
-    restart still gets a restart of its own.  The note stays until the hook
-    succeeded (``hookrun`` drops it then).
-    """
-    note = idle.read_early_restart(hookenv.charm_dir())
-    kv = unitdata.kv()
-    pending = kv.get(PENDING)
-    if not note or not pending or pending.get('restarted') or note.get('id') != pending['id'] \
-            or not set(pending['services']) <= set(note.get('services') or []):
-        return False
-    hookenv.log('Restarted {} ({}) as its turn came'.format(', '.join(pending['services']),
-                                                            pending['id']))
-    pending.update(restarted=True, restarted_at=note.get('at'), batch=note.get('batch'))
-    kv.set(PENDING, pending)
-    return True
 
 
 def _release(rid, pending):

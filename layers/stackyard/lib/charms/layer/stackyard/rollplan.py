@@ -1,8 +1,7 @@
 """The restart plan: which units restart in which batch (pure functions).
 
 The leader writes the plan to the peer application bag; every unit reads it
-to know when its turn comes.  Standard library only: the peer fast path reads
-it before the charm's venv is entered.
+to know when its turn comes (``restart.my_turn``).
 """
 
 
@@ -142,8 +141,7 @@ def place(plan, unit, request_id, batch_size, states):
 
     The request joins the last batch while it has room and none of its
     members finished or halted, else opens a new batch.  Finished batches
-    stay (the leader's full planning drops them).  The leader's fast path,
-    which sees one unit's request at a time, calls it directly.
+    stay (:func:`plan_restarts` drops them).
 
     :param states: ``{unit: {"done", "halted"}}`` of the last batch's members
     """
@@ -214,13 +212,6 @@ def place_of(plan, unit, request_id, live=None):
                 earlier.setdefault(u, []).append(r)
         return batch['n'], earlier
     return None, {}
-
-
-def restart_keys(bag):
-    """The restart keys of a unit bag (``stackyard-restart-*``): what the leader
-    remembers of each peer (``restart.remembered_bag``)."""
-    return {k: v for k, v in (bag or {}).items()
-            if isinstance(k, str) and k.startswith('stackyard-restart-')}
 
 
 def unit_key(unit):

@@ -30,12 +30,11 @@ def idle_fast_path(enabled=True, peer_changes=False):
     Only for charms whose status checks need not run on update-status: the
     fast path re-runs the declared health checks, nothing else.
 
-    :param peer_changes: also skip the full hook for changes of peer data
-        that cannot concern the unit (the restart requests and releases of a
-        rolling restart wake every unit; the leader places requests in the
-        fast path).  Only for charms with no handlers of their own that react
-        to peer data: the changed flags come at the next full peer hook.  A
-        charm with such handlers fails every hook, and its unit test with
+    :param peer_changes: also let a unit that does not lead skip, in its
+        hook's shell part, other units' peer changes that cannot concern it
+        (a rolling restart's requests and releases wake every unit).  Only
+        for charms with no handlers of their own on peer data: a charm with
+        such handlers fails every hook, and its unit test with
         :func:`check_peer_fast_path`.
     """
     _idle['enabled'] = bool(enabled)
