@@ -1,0 +1,1 @@
+"""ci-worker's library: options, mirror config, git cache, disk watchdog, agents."""
