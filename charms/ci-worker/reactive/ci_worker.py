@@ -1,0 +1,82 @@
+"""ci-worker handlers: the ci user, mirror config, agent relations, disk watchdog."""
+
+import os
+
+from charmhelpers.core import unitdata
+from charms.reactive import endpoint_from_flag, set_flag, when, when_not
+
+from charms.layer.stackyard import options, status
+from charms.layer.stackyard import services as sy
+from charms.layer.ci_worker import (  # noqa: F401  registers rules, checks, actions
+    actions, checks, contexts, disk, mirror_config, paths, services)
+
+status.version_source(services.version)
+status.ready_message(checks.ready_message)
+
+MIRROR_KEY = 'ci-worker.mirror.applied'
+
+
+@when('stackyard.packages.installed')
+def watch_disk():
+    """Every hook: one statvfs; offline below min-free-disk, back once there is room."""
+    if disk.watch(contexts.workspace_dir(), options.config().get('min-free-disk')):
+        actions.reconfigure_agents()
+
+
+@when('mirror.available')
+def configure_mirror():
+    mirror = endpoint_from_flag('mirror.available').mirrors()[0]
+    kv = unitdata.kv()
+    if kv.get(MIRROR_KEY) != mirror or not os.path.exists(paths.MIRROR_INFO_YAML):
+        mirror_config.apply(mirror)
+        kv.set(MIRROR_KEY, mirror)
+
+
+@when_not('mirror.available')
+def unconfigure_mirror():
+    mirror_config.remove_all()
+    unitdata.kv().unset(MIRROR_KEY)
+
+
+@when('buildbot.connected')
+def publish_worker():
+    endpoint_from_flag('buildbot.connected').publish(contexts.labels(), contexts.executors())
+
+
+@when('buildbot.connected')
+@when_not('ci-worker.buildbot.installed')
+def install_buildbot_worker():
+    install('buildbot-worker')
+    set_flag('ci-worker.buildbot.installed')
+
+
+@when_not('buildbot.connected')
+def forget_buildbot():
+    services.forget(paths.BUILDBOT, [paths.BUILDBOT_PASSWORD])
+
+
+@when('jenkins.connected')
+def publish_node():
+    endpoint_from_flag('jenkins.connected').publish(
+        contexts.executors(), contexts.labels(), contexts.jenkins_dir())
+
+
+@when('jenkins.connected')
+@when_not('ci-worker.java.installed')
+def install_java():
+    install('default-jre-headless')
+    set_flag('ci-worker.java.installed')
+
+
+@when_not('jenkins.connected')
+def forget_jenkins():
+    services.forget(paths.JENKINS, [paths.JENKINS_SECRET])
+
+
+def install(package):
+    from charmhelpers import fetch   # here: apt's bindings cost every other hook
+    if fetch.filter_installed_packages([package]):
+        status.set_status(status.MAINTENANCE, 'Installing {}'.format(package))
+        fetch.apt_install([package], fatal=True)
+    # The agent's service may now be ready.
+    sy.reconfigure(*services.agent_names())
