@@ -63,6 +63,7 @@ def unit(hook_env, monkeypatch):
         hook_env.running.add(name)
     monkeypatch.setattr(host, 'service_restart', service_restart)
     monkeypatch.setattr(hookenv, 'relation_ids', lambda endpoint=None: [])
+    monkeypatch.setattr(hookenv, 'relation_types', lambda: [])
     monkeypatch.setattr(hookenv, 'is_leader', lambda: True)
     monkeypatch.setattr(hookenv, 'charm_dir', lambda: hook_env.charm_dir)
     monkeypatch.setattr(hookenv, 'action_get', lambda key=None: {})

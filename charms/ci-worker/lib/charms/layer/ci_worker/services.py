@@ -50,7 +50,8 @@ def mirror_checks():
     """The related mirror's port answering, or nothing when no mirror is available."""
     if not is_flag_set('mirror.available'):
         return []
-    found = endpoint_from_flag('mirror.available').mirrors()
+    endpoint = endpoint_from_flag('mirror.available')
+    found = endpoint.mirrors() if endpoint else []
     return [health.TCP(found[0]['port'], host=found[0]['address'])] if found else []
 
 

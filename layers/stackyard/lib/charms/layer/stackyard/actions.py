@@ -18,6 +18,7 @@ compat.install()
 
 from charmhelpers.core import hookenv, unitdata  # noqa: E402  after compat.install()
 from charms.reactive import bus  # noqa: E402
+from charms.reactive.endpoints import Endpoint  # noqa: E402
 
 from charms.layer.stackyard import (  # noqa: E402
     hookstats, operations, options, restart, services, status)
@@ -162,6 +163,10 @@ def main(name=None):
     name = name or os.environ.get('JUJU_ACTION_NAME') or os.path.basename(sys.argv[0])
     started, t0 = time.time(), time.monotonic()
     bus.discover()
+    # charms.reactive makes the Endpoint instances only in hooks (at start);
+    # without them endpoint_from_flag() gives None here, and a service whose
+    # context reads a relation would look unready and be stopped.
+    Endpoint._startup()
     fn = _actions.get(name)
     kv = unitdata.kv()
     outcome = 'ok'
