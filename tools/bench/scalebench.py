@@ -39,6 +39,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, List
 
+from yard.controller import UserError
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'scale')
 APP = 'web'
@@ -369,7 +371,13 @@ class Bench:
         since = time.time()
         cpu = resource.getrusage(resource.RUSAGE_SELF)
         self.call('config', app=APP, values={'message': 'bench-scale {} {}'.format(batch, since)})
-        self.wait()
+        cut = None
+        try:
+            self.call('wait', timeout=self.args.roll_timeout)
+        except UserError as e:
+            if 'timed out' not in str(e):
+                raise
+            cut = time.time() - since
         after = resource.getrusage(resource.RUSAGE_SELF)
         row = summarise(self.records('hooks.log', parse_hooks),
                         self.records('systemctl.log', parse_calls), since, self.units(), batch,
@@ -377,6 +385,7 @@ class Bench:
         row['yard cpu'] = (after.ru_utime + after.ru_stime) - (cpu.ru_utime + cpu.ru_stime)
         yard_hooks = [h for h in self.call('hooks') if h['start'] >= since and not h['skipped']]
         row['yard hooks'] = len(yard_hooks)
+        row['cut'] = cut
         return row
 
     def stop(self):
@@ -423,7 +432,8 @@ def row_cells(n, batch, r):
             '{:.1f}/{:.1f}'.format(r['skip p50 ms'], r['skip p95 ms']),
             '{:.1f}'.format(r['skip cpu ms']),
             '{:.1f}'.format(r['hook cpu']), '{:.1f}'.format(r['yard cpu']),
-            '{:.0f}'.format(r['wall']), '{:.0f}'.format(r['ideal']),
+            '{:.0f}'.format(r['wall']) + ('+ (cut)' if r.get('cut') else ''),
+            '{:.0f}'.format(r['ideal']),
             '{:.2f}x'.format(r['wall'] / r['ideal']) if r['ideal'] else '-', r['at once'])
 
 
@@ -450,7 +460,10 @@ def main(argv=None):
     parser.add_argument('--charm', default=os.path.join(REPO, 'build', 'stackyard-test'))
     parser.add_argument('--dir', default='/tmp/stackyard-bench-scale',
                         help='work folder (not under /etc /usr /var /run /srv /opt)')
-    parser.add_argument('--timeout', type=float, default=3600)
+    parser.add_argument('--timeout', type=float, default=3600,
+                        help='seconds to wait for the model to settle while setting up')
+    parser.add_argument('--roll-timeout', type=float, default=1800,
+                        help='seconds a roll may take; a longer one is cut and reported so far')
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         raise SystemExit('bench-scale needs root (mount namespaces and overlays)')
@@ -472,6 +485,11 @@ def main(argv=None):
             for batch in args.batches:
                 r = bench.roll(batch)
                 rows.append(row_cells(n, batch, r))
+                if r['cut']:
+                    verdicts.append('{} units, batch {}: not settled {:.0f}s after the change '
+                                    '(--roll-timeout): the counts are of the roll so far'.format(
+                                        n, batch, r['cut']))
+                    break
                 verdicts.append('{} units, batch {}: {}'.format(
                     n, batch, '; '.join(misses(n, batch, r, args.restart_seconds)) or
                     'every target met'))
