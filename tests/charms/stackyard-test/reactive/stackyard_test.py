@@ -4,7 +4,7 @@ from charmhelpers.core import hookenv
 from charms.reactive import endpoint_from_flag, when
 
 from charms.layer.stackyard import options, status
-from charms.layer.stackyard_test import services
+from charms.layer.stackyard_test import bench, services  # noqa: F401  bench registers
 
 status.version_source(services.version)
 # Its status needs nothing on update-status but the health check, and it has no
@@ -17,3 +17,8 @@ status.ready_message(lambda: 'Serving on port {}'.format(options.config().get('p
 def publish_website():
     website = endpoint_from_flag('website.connected')
     website.publish(hookenv.unit_private_ip(), options.config().get('port'))
+
+
+@when('benchmark.connected')
+def publish_benchmarks():
+    endpoint_from_flag('benchmark.connected').publish_benchmarks(['benchmark-http'])

@@ -1,0 +1,109 @@
+"""stackyard-test's ``benchmark-http``: ApacheBench against its own service.
+
+Shows how a charm builds a benchmark with layer:stackyard's helpers and hands
+the run to a related collector (interface:benchmark).
+"""
+
+import re
+import shutil
+import statistics
+import subprocess
+
+from charmhelpers.core import hookenv
+from charms.reactive.relations import relation_factory
+
+from charms.layer.stackyard import actions, benchmark, options
+
+AB = '/usr/bin/ab'
+# Debian/Ubuntu package of ab; installed by the first benchmark, not at deploy
+# time, so units that never benchmark do not carry it.
+AB_PACKAGE = 'apache2-utils'
+ENDPOINT = 'benchmark'
+LIMITS = {'requests': (1, 1000000), 'concurrency': (1, 1000), 'repeats': (1, 20)}
+
+
+def parse_ab(text):
+    """``{rps, mean, p50, p95, p99, failed}`` from ``ab``'s report.
+
+    :raises ValueError: a figure is missing (ab failed or changed its report)
+    """
+    def figure(pattern):
+        found = re.search(pattern, text, re.M)
+        if not found:
+            raise ValueError('ab output has no match for {!r}'.format(pattern))
+        return float(found.group(1))
+    return {'rps': figure(r'^Requests per second:\s+([\d.]+)'),
+            'mean': figure(r'^Time per request:\s+([\d.]+) \[ms\] \(mean\)$'),
+            'p50': figure(r'^\s+50%\s+(\d+)'), 'p95': figure(r'^\s+95%\s+(\d+)'),
+            'p99': figure(r'^\s+99%\s+(\d+)'), 'failed': figure(r'^Failed requests:\s+(\d+)')}
+
+
+def check_params(params):
+    """The integer params, each in range; :class:`actions.ActionFailed` names a bad one."""
+    out = {}
+    for name, (low, high) in LIMITS.items():
+        value = params.get(name)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise actions.ActionFailed('{} must be a whole number from {} to {}, not {!r}'.format(
+                name, low, high, value))
+        out[name] = value
+    path = params.get('path') or '/'
+    if not re.match(r'^/[A-Za-z0-9._~/-]*$', path):
+        raise actions.ActionFailed('path {!r} must be an absolute URL path'.format(path))
+    out['path'] = path
+    return out
+
+
+def ensure_ab():
+    if not shutil.which('ab'):
+        hookenv.log('benchmark-http: installing ' + AB_PACKAGE)
+        subprocess.run(['apt-get', 'install', '-y', '-q', AB_PACKAGE], check=True,
+                       stdout=subprocess.DEVNULL, timeout=600)
+
+
+def run_ab(url, requests, concurrency):
+    proc = subprocess.run([AB, '-q', '-n', str(requests), '-c', str(concurrency), url],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, timeout=600)
+    if proc.returncode != 0:
+        raise actions.ActionFailed('ab failed: {}'.format(proc.stdout.strip()[-300:]))
+    return parse_ab(proc.stdout)
+
+
+def build_run(params, reports):
+    """The benchmark run of ``reports`` (one ``parse_ab`` dict per repeat)."""
+    run = benchmark.Run('http', params)
+
+    def samples(key):
+        return [r[key] for r in reports]
+    run.metric('requests-per-second', statistics.fmean(samples('rps')), 'req/s', 'higher',
+               samples=samples('rps'))
+    run.metric('latency-mean', statistics.fmean(samples('mean')), 'ms', 'lower',
+               samples=samples('mean'))
+    for key in ('p50', 'p95', 'p99'):
+        run.metric('latency-' + key, statistics.fmean(samples(key)), 'ms', 'lower',
+                   samples=samples(key))
+    run.metric('failed-requests', sum(samples('failed')), 'requests', 'lower')
+    run.composite(statistics.fmean(samples('rps')), 'req/s', 'higher')
+    return run.finish()
+
+
+def publish(run):
+    """Hand the run to every related collector (nothing to do without one)."""
+    if not hookenv.relation_ids(ENDPOINT):
+        return []
+    endpoint = relation_factory(ENDPOINT)(ENDPOINT, hookenv.relation_ids(ENDPOINT))
+    return endpoint.publish_run(run.data)
+
+
+@actions.action('benchmark-http')
+def benchmark_http(params):
+    """``repeats`` runs of ab against this unit's own service; one benchmark run."""
+    checked = check_params(params)
+    ensure_ab()
+    url = 'http://127.0.0.1:{}{}'.format(options.config().get('port'), checked['path'])
+    reports = [run_ab(url, checked['requests'], checked['concurrency'])
+               for _ in range(checked['repeats'])]
+    run = build_run(checked, reports)
+    publish(run)
+    return run.results()
