@@ -10,7 +10,7 @@ REQS := $(wildcard requirements/*.txt tools/yard/pyproject.toml)
 
 .DEFAULT_GOAL := help
 .PHONY: help venv lint unit build model test demo func lock clean constraints \
-	bench-yard bench-restarts bench-hooks bench-scale bench-mirror
+	bench-yard bench-restarts bench-hooks bench-scale bench-mirror bench-collector
 
 help: ## list the targets
 	@echo "Stackyard make targets:"
@@ -62,6 +62,9 @@ bench-restarts: build ## rolling restart wall time and concurrency, 6/12 units x
 
 bench-hooks: build ## idle update-status hook vs a bare python3 start, in the machine
 	$(BIN)/python tools/bench/stackbench.py hooks
+
+bench-collector: $(STAMP) ## collector ingest runs/s, API and page times at 10k/100k runs
+	$(BIN)/python tools/bench/collectorbench.py
 
 bench-scale: build ## restart rolls of 100/300 units x batch 10/30, real hooks, no containers
 	$(BIN)/python tools/bench/scalebench.py

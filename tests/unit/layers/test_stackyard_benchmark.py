@@ -145,3 +145,10 @@ def test_fingerprint_of_this_machine():
 
 def test_revision_without_a_juju_charm_file(tmp_path):
     assert benchmark.charm_revision(str(tmp_path)) == ''
+
+
+@pytest.mark.parametrize('text', ['name: web-app\n', '"name": "web-app"\n"summary": "x"\n',
+                                  "summary: x\nname: 'web-app'\n"])
+def test_charm_name_from_source_and_built_metadata(unit, text):
+    (unit / 'metadata.yaml').write_text(text)
+    assert benchmark.Run('http').data['charm'] == 'web-app'

@@ -56,6 +56,11 @@ class Store:
                 path = parsed.path if parsed.scheme == 'sqlite' else uri
                 self.conn = sqlite3.connect(path, timeout=10, isolation_level=None)
                 self.conn.execute('PRAGMA journal_mode=WAL')
+                # No fsync per commit (WAL stays consistent; a power cut may lose the last
+                # runs, which units still carry on the relation and are read again).
+                # Measured on the loaded 2-core build host, 1000 runs, one transaction
+                # each: 124 and 156 runs/s with FULL, 479 and 425 with NORMAL.
+                self.conn.execute('PRAGMA synchronous=NORMAL')
             else:
                 self.conn = _pg_connect(parsed)
                 self.conn.autocommit = True

@@ -158,7 +158,8 @@ def _read(path):
 
 def _charm_name():
     meta = _read(os.path.join(os.environ.get('CHARM_DIR', ''), 'metadata.yaml'))
-    return (re.findall(r'^name:\s*[\'"]?([\w-]+)', meta, re.M) or [''])[0]
+    # charm build writes the keys quoted: "name": "x"
+    return (re.findall(r'^[\'"]?name[\'"]?:\s*[\'"]?([\w-]+)', meta, re.M) or [''])[0]
 
 
 def charm_revision(charm_dir=None):
