@@ -35,6 +35,7 @@ def check_store(db):
     db.add_run(other, stamp(0))
     assert db.add_run(runs[0], stamp(0)) is False        # same id: kept once
     assert db.count() == 6 and db.count(benchmark='http') == 5
+    assert db.count(cap=4) == 4 and db.count(cap=4, unit='web/1') == 2
     assert db.get_run(runs[3]['id']) == runs[3]
     assert db.get_run('no-such-run') is None
     listed = db.runs(benchmark='http')
@@ -86,13 +87,14 @@ def test_an_upgrade_from_version_1_keeps_every_run(tmp_path):
     db.close()
     db = store.Store(str(tmp_path / 'runs.sqlite'))
     assert db.version() == 1
-    assert db.migrate() == 2 and db.version() == 2
+    assert db.migrate() == 3 and db.version() == 3
     assert [r['id'] for r in db.runs()] == [r['id'] for r in reversed(old)]
     assert [r['application'] for r in db.runs()] == ['web', 'web', 'web']
     assert db.runs()[0]['composite'] == pytest.approx(old[-1]['composite']['value'])
     assert db.baselines() == {'http': old[0]['id']}
     assert db.get_run(old[1]['id']) == old[1]
-    assert db.migrate() == 2           # nothing left to do
+    assert db.migrate() == 3           # nothing left to do
+    assert 'doc' not in [c[1] for c in db.rows('PRAGMA table_info(runs)')]
 
 
 def test_a_failed_migration_leaves_the_previous_version(tmp_path, monkeypatch):
@@ -152,5 +154,5 @@ def test_postgresql_store(postgresql):
     check_store(db)
     db.close()
     again = store.Store(postgresql)
-    assert again.migrate() == 2 and again.count() == 6
+    assert again.migrate() == 3 and again.count() == 6
     assert time.monotonic() - started < 60

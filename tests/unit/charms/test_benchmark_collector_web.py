@@ -26,7 +26,8 @@ def test_api_lists_filters_and_returns_runs(served):
     status, headers, body = get(base + '/api/runs')
     data = json.loads(body)
     assert status == 200 and headers['Content-Type'] == 'application/json'
-    assert data['count'] == 6 and [r['id'] for r in data['runs']][0] == runs[-1]['id']
+    assert data['count'] == 6 and data['more'] is False
+    assert [r['id'] for r in data['runs']][0] == runs[-1]['id']
     assert json.loads(get(base + '/api/runs?unit=web/1')[2])['count'] == 2
     assert json.loads(get(base + '/api/runs?limit=2&offset=1')[2])['runs'][0]['id'] == \
         runs[4]['id']

@@ -3,6 +3,8 @@
 import html
 import urllib.parse
 
+from charms.layer.benchmark_collector import store
+
 LINE = '#1f6fb4'      # the plots' line and points (the browser test looks for this colour)
 BASE = '#d62728'      # the baseline
 STYLE = """body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse}
@@ -60,11 +62,12 @@ def index(runs, count, filters, benchmarks, baselines, offset):
                       for b, n, _ in benchmarks) or 'none yet'
     more = link('/', 'older runs', offset=str(offset + 100), **filters) \
         if offset + 100 < count else ''
-    return layout('Benchmark runs', '<p>Benchmarks: {}</p>{}<p>{} runs match.</p>{}<p>{}</p>'
-                  .format(bench, form, count, table(
-                      ('run', 'benchmark', 'unit', 'charm', 'rev', 'start', 'composite', ''),
-                      rows), more)
-                  + link('/export.csv', 'these runs as CSV', **filters))
+    matched = '{}{} runs match.'.format('At least ' if count >= store.COUNT_CAP else '', count)
+    runs_table = table(('run', 'benchmark', 'unit', 'charm', 'rev', 'start', 'composite', ''),
+                       rows)
+    return layout('Benchmark runs', '<p>Benchmarks: {}</p>{}<p>{}</p>{}<p>{}</p>{}'.format(
+        bench, form, matched, runs_table, more,
+        link('/export.csv', 'these runs as CSV', **filters)))
 
 
 def run(doc, baseline_id):

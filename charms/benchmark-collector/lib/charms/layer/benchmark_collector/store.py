@@ -40,7 +40,20 @@ def _v2(db):
     db.run('CREATE INDEX runs_application ON runs (application)')
 
 
-MIGRATIONS = [_v1, _v2]
+def _v3(db):
+    """Run documents in a table of their own, so ``runs`` rows stay small.
+
+    With the JSON inline, a filtered count read every matching row's document:
+    840 ms for ``benchmark=disk AND unit=web/1`` at 100,000 runs (make
+    bench-collector, SQLite).
+    """
+    db.run('CREATE TABLE run_docs (id TEXT PRIMARY KEY, doc TEXT NOT NULL)')
+    db.run('INSERT INTO run_docs (id, doc) SELECT id, doc FROM runs')
+    db.run('ALTER TABLE runs DROP COLUMN doc')
+
+
+MIGRATIONS = [_v1, _v2, _v3]
+COUNT_CAP = 10000
 RUN_COLUMNS = ('id', 'benchmark', 'unit', 'application', 'charm', 'revision', 'started',
                'ended', 'composite')
 
@@ -107,11 +120,13 @@ class Store:
             if self.rows('SELECT 1 FROM runs WHERE id = ?', (run['id'],)):
                 return False
             self.run('INSERT INTO runs (id, benchmark, unit, application, charm, revision, '
-                     'started, ended, received, composite, doc) '
-                     'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+                     'started, ended, received, composite) '
+                     'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
                      (run['id'], run['benchmark'], run['unit'], run['unit'].split('/')[0],
                       run['charm'], run['revision'], run['start'], run['end'], received,
-                      composite, json.dumps(run, sort_keys=True)))
+                      composite))
+            self.run('INSERT INTO run_docs (id, doc) VALUES (?, ?)',
+                     (run['id'], json.dumps(run, sort_keys=True)))
             for name, m in sorted(run['metrics'].items()):
                 self.run('INSERT INTO metrics (run_id, name, value, units, direction) '
                          'VALUES (?, ?, ?, ?, ?)',
@@ -120,7 +135,7 @@ class Store:
 
     def get_run(self, run_id):
         """The whole run (its JSON document), or None."""
-        found = self.rows('SELECT doc FROM runs WHERE id = ?', (run_id,))
+        found = self.rows('SELECT doc FROM run_docs WHERE id = ?', (run_id,))
         return json.loads(found[0][0]) if found else None
 
     def runs(self, limit=100, offset=0, **filters):
@@ -131,9 +146,16 @@ class Store:
             ', '.join(RUN_COLUMNS), where)
         return [dict(zip(RUN_COLUMNS, r)) for r in self.rows(sql, args + [limit, offset])]
 
-    def count(self, **filters):
+    def count(self, cap=COUNT_CAP, **filters):
+        """How many runs match, counting no further than ``cap``.
+
+        The cap bounds the cost of a filtered count at any size: at 100,000
+        runs, ``benchmark=disk AND unit=web/1`` (12,500 matches) took 450 ms
+        uncapped on the loaded build host.
+        """
         where, args = self._where(filters)
-        return self.rows('SELECT COUNT(*) FROM runs' + where, args)[0][0]
+        return self.rows('SELECT COUNT(*) FROM (SELECT 1 FROM runs{} LIMIT ?) c'.format(where),
+                         args + [cap])[0][0]
 
     @staticmethod
     def _where(filters):

@@ -94,7 +94,9 @@ class App:
     def api_runs(self, query):
         f = filters(query)
         limit, offset = _int(query, 'limit', 100, 1, 1000), _int(query, 'offset', 0, 0, 10 ** 9)
-        return _json(200, {'count': self.db().count(**f), 'limit': limit, 'offset': offset,
+        count = self.db().count(**f)
+        return _json(200, {'count': count, 'more': count >= store.COUNT_CAP, 'limit': limit,
+                           'offset': offset,
                            'runs': self.db().runs(limit=limit, offset=offset, **f)})
 
     def api_run(self, query, run_id):
