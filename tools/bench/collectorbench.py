@@ -87,7 +87,8 @@ def pages(runs):
             ('/', 'page: runs'),
             ('/benchmarks/http', 'page: plots (200 runs)'),
             ('/compare?benchmark=http', 'page: comparison'),
-            ('/export.csv?benchmark=cpu&since=2026-01-01T19', 'CSV: one hour of cpu')]
+            ('/export.csv?benchmark=cpu&since=2026-01-01T19&until=2026-01-01T20',
+             'CSV: one hour of cpu (250 runs)')]
 
 
 def measure(size, samples, uri):
