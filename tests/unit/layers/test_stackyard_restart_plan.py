@@ -858,3 +858,133 @@ def test_the_health_timeout_is_capped(value, ok):
         assert problems[0].startswith('restart-health-timeout: must be a whole number of '
                                       'seconds from 1 to 600'), problems
     assert operations
+
+
+# ---- a lost slot holder: named by the leader, skipped by the operator -------------
+
+def test_a_skipped_entry_holds_nobody_up_and_is_not_placed_again():
+    units = units_with_requests(['web/1', 'web/2', 'web/3'])
+    plan = rollplan.plan_restarts({}, units, 1)
+    units['web/1'] = {'request': '', 'done': 'web/1#1'}
+    assert turn_came(plan, 'web/2', 'web/2#1', units)
+    assert not turn_came(plan, 'web/3', 'web/3#1', units), 'web/2 (lost) holds its slot'
+    plan = rollplan.skip(plan, 'web/2', ['web/2#1'])
+    assert plan['skipped'] == {'web/2': 'web/2#1'}
+    assert turn_came(plan, 'web/3', 'web/3#1', units)
+    plan = rollplan.plan_restarts(plan, units, 1)
+    assert [b['units'] for b in plan['batches']] == [{'web/3': 'web/3#1'}], \
+        'the lost unit still shows its request: not placed again'
+    assert rollplan.sane_plan(json_roundtrip(plan)) == plan
+    units['web/2'] = {'request': 'web/2#2', 'done': ''}        # it came back and asked anew
+    plan = rollplan.plan_restarts(plan, units, 1)
+    assert 'skipped' not in plan and plan['batches'][-1]['units'] == {'web/2': 'web/2#2'}
+
+
+def json_roundtrip(value):
+    import json
+    return json.loads(json.dumps(value))
+
+
+def lost_slot_holder(monkeypatch, hook_env):
+    """Leader web/0 places web/1, web/2, web/3 at 1000 s (batch 1); web/1 takes its slot."""
+    bags = {'web': {}, 'web/0': {}}
+    for u in ('web/1', 'web/2', 'web/3'):
+        bags[u] = {restart.REQUEST_KEY: u + '#1'}
+    fake_peers(monkeypatch, bags)
+    monkeypatch.setattr(restart.hookenv, 'is_leader', lambda: True)
+    monkeypatch.setattr(restart.hookenv, 'charm_dir', lambda: hook_env.charm_dir)
+    clock = Clock(monkeypatch)
+    config = {'restart-batch-size': 1, 'restart-health-timeout': 30,
+              'restart-batch-interval': 5}
+    restart.coordinate(config, {})
+    assert plan_of(bags) == [['web/1'], ['web/2'], ['web/3']]
+    return bags, clock, config
+
+
+def test_the_leader_names_a_unit_that_never_gives_its_slot_back(hook_env, monkeypatch):
+    bags, clock, config = lost_slot_holder(monkeypatch, hook_env)
+    assert restart.status_check(config) == []
+    # restart-health-timeout 30 + restart-batch-interval 5 + the margin
+    clock.now += 30 + 5 + restart.SLOT_MARGIN
+    next_leader_hook(monkeypatch)
+    restart.coordinate(config, {})                       # update-status, say
+    assert restart.status_check(config) == [], 'not yet beyond the margin'
+    clock.now += 12 * 60
+    assert restart.status_check(config) == [('blocked', (
+        'web/1 took a restart slot 13 min ago and never released it '
+        '(run skip-restart unit=web/1 to go on without it)'))]
+    monkeypatch.setattr(restart.hookenv, 'is_leader', lambda: False)
+    assert restart.status_check(config) == [], 'only the leader says so'
+    monkeypatch.setattr(restart.hookenv, 'is_leader', lambda: True)
+    # web/1 gives its slot back after all: web/2's turn, on its own clock.
+    bags['web/1'] = {restart.DONE_KEY: 'web/1#1'}
+    next_leader_hook(monkeypatch)
+    restart.coordinate(config, {})
+    assert restart.status_check(config) == []
+    clock.now += 30 + 5 + restart.SLOT_MARGIN + 1
+    assert restart.status_check(config)[0][1].startswith('web/2 took a restart slot 1 min ago')
+
+
+def test_skip_restart_lets_the_roll_go_on_and_the_unit_asks_again(hook_env, monkeypatch):
+    import json
+    from charmhelpers.core import unitdata
+    bags, clock, config = lost_slot_holder(monkeypatch, hook_env)
+    clock.now += 3600
+    assert restart.skip('web/1') == 'web/1#1'
+    assert plan_of(bags) == [['web/2'], ['web/3']]
+    next_leader_hook(monkeypatch)
+    restart.coordinate(config, {})
+    assert restart.status_check(config) == [], 'web/2 just took its slot'
+    assert json.loads(bags['web'][restart.PLAN_KEY])['skipped'] == {'web/1': 'web/1#1'}
+    # web/2 sees its turn come without waiting for web/1
+    fake_peers(monkeypatch, bags, me='web/2')
+    monkeypatch.setattr(restart.hookenv, 'is_leader', lambda: False)
+    unitdata.kv().unset(restart.SLOTS)
+    unitdata.kv().set(restart.PENDING, {'id': 'web/2#1', 'services': ['app'],
+                                        'restarted': False})
+    restarted = []
+    restart.coordinate(config, {}, restart=restarted.append)
+    assert restarted == ['app']
+    # web/1 comes back with its request still open: it asks anew, and restarts once more.
+    unitdata.kv().unset(restart.PENDING)
+    fake_peers(monkeypatch, bags, me='web/1')
+    unitdata.kv().set(restart.COUNTER, 1)
+    unitdata.kv().set(restart.PENDING, {'id': 'web/1#1', 'services': ['app'],
+                                        'restarted': True})
+    restart.coordinate(config, {}, restart=restarted.append)
+    assert bags['web/1'][restart.REQUEST_KEY] == 'web/1#2'
+    assert unitdata.kv().get(restart.PENDING)['restarted'] is False
+
+
+@pytest.mark.parametrize('leader, unit, error', [
+    (False, 'web/1', 'only the leader skips restarts: run it on web/leader'),
+    (True, '', "unit must name a unit of web (like web/3), not ''"),
+    (True, None, 'unit must name a unit of web (like web/3), not None'),
+    (True, 'db/1', "unit must name a unit of web (like web/3), not 'db/1'"),
+    (True, 'web/1 ', "unit must name a unit of web (like web/3), not 'web/1 '"),
+    (True, 'web/0', 'web/0 is the leader: it gives its own slot back'),
+    (True, 'web/9', 'web/9 has no unfinished restart in the plan: nothing to skip'),
+    (True, 'web/4', 'web/4 has no unfinished restart in the plan: nothing to skip'),
+])
+def test_skip_restart_refuses_naming_why(hook_env, monkeypatch, leader, unit, error):
+    bags, _, _ = lost_slot_holder(monkeypatch, hook_env)
+    bags['web/4'] = {}
+    before = dict(bags['web'])
+    monkeypatch.setattr(restart.hookenv, 'is_leader', lambda: leader)
+    with pytest.raises(ValueError) as e:
+        restart.skip(unit)
+    assert str(e.value) == error
+    assert bags['web'] == before
+
+
+def test_the_leader_asks_no_skipped_unit_for_an_echo(monkeypatch):
+    import json
+    plan = {'last': 1, 'batches': [], 'skipped': {'web/2': 'web/2#1'}}
+    bags = {'web': {restart.PLAN_KEY: json.dumps(plan)},
+            'web/0': {restart.REQUEST_KEY: 'web/0#1'}, 'web/1': {},
+            'web/2': {restart.REQUEST_KEY: 'web/2#1'}}
+    fake_peers(monkeypatch, bags)
+    leader_hook(monkeypatch)
+    restart.coordinate({'restart-batch-size': 1}, {}, restart=[].append)
+    assert json.loads(bags['web'][restart.ECHO_KEY])['by'] == 'web/1', \
+        'web/2 (lost) would never answer'

@@ -81,6 +81,16 @@ def restart_services(params):
             'message': 'Restart requested; it runs when this unit gets a slot'}
 
 
+@action('skip-restart')
+def skip_restart(params):
+    try:
+        skipped = restart.skip(params.get('unit'))
+    except ValueError as e:
+        raise ActionFailed(str(e))
+    return {'skipped': skipped, 'message': 'Skipped {}: later batches go on without it; the '
+            'unit asks for a slot again if it comes back'.format(skipped)}
+
+
 @action('show-deferred-events')
 def show_deferred_events(params):
     queued = restart.deferred()

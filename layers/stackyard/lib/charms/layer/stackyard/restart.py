@@ -39,7 +39,8 @@ Peer relation keys (endpoint ``cluster``):
 - unit bag ``stackyard-restart-done``: id of the unit's last completed request
 - unit bag ``stackyard-restart-halted``: id of a request whose health checks timed out
 - app bag ``stackyard-restart-plan``: JSON ``{"last": n, "batches": [{"n": n,
-  "units": {unit: id}}]}`` (see :mod:`rollplan`)
+  "units": {unit: id}}], "skipped": {unit: id}}`` (see :mod:`rollplan`; ``skipped``
+  only when the ``skip-restart`` action skipped a request, see :func:`skip`)
 - app bag ``stackyard-restart-roll``: JSON ``{"id": str, "services": [..],
   "deferred_only": bool}``, written by the ``restart-services`` action on the leader
 - app bag ``stackyard-restart-echo``: JSON ``{"by": unit, "token": str}``: the
@@ -49,6 +50,7 @@ Peer relation keys (endpoint ``cluster``):
 """
 
 import json
+import re
 import time
 
 from charmhelpers.core import hookenv, host, unitdata
@@ -70,6 +72,12 @@ ROLL_SEEN = 'stackyard.restart.roll-seen'
 UNHEALTHY = 'stackyard.restart.unhealthy'  # failing check descriptions
 HISTORY = 'stackyard.restart.history'      # [{"id", "services", "restarted_at", ...}]
 MAX_HISTORY = 50
+SLOTS = 'stackyard.restart.slots'          # leader: {id: when it saw that turn come}
+#: Seconds a unit may hold its slot past restart-health-timeout and
+#: restart-batch-interval before the leader names it: the hook that takes the
+#: slot may start late (queued behind the unit's other hooks, or behind a
+#: subordinate's on the machine lock), and the leader re-checks at its hooks.
+SLOT_MARGIN = 60
 
 # What the leader placed in this very hook (one process per hook): its own
 # turn may then wait for its next hook (see hold_own_turn()).
@@ -242,6 +250,7 @@ def coordinate(config, checks, restart=None, paused=False):
         answer_echo(rid)
     if rid:
         decline_unasked(rid)
+        ask_again(rid)
     restart = restart or host.service_restart
     pending = unitdata.kv().get(PENDING)
     batch_size, interval, timeout, _ = settings(config)
@@ -301,6 +310,21 @@ def _step(rid, batch_size, interval, timeout, checks, restart, plan=True):
     _release(rid if coordinated else None, pending)
 
 
+def ask_again(rid):
+    """The operator skipped this unit's open request (it was lost, say): ask anew."""
+    pending = unitdata.kv().get(PENDING)
+    if not pending or read_plan(rid).get('skipped', {}).get(hookenv.local_unit()) != pending['id']:
+        return
+    hookenv.log('Restart {} was skipped (skip-restart); asking for a slot again'.format(
+        pending['id']), level=hookenv.WARNING)
+    unitdata.kv().unset(PENDING)
+    if not pending['services']:     # a place given back restarts nothing
+        publish(rid, **{REQUEST_KEY: ''})
+    else:
+        request(pending['services'], 'asked again: {} was skipped'.format(pending['id']), {},
+                force=True)
+
+
 def _interval_over(pending, interval, budget):
     """Whether ``restart-batch-interval`` since the checks passed is over (then release).
 
@@ -347,7 +371,7 @@ def hold_own_turn(rid, pending, batch_n):
     mates = next((b['units'] for b in read_plan(rid)['batches'] if b['n'] == batch_n), {})
     if not any(u != me and (u, r) in _placed_now for u, r in mates.items()):
         return False
-    peers = sorted(hookenv.related_units(rid), key=rollplan.unit_key)
+    peers = _echo_peers(rid)
     if not peers:
         return False
     echo = _load(_app_data(rid).get(ECHO_KEY), {})
@@ -425,6 +449,11 @@ def schedule(rid, batch_size):
         _placed_now.update(placed)
     if own and rollplan.place_of(new, me, own)[0] is None and not rollplan.unfinished(new, units):
         _echo_for(rid, own)
+    # When the leader first saw each turn of the running batch come (for status_check).
+    seen, now = unitdata.kv().get(SLOTS, {}), time.time()
+    unitdata.kv().set(SLOTS, {r: seen.get(r, now) for b in rollplan.unfinished(new, units)[:1]
+                              for u, r in b['units'].items()
+                              if u != me and u in units and not rollplan.entry_done(r, units[u])})
 
 
 def app_config_changed():
@@ -517,9 +546,17 @@ def _echo_for(rid, request_id):
     token = echo.get('token')
     if isinstance(token, str) and token.startswith(request_id + '@'):
         return
-    peers = sorted(hookenv.related_units(rid), key=rollplan.unit_key)
+    peers = _echo_peers(rid)
     if peers:
         _ask_echo(rid, request_id, peers[-1])
+
+
+def _echo_peers(rid):
+    """Peers to ask for an echo, in unit order: one whose restart the operator
+    skipped (lost, most likely) only when there is no other."""
+    skipped = read_plan(rid).get('skipped', {})
+    peers = sorted(hookenv.related_units(rid), key=rollplan.unit_key)
+    return [p for p in peers if p not in skipped] or peers
 
 
 def _echo_answered(rid, request_id):
@@ -567,13 +604,53 @@ def announce_roll(services, deferred_only):
     return roll_id
 
 
+def skip(unit):
+    """Leader: take ``unit``'s unfinished restart out of the plan (the ``skip-restart`` action).
+
+    :returns: the request id skipped
+    :raises ValueError: naming what is wrong
+    """
+    app, rid = hookenv.application_name(), peer_relation()
+    if not hookenv.is_leader():
+        raise ValueError('only the leader skips restarts: run it on {}/leader'.format(app))
+    if not isinstance(unit, str) or not re.fullmatch(re.escape(app) + r'/\d+', unit):
+        raise ValueError('unit must name a unit of {0} (like {0}/3), not {1!r}'.format(app, unit))
+    if unit == hookenv.local_unit():
+        raise ValueError('{} is the leader: it gives its own slot back'.format(unit))
+    entries = []
+    if rid and unit in hookenv.related_units(rid):
+        state = read_unit(rid, unit)
+        entries = [r for b in read_plan(rid)['batches'] for u, r in b['units'].items()
+                   if u == unit and not rollplan.entry_done(r, state)]
+    if not entries:
+        raise ValueError('{} has no unfinished restart in the plan: nothing to skip'.format(unit))
+    _publish_app(rid, PLAN_KEY, json.dumps(rollplan.skip(read_plan(rid), unit, entries),
+                                           sort_keys=True))
+    return entries[-1]
+
+
+def overdue(config, now):
+    """Leader: ``blocked`` naming each unit holding its slot too long (see ``SLOT_MARGIN``)."""
+    batch_size, interval, timeout, _ = settings(config)
+    slots = unitdata.kv().get(SLOTS)
+    if not slots or not batch_size or not hookenv.is_leader():
+        return []
+    return [('blocked', '{0} took a restart slot {1} min ago and never released it '
+                        '(run skip-restart unit={0} to go on without it)'.format(
+                            entry.rpartition('#')[0], int(now - since) // 60))
+            for entry, since in sorted(slots.items())
+            if now - since > timeout + interval + SLOT_MARGIN]
+
+
 def status_check(config):
-    """Status for restarts: blocked when a restart's health check fails, queued restarts."""
+    """Status for restarts: a lost slot holder (leader), a failing health check, queued
+    restarts."""
     kv = unitdata.kv()
     unhealthy = kv.get(UNHEALTHY)
+    results = overdue(config, time.time())
     if unhealthy:
-        return [('blocked', 'Restart halted: health check failing: ' + '; '.join(unhealthy))]
-    results = []
+        return results + [('blocked', 'Restart halted: health check failing: ' +
+                           '; '.join(unhealthy))]
     pending = kv.get(PENDING)
     if pending and pending['services'] and not pending.get('restarted'):
         results.append(('active', 'Waiting for a restart slot ({})'.format(

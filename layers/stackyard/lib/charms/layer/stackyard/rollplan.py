@@ -72,6 +72,9 @@ def plan_restarts(plan, units, batch_size, leader=None, echo_answered=False):
     """
     plan = sane_plan(plan)
     last = plan['last']
+    # Skipped while its unit still shows the request open: not placed again.
+    skipped = {u: r for u, r in plan.get('skipped', {}).items()
+               if u in units and units[u].get('request') == r and not entry_done(r, units[u])}
     batches = []
     for batch in plan['batches']:
         kept = {u: r for u, r in batch['units'].items() if u in units}
@@ -79,7 +82,7 @@ def plan_restarts(plan, units, batch_size, leader=None, echo_answered=False):
             batches.append({'n': batch['n'], 'units': kept})
     while batches and all(entry_done(r, units[u]) for u, r in batches[0]['units'].items()):
         batches.pop(0)
-    plan = {'last': last, 'batches': batches}
+    plan = dict({'last': last, 'batches': batches}, **({'skipped': skipped} if skipped else {}))
     for u in unplaced(plan, units):
         if u != leader:
             plan = place(plan, u, units[u]['request'], batch_size, units)
@@ -90,7 +93,9 @@ def plan_restarts(plan, units, batch_size, leader=None, echo_answered=False):
 
 def unplaced(plan, units):
     """Units (in unit order) whose open request the plan does not hold."""
-    placed = {(u, r) for b in sane_plan(plan)['batches'] for u, r in b['units'].items()}
+    plan = sane_plan(plan)
+    placed = {(u, r) for b in plan['batches'] for u, r in b['units'].items()}
+    placed |= set(plan.get('skipped', {}).items())
     return sorted((u for u, q in units.items()
                    if q.get('request') and not entry_done(q['request'], q)
                    and (u, q['request']) not in placed), key=unit_key)
@@ -178,7 +183,25 @@ def sane_plan(plan):
         if entries:
             batches.append({'n': n, 'units': entries})
             last = max(last, n)
-    return {'last': last, 'batches': batches}
+    skipped = plan.get('skipped') if isinstance(plan.get('skipped'), dict) else {}
+    skipped = {u: r for u, r in skipped.items() if isinstance(u, str) and isinstance(r, str)}
+    return dict({'last': last, 'batches': batches}, **({'skipped': skipped} if skipped else {}))
+
+
+def skip(plan, unit, entries):
+    """The plan without ``unit``'s ``entries``, its last noted as skipped (``skipped``).
+
+    Later batches stop waiting for them, and the leader does not place the
+    request again while the unit's bag shows it open (a lost unit's does);
+    the unit, should it come back, asks anew (``restart.coordinate``).
+    """
+    plan = sane_plan(plan)
+    for batch in plan['batches']:
+        batch['units'] = {u: r for u, r in batch['units'].items()
+                          if u != unit or r not in entries}
+    last = max(entries, key=lambda r: (split_id(r) or ('', 0))[1])
+    skipped = dict(plan.get('skipped', {}), **{unit: last})
+    return sane_plan(dict(plan, skipped=skipped))
 
 
 def place_of(plan, unit, request_id, live=None):
