@@ -319,3 +319,23 @@ def test_image_base_for_status():
     assert image.image_base("images:ubuntu/24.04") == ("ubuntu", "24.04")
     assert image.image_base("images:debian/12") == ("debian", "12")
     assert image.image_base("some-local-alias") == ("ubuntu", "22.04")
+
+
+def test_kernel_settings_raised_only_when_below(tmp_path):
+    (tmp_path / "fs" / "inotify").mkdir(parents=True)
+    (tmp_path / "net" / "ipv4").mkdir(parents=True)
+    low = tmp_path / "fs" / "inotify" / "max_user_instances"
+    low.write_text("128\n")
+    high = tmp_path / "net" / "ipv4" / "ip_forward"
+    high.write_text("1\n")
+    lxd_setup.ensure_kernel_settings(root=str(tmp_path))
+    assert low.read_text() == "1024\n"
+    assert high.read_text() == "1\n"
+    low.write_text("4096\n")
+    lxd_setup.ensure_kernel_settings(root=str(tmp_path))
+    assert low.read_text() == "4096\n"
+
+
+def test_kernel_setting_missing_is_a_warning(tmp_path, caplog):
+    lxd_setup.ensure_kernel_settings(root=str(tmp_path))
+    assert "cannot set fs/inotify/max_user_instances to 1024" in caplog.text

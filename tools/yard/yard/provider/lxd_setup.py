@@ -267,17 +267,30 @@ def ensure_profile(name: str = PROFILE, pool: str = STORAGE_POOL,
              "network={}".format(network), "name=eth0"])
 
 
-def ensure_forwarding() -> None:
-    """IPv4 forwarding on: NAT from the bridge needs it (LXD sets it too; be sure)."""
-    path = "/proc/sys/net/ipv4/ip_forward"
-    try:
-        with open(path) as f:
-            if f.read().strip() == "1":
-                return
-        with open(path, "w") as f:
-            f.write("1\n")
-    except OSError as exc:
-        log.warning("cannot enable IPv4 forwarding: %s", exc)
+#: Kernel settings machines need, as (file under /proc/sys, least value).
+#: Each container's systemd takes inotify instances; at Debian's default of 128
+#: the host ran out with about 17 machines ("Failed to create control group
+#: inotify object: Too many open files"). 1024 is what LXD's snap sets when its
+#: daemon starts (canonical/lxd-pkg-snap, daemon.start); Debian's package does
+#: not, and LXD's production set-up page suggests far more (1048576).
+KERNEL_MINIMUMS = (
+    ("net/ipv4/ip_forward", 1),  # NAT from the bridge needs it (LXD sets it too)
+    ("fs/inotify/max_user_instances", 1024),
+)
+
+
+def ensure_kernel_settings(minimums=KERNEL_MINIMUMS, root: str = "/proc/sys") -> None:
+    """Raise each kernel setting in ``minimums`` that is below its least value."""
+    for name, least in minimums:
+        path = os.path.join(root, name)
+        try:
+            with open(path) as f:
+                if int(f.read().split()[0]) >= least:
+                    continue
+            with open(path, "w") as f:
+                f.write("{}\n".format(least))
+        except (OSError, ValueError, IndexError) as exc:
+            log.warning("cannot set %s to %s: %s", name, least, exc)
 
 
 @contextlib.contextmanager
@@ -304,6 +317,6 @@ def ensure_host(home: str) -> str:
     ensure_storage_pool("dir")
     pool = ensure_storage_pool()
     ensure_network()
-    ensure_forwarding()
+    ensure_kernel_settings()
     ensure_profile()
     return pool
