@@ -190,7 +190,10 @@ class BuildbotProvides(Endpoint):
                     _tool('secret-grant', secret_id, '-r', relation.relation_id,
                           '--unit', worker['unit'])
                 mapping[name] = current[name] = secret_id
-            relation.to_publish_app_raw['workers'] = json.dumps(mapping, sort_keys=True)
+            text = json.dumps(mapping, sort_keys=True)
+            # Only a change is written (nothing on a relation being broken, emptied before).
+            if relation.to_publish_app_raw.get('workers') != text:
+                relation.to_publish_app_raw['workers'] = text
         for name, secret_id in sorted(owned.items()):
             if name not in current:
                 _tool('secret-remove', secret_id)

@@ -1,0 +1,1 @@
+"""buildbot-master's library: jobs config, contexts, services, the REST client."""
