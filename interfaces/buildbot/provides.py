@@ -199,14 +199,16 @@ class BuildbotProvides(Endpoint):
                 _tool('secret-remove', secret_id)
         return current
 
-    def passwords(self):
-        """``{worker name: password}`` from the secrets the leader published (leader only)."""
+    def published(self):
+        """``{worker name: secret URI}`` the leader published (no hook tool call)."""
         found = {}
         for relation in self.relations:
             try:
-                mapping = json.loads(relation.to_publish_app_raw.get('workers') or '{}')
+                found.update(json.loads(relation.to_publish_app_raw.get('workers') or '{}'))
             except ValueError:
                 continue
-            for name, secret_id in mapping.items():
-                found[name] = password(secret_id)
         return found
+
+    def passwords(self):
+        """``{worker name: password}`` from the secrets the leader published (leader only)."""
+        return {name: password(uri) for name, uri in sorted(self.published().items())}

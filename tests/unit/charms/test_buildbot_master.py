@@ -292,3 +292,13 @@ def test_bundle_job_parses():
     master = bundle['applications']['buildbot-master']
     parsed = jobs.parse(master['options']['jobs'])
     assert parsed and all(j['steps'] for j in parsed)
+
+
+@pytest.mark.parametrize('lines, reason', [
+    (['Configuration Errors:', 'no workers are configured', 'no builders are configured'],
+     'no workers are configured; no builders are configured'),
+    (['error while parsing config file:', 'Traceback (most recent call last):', '  x',
+      "NameError: name 'BAD' is not defined"], "NameError: name 'BAD' is not defined"),
+    ([], 'exit 1')])
+def test_checkconfig_failure_reason(lines, reason):
+    assert services.failure_reason(lines, 1) == reason

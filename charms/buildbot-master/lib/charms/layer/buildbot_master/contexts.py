@@ -63,6 +63,15 @@ def workers():
     return endpoint.workers() if endpoint else []
 
 
+def registered_workers():
+    """The related workers whose password secret the leader has published."""
+    endpoint = endpoint_from_name(ENDPOINT)
+    if not endpoint:
+        return []
+    published = endpoint.published()
+    return [w for w in endpoint.workers() if w['name'] in published]
+
+
 def passwords():
     """``{worker name: password}`` from the worker secrets (leader only)."""
     endpoint = endpoint_from_name(ENDPOINT)
@@ -81,10 +90,12 @@ class WwwContext(dict):
 
 
 class MasterContext(dict):
-    """master.cfg's data and the service's paths; empty on a unit that is not the leader.
+    """master.cfg's data and the service's paths.
 
-    Buildbot keeps its state in one SQLite file and the worker secrets belong to
-    the leader, so one unit, the leader, runs the master.
+    Empty on a unit that is not the leader: Buildbot keeps its state in one
+    SQLite file and the worker secrets belong to the leader, so one unit, the
+    leader, runs the master.  Empty too while no job has a registered worker:
+    Buildbot refuses a config without workers or builders.
     """
 
     name = 'leadership (Buildbot runs on the leader only)'
@@ -94,10 +105,15 @@ class MasterContext(dict):
         if not hookenv.is_leader():
             return
         config = options.config()
-        found = workers()
+        found = registered_workers()
+        assigned = jobs.assign(configured_jobs(), found)
+        if not any(j['workers'] for j in assigned):
+            self.name = 'a related worker with the labels of a job ({})'.format(
+                ', '.join(j['name'] for j in assigned) or 'no jobs configured')
+            return
         self.update(
             title=config['title'], url=web_url(config), web_port=config['web-port'],
-            worker_port=config['worker-port'], jobs=jobs.assign(configured_jobs(), found),
+            worker_port=config['worker-port'], jobs=assigned,
             workers=[{k: w[k] for k in ('name', 'labels', 'executors')} for w in found],
             basedir=paths.BASEDIR, buildbot=paths.BUILDBOT, user=paths.USER,
             group=paths.GROUP, git_cache_index=paths.WORKER_GIT_CACHE_INDEX)

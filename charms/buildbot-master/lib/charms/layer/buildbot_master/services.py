@@ -39,9 +39,17 @@ def checkconfig(path):
     lines = [line.strip() for line in proc.stdout.splitlines() if line.strip()]
     if proc.returncode == 0:
         return True, lines[-1] if lines else 'ok'
-    # The last line naming the problem (before the traceback's tail, if any).
-    errors = [line for line in lines if 'rror' in line or 'invalid' in line.lower()]
-    return False, (errors or lines or ['exit {}'.format(proc.returncode)])[-1][:200]
+    return False, failure_reason(lines, proc.returncode)
+
+
+def failure_reason(lines, code):
+    """The problem in checkconfig's output: the lines under ``Configuration Errors:``,
+    else the last line naming an error, else the last line."""
+    if 'Configuration Errors:' in lines:
+        found = lines[lines.index('Configuration Errors:') + 1:]
+    else:
+        found = [line for line in lines if 'rror' in line][-1:] or lines[-1:]
+    return '; '.join(found or ['exit {}'.format(code)])[:300]
 
 
 def rejected():
@@ -109,6 +117,16 @@ class CheckedConfig(sy.Template):
             subprocess.check_call(['systemctl', 'reload', service_name])
 
 
+def start_if_configured(service_name):
+    """Start callback: the layer's start/restart, once a checked master.cfg exists.
+
+    A first config refused by checkconfig leaves none, and Buildbot would
+    only fail to start.
+    """
+    if os.path.exists(paths.MASTER_CFG):
+        sy.restart_if_changed(service_name)
+
+
 def health_checks(master):
     """The web UI answers and the worker port listens."""
     if not master:
@@ -127,6 +145,7 @@ def definitions():
         'required_data': [www, master],
         'ports': [master['web_port'], master['worker_port']] if master else [],
         'health': health_checks(master),
+        'start': [start_if_configured, sy.manage_ports],
         'data_ready': [
             create_master,
             CheckedConfig('master.cfg.j2', paths.MASTER_CFG, owner='root', group=paths.GROUP,
