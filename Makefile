@@ -10,7 +10,7 @@ REQS := $(wildcard requirements/*.txt tools/yard/pyproject.toml)
 
 .DEFAULT_GOAL := help
 .PHONY: help venv lint unit build model test demo func lock clean constraints \
-	bench-yard bench-restarts bench-hooks bench-scale bench-mirror bench-collector
+	bench-yard bench-restarts bench-hooks bench-scale bench-mirror bench-collector bench-ci
 
 help: ## list the targets
 	@echo "Stackyard make targets:"
@@ -71,6 +71,9 @@ bench-scale: build ## restart rolls of 100/300 units x batch 10/30, real hooks, 
 
 bench-mirror: build ## afs-mirror: cached vs static file (ab: req/s, MB/s), first vs cached latency
 	$(BIN)/python tools/bench/stackbench.py mirror
+
+bench-ci: build ## the ci-workers bundle: settle time, hooks per application, two builds
+	$(BIN)/python tools/bench/stackbench.py ci
 
 lock: $(STAMP) ## re-resolve wheelhouses and rewrite each charm's build.lock
 	WRITE_LOCK=1 $(TOX) -e build

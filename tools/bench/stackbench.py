@@ -10,6 +10,7 @@ inside the machines, never from guesses.
     stackbench.py restarts [--units 6,12] [--batches 1,2,4] [--warmups 0,3]
     stackbench.py hooks [--samples 15]
     stackbench.py mirror [--requests 2000] [--concurrency 8] [--rounds 3] [--samples 9]
+    stackbench.py ci [--workers 3]
 """
 
 import argparse
@@ -375,6 +376,42 @@ def bench_mirror(args):
          len(static_lat), '-')])
 
 
+def bench_ci(args):
+    """bundles/ci-workers.yaml: settle time, hooks per application, two builds of its job."""
+    for charm in ('buildbot-master', 'ci-worker', 'afs-mirror'):
+        need(charm)
+    overlay = os.path.join(BUILD, '.bench-ci-overlay.yaml')
+    upstreams = subprocess.run([sys.executable, os.path.join(REPO, 'tools', 'mirror-upstreams')],
+                               check=True, capture_output=True, text=True).stdout
+    with open(overlay, 'w') as f:
+        f.write(upstreams.replace('applications:\n', 'applications:\n  ci-worker:\n'
+                                  '    num_units: {}\n'.format(args.workers), 1))
+    model = Model('bench-ci')
+    model.destroy()
+    start = time.monotonic()
+    model.run('deploy', os.path.join(REPO, 'bundles', 'ci-workers.yaml'), '--overlay', overlay)
+    model.run('wait', '--timeout', 2400, timeout=2500)
+    settle = time.monotonic() - start
+    hooks = model.hooks()
+    rows = []
+    for app in sorted({h['unit'].split('/')[0] for h in hooks}):
+        mine = [h['duration'] for h in hooks if h['unit'].startswith(app + '/')]
+        rows.append((app, len(mine), '{:.1f}'.format(sum(mine)),
+                     '{:.2f}'.format(statistics.median(mine))))
+    rows.append(('all', len(hooks), '{:.1f}'.format(sum(h['duration'] for h in hooks)),
+                 '{:.2f}'.format(statistics.median(h['duration'] for h in hooks))))
+    print('ci-workers bundle, {} workers: settled in {:.0f} s'.format(args.workers, settle))
+    table(('application', 'hooks run', 'hook s total', 'median hook s'), rows)
+    print()
+    builds = []
+    for n in (1, 2):
+        result = model.action('buildbot-master/0', 'run-job', 'job=mirror-smoke', 'timeout=900')
+        builds.append(('build {} ({})'.format(n, 'cold cache' if n == 1 else 'warm cache'),
+                       result['results']['result'], result['results']['seconds']))
+    table(('mirror-smoke', 'result', 'seconds'), builds)
+    model.destroy()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest='bench', required=True)
@@ -394,9 +431,11 @@ def main(argv=None):
     p.add_argument('--concurrency', type=int, default=8)
     p.add_argument('--samples', type=int, default=9)
     p.add_argument('--rounds', type=int, default=3)
+    p = sub.add_parser('ci')
+    p.add_argument('--workers', type=int, default=3)
     args = parser.parse_args(argv)
     {'yard': bench_yard, 'restarts': bench_restarts, 'hooks': bench_hooks,
-     'mirror': bench_mirror}[args.bench](args)
+     'mirror': bench_mirror, 'ci': bench_ci}[args.bench](args)
 
 
 if __name__ == '__main__':
