@@ -34,7 +34,7 @@ LOG = "/var/log/apache2/afs-mirror-access.log"
 # What each build fetches (see the job in the bundle): one artefact per client.
 ARTEFACTS = {"pip": "/requests-2.32.3-py3-none-any.whl",
              "npm": "/is-odd-3.0.1.tgz",
-             "apt": "/nodejs_18."}
+             "apt": "/hello_2.10"}
 BUILD_TIMEOUT = 900
 
 
