@@ -23,9 +23,10 @@ def install_www():
 
 @hook('workers-relation-joined', 'workers-relation-changed', 'workers-relation-departed',
       'workers-relation-broken', 'leader-elected', 'upgrade-charm')
-def update_worker_secrets():
+def update_worker_secrets(*_relation):
     # One secret per worker; the layer's reconfigure (later in this hook)
-    # renders master.cfg with the passwords.
+    # renders master.cfg with the passwords.  (charms.reactive passes a
+    # relation hook's handler the relation: not needed, the endpoint has all.)
     if hookenv.is_leader():
         endpoint_from_name(contexts.ENDPOINT).update_secrets()
 
