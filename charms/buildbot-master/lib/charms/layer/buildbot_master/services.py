@@ -24,16 +24,20 @@ def create_master(service_name):
         subprocess.run(['runuser', '-u', paths.USER, '--', paths.PYTHON, paths.BUILDBOT,
                         'create-master', '--relocatable', '--db', 'sqlite:///state.sqlite',
                         paths.BASEDIR], check=True, stdout=subprocess.DEVNULL,
-                       timeout=CHECK_TIMEOUT)
+                       cwd=paths.BASEDIR, timeout=CHECK_TIMEOUT)
 
 
 def checkconfig(path):
-    """``(ok, message)`` of ``buildbot checkconfig`` on ``path``, as the buildbot user."""
+    """``(ok, message)`` of ``buildbot checkconfig`` on ``path``, as the buildbot user.
+
+    Run in the file's folder: Buildbot takes the current directory as the
+    base directory (the charm's, the hook's, is not the buildbot user's to read).
+    """
     try:
         proc = subprocess.run(['runuser', '-u', paths.USER, '--', paths.PYTHON, paths.BUILDBOT,
                                'checkconfig', path], stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, universal_newlines=True,
-                              timeout=CHECK_TIMEOUT)
+                              cwd=os.path.dirname(path), timeout=CHECK_TIMEOUT)
     except subprocess.TimeoutExpired:
         return False, 'checkconfig timed out after {} s'.format(CHECK_TIMEOUT)
     lines = [line.strip() for line in proc.stdout.splitlines() if line.strip()]
