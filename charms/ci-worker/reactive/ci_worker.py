@@ -1,8 +1,9 @@
 """ci-worker handlers: the ci user, mirror config, agent relations, disk watchdog."""
 
 import os
+import subprocess
 
-from charmhelpers.core import unitdata
+from charmhelpers.core import hookenv, unitdata
 from charms.reactive import endpoint_from_flag, set_flag, when, when_not
 
 from charms.layer.stackyard import options, status
@@ -14,6 +15,8 @@ status.version_source(services.version)
 status.ready_message(checks.ready_message)
 
 MIRROR_KEY = 'ci-worker.mirror.applied'
+PACKAGES_KEY = checks.PACKAGES_KEY
+PACKAGES_FAILED_KEY = checks.PACKAGES_FAILED_KEY
 
 
 @when('stackyard.packages.installed')
@@ -46,7 +49,7 @@ def publish_worker():
 @when('buildbot.connected')
 @when_not('ci-worker.buildbot.installed')
 def install_buildbot_worker():
-    install('buildbot-worker')
+    install_agent('buildbot-worker')
     set_flag('ci-worker.buildbot.installed')
 
 
@@ -64,7 +67,7 @@ def publish_node():
 @when('jenkins.connected')
 @when_not('ci-worker.java.installed')
 def install_java():
-    install('default-jre-headless')
+    install_agent('default-jre-headless')
     set_flag('ci-worker.java.installed')
 
 
@@ -73,10 +76,41 @@ def forget_jenkins():
     services.forget(paths.JENKINS, [paths.JENKINS_SECRET])
 
 
-def install(package):
+@when('stackyard.packages.installed')
+def install_job_packages():
+    """The ``packages`` jobs need, when the list changed (a failure blocks, see checks)."""
+    wanted = contexts.packages()
+    kv = unitdata.kv()
+    if kv.get(PACKAGES_KEY) == wanted:
+        return
     from charmhelpers import fetch   # here: apt's bindings cost every other hook
-    if fetch.filter_installed_packages([package]):
-        status.set_status(status.MAINTENANCE, 'Installing {}'.format(package))
-        fetch.apt_install([package], fatal=True)
+    missing = fetch.filter_installed_packages(wanted)
+    failed = None
+    if missing:
+        # apt-get itself, once: charmhelpers retries exit code 100 (also "no such
+        # package") ten times, 10 s apart, in the hook.
+        status.set_status(status.MAINTENANCE, 'Installing {}'.format(' '.join(missing)))
+        proc = subprocess.run(
+            ['apt-get', 'install', '-y', '-q', '--no-install-recommends'] + missing,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+            env=dict(os.environ, DEBIAN_FRONTEND='noninteractive'))
+        if proc.returncode != 0:
+            failed = missing
+            hookenv.log('packages: apt-get install {} failed: {}'.format(
+                ' '.join(missing), proc.stdout.strip()[-2000:]), level=hookenv.ERROR)
+    kv.set(PACKAGES_FAILED_KEY, failed)
+    kv.set(PACKAGES_KEY, wanted)
+
+
+def install(*packages):
+    from charmhelpers import fetch   # here: apt's bindings cost every other hook
+    missing = fetch.filter_installed_packages(list(packages))
+    if missing:
+        status.set_status(status.MAINTENANCE, 'Installing {}'.format(' '.join(missing)))
+        fetch.apt_install(missing, fatal=True)
+
+
+def install_agent(package):
+    install(package)
     # The agent's service may now be ready.
     sy.reconfigure(*services.agent_names())

@@ -110,3 +110,10 @@ def test_wait_idle_is_bounded(monkeypatch):
     assert busy == {'ci-worker-buildbot': ['42']} and now['t'] == 10.0 and len(calls) == 6
     monkeypatch.setattr(jobs, 'job_pids', lambda unit: [])
     assert jobs.wait_idle(['ci-worker-buildbot'], 10) == {}
+
+
+def test_a_failed_package_install_blocks_naming_them(kv):
+    assert checks.packages_check() is None
+    kv.set(checks.PACKAGES_FAILED_KEY, ['npm', 'nodejs'])
+    state, message = checks.packages_check()
+    assert state == 'blocked' and message.startswith('packages: installing npm nodejs failed')

@@ -187,3 +187,20 @@ def test_git_cache_script_mirrors_then_fetches_new_commits(tmp_path):
     assert status['repos'][0]['head'] == second != first
     assert git('--git-dir', str(root / 'local/src.git'), 'cat-file', '-t', second).strip() == \
         'commit'
+
+
+def test_apt_update_reads_only_the_mirror_sources(monkeypatch):
+    seen = []
+
+    class Done:
+        returncode, stdout = 0, 'Get:1 http://10.0.0.5/debian bookworm InRelease'
+
+    monkeypatch.setattr(mirror_config.subprocess, 'run', lambda argv, **kw: seen.append(argv)
+                        or Done())
+    assert mirror_config.update_apt_lists() is True
+    assert seen == [['apt-get', 'update', '-q', '-o',
+                     'Dir::Etc::SourceList=' + paths.APT_SOURCES, '-o',
+                     'Dir::Etc::SourceParts=/nonexistent', '-o', 'APT::Get::List-Cleanup=0']]
+    Done.stdout = 'Err:1 http://10.0.0.5/debian bookworm InRelease'
+    monkeypatch.setattr(mirror_config.hookenv, 'log', lambda *a, **k: None)
+    assert mirror_config.update_apt_lists() is False

@@ -114,3 +114,10 @@ def test_repos_parse():
     assert repos == [{'url': 'https://a.test/x', 'dir': 'a.test/x.git'},
                      {'url': '/srv/src/demo.git', 'dir': 'local/srv/src/demo.git'}]
     assert settings.parse_repos('') == [] and settings.parse_repos(None) == []
+
+
+def test_packages():
+    assert settings.parse_packages('npm, python3-venv npm g++') == ['g++', 'npm', 'python3-venv']
+    assert settings.parse_packages('') == []
+    for bad in ('Npm', 'a;b', 'x', '../etc'):
+        assert 'is not a package name' in contexts.packages_reason(bad)

@@ -3,10 +3,25 @@
 import json
 import os
 
+from charmhelpers.core import unitdata
 from charms.reactive import is_flag_set
 
 from charms.layer.stackyard import status
 from charms.layer.ci_worker import contexts, offline, paths
+
+# unitdata: the packages last installed (or tried), and those whose install failed.
+PACKAGES_KEY = 'ci-worker.packages.applied'
+PACKAGES_FAILED_KEY = 'ci-worker.packages.failed'
+
+
+@status.check
+def packages_check():
+    """Blocked while the last install of ``packages`` failed."""
+    failed = unitdata.kv().get(PACKAGES_FAILED_KEY)
+    if failed:
+        return (status.BLOCKED, 'packages: installing {} failed (see the debug log); '
+                'fix the option to retry'.format(' '.join(failed)))
+    return None
 
 
 @status.check

@@ -42,6 +42,11 @@ def labels_reason(value):
     return _reason(settings.parse_labels, value)
 
 
+@options.rule('packages')
+def packages_reason(value):
+    return _reason(settings.parse_packages, value)
+
+
 def _storage(name, default):
     for storage_id in hookenv.storage_list(name) or []:
         location = hookenv.storage_get('location', storage_id)
@@ -94,6 +99,14 @@ def labels():
 def executors():
     """How many jobs run at once: ``executors``, or the CPU count."""
     return settings.executors(options.config().get('executors'), os.cpu_count())
+
+
+def packages():
+    """The effective ``packages`` (last good value while invalid)."""
+    try:
+        return settings.parse_packages(options.config().get('packages'))
+    except settings.Invalid:
+        return []
 
 
 def repos():

@@ -6,6 +6,7 @@ written while ``mirror.available`` and removed when it goes.
 """
 
 import os
+import subprocess
 import urllib.parse
 
 import yaml
@@ -16,6 +17,9 @@ from charms.layer.ci_worker import paths
 
 # The mirror-info file's format, for jobs that read it.
 INFO_VERSION = 1
+# apt-get update of the mirror's sources only (a cold mirror fetches the
+# indexes from its upstream: about 30 s for bookworm main here).
+APT_UPDATE_TIMEOUT = 300
 
 
 def _first(info, kind):
@@ -37,7 +41,8 @@ def context(mirror):
     """
     info = mirror['info']
     pypi, npm = _first(info, 'pypi'), _first(info, 'npm')
-    host_port = urllib.parse.urlsplit(next(iter(info.values()))['url']).netloc
+    # pip is told to trust the pypi mirror's host (plain HTTP has no certificate).
+    host_port = urllib.parse.urlsplit((pypi or next(iter(info.values())))['url']).netloc
     apt = [dict(e, name=n) for n, e in sorted(info.items()) if e['type'] == 'apt']
     document = {'version': INFO_VERSION, 'unit': mirror['unit'], 'host': mirror['address'],
                 'port': mirror['port'], 'mirrors': info}
@@ -104,7 +109,31 @@ def apply(mirror):
     if touched:
         hookenv.log('Mirror config from {}: {}'.format(mirror['unit'], ', '.join(touched)),
                     level=hookenv.INFO)
+    if paths.APT_SOURCES in touched and os.path.exists(paths.APT_SOURCES):
+        update_apt_lists()
     return touched
+
+
+def update_apt_lists():
+    """Fetch the indexes of the mirror's apt sources (and only those), so jobs can use them.
+
+    Other sources' lists are kept (no list cleanup).  A failure is logged:
+    the files are right, and the next job's own ``apt-get update`` retries.
+    """
+    argv = ['apt-get', 'update', '-q', '-o', 'Dir::Etc::SourceList=' + paths.APT_SOURCES,
+            '-o', 'Dir::Etc::SourceParts=/nonexistent', '-o', 'APT::Get::List-Cleanup=0']
+    try:
+        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              universal_newlines=True, timeout=APT_UPDATE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        hookenv.log('apt-get update of the mirror took over {} s'.format(APT_UPDATE_TIMEOUT),
+                    level=hookenv.WARNING)
+        return False
+    if proc.returncode != 0 or 'Err:' in proc.stdout:
+        hookenv.log('apt-get update of the mirror failed: {}'.format(proc.stdout.strip()[-1000:]),
+                    level=hookenv.WARNING)
+        return False
+    return True
 
 
 def remove_all():

@@ -7,6 +7,7 @@
 - ``min-free-disk``: a size (``2G``) or a percentage of the workspace volume.
 - ``executors``: 0 for the CPU count, else 1 to 256.
 - ``labels``: extra labels, separated by spaces or commas.
+- ``packages``: Debian/Ubuntu packages jobs need, separated by spaces or commas.
 """
 
 import os
@@ -21,6 +22,7 @@ _DURATION = re.compile(r'^(\d+)\s*([smhd]?)$')
 _DURATION_UNITS = {'': 1, 's': 1, 'm': 60, 'h': 3600, 'd': 86400}
 _LABEL = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$')
 _SCP = re.compile(r'^(?:[A-Za-z0-9._-]+@)?(?P<host>[A-Za-z0-9.-]+):(?P<path>[^/].*|/.*)$')
+_PACKAGE = re.compile(r'^[a-z0-9][a-z0-9+.-]{1,99}$')
 _PATH_PART = re.compile(r'^[A-Za-z0-9._~+-]+$')
 SCHEMES = ('http', 'https', 'git', 'ssh', 'file')
 MAX_EXECUTORS = 256
@@ -93,6 +95,18 @@ def parse_labels(text):
         if not _LABEL.match(word):
             raise Invalid('label {!r} must be 1-63 of A-Z, a-z, 0-9, ., _ and -'.format(word))
     return words
+
+
+def parse_packages(text):
+    """Package names from a space- or comma-separated string, sorted, each once.
+
+    :raises Invalid: a word that is not a Debian package name
+    """
+    words = [w for w in re.split(r'[\s,]+', str(text or '')) if w]
+    for word in words:
+        if not _PACKAGE.match(word):
+            raise Invalid('{!r} is not a package name'.format(word))
+    return sorted(set(words))
 
 
 def default_labels(machine, os_release):
