@@ -137,3 +137,6 @@ def test_misses_names_each_target_missed():
         'full hooks 4.01 x N > 4 x N', 'a skipped hook takes 5.5 ms of CPU > 5 ms',
         'a skipped hook takes 12.0 ms wall (median) > 5 ms', '31 restarts at once > batch 30',
         'wall 76s > 1.5 x 50s', '1 units not restarted exactly once, 0 hooks failed']
+    assert scalebench.misses(100, 30, row, 5, cut=True) == [
+        'full hooks 4.01 x N > 4 x N', 'a skipped hook takes 5.5 ms of CPU > 5 ms',
+        'a skipped hook takes 12.0 ms wall (median) > 5 ms', '31 restarts at once > batch 30']
