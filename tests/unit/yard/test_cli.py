@@ -186,3 +186,15 @@ def test_run_on_several_units(cli):
     tasks = json.loads(proc.stdout)
     assert sorted(tasks) == ["tiny/0", "tiny/1"]
     assert {t["results"]["echo"] for t in tasks.values()} == {"both"}
+
+
+def test_deploy_config_file_reads_only_its_application(tmp_path):
+    c = CLI(tmp_path, model="cfgfile")
+    conf = tmp_path / "config.yaml"
+    conf.write_text("other:\n  no-such-option: 1\nnamed:\n  greeting: from-file\n"
+                    "tiny:\n  greeting: by-charm-name\n")
+    c("deploy", os.path.join(CHARMS, "tiny"), "named", "--config", conf)
+    c("deploy", os.path.join(CHARMS, "tiny"), "--config", conf)
+    assert c("config", "named", "greeting").stdout.strip() == "from-file"
+    assert c("config", "tiny", "greeting").stdout.strip() == "by-charm-name"
+    c("destroy-model", "--no-prompt")

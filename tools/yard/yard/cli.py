@@ -134,13 +134,30 @@ def cmd_deploy(c: Client, a) -> int:
     path = os.path.abspath(a.path)
     from yard.cli_resources import resource_args
     res = c.call("deploy", path=path, overlays=[os.path.abspath(o) for o in a.overlay],
-                 name=a.name, num_units=a.num_units, config=_config_args(a.config),
+                 name=a.name, num_units=a.num_units,
+                 config=_config_args(a.config, _app_name(path, a.name)),
                  to=a.to, storage=a.storage, resources=resource_args(a.resource))
     print(res.get("message", ""), file=sys.stderr)
     return _maybe_wait(c, a)
 
 
-def _config_args(items: List[str]) -> dict:
+def _app_name(path: str, name: Optional[str]) -> Optional[str]:
+    """The application a deploy creates: --name, else the charm's own name."""
+    if name or not os.path.isdir(path):
+        return name
+    from yard import charm as charmlib
+    try:
+        return charmlib.load_charm(path).name
+    except charmlib.CharmError:
+        return None  # the controller reports the broken charm
+
+
+def _config_args(items: List[str], app: Optional[str] = None) -> dict:
+    """``--config k=v`` pairs, and YAML files holding one section per application.
+
+    As in Juju, only the deployed application's section of a file is read;
+    other applications' sections may share the file.
+    """
     out = {}
     for item in items or []:
         if "=" in item:
@@ -148,9 +165,9 @@ def _config_args(items: List[str]) -> dict:
         else:
             with open(item) as f:
                 data = yaml.safe_load(f) or {}
-            for v in data.values():
-                if isinstance(v, dict):
-                    out.update(v)
+            section = data.get(app) if isinstance(data, dict) else None
+            if isinstance(section, dict):
+                out.update(section)
     return out
 
 
