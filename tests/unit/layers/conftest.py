@@ -19,10 +19,8 @@ class HookEnv:
 
 @pytest.fixture(autouse=True)
 def nothing_from_an_earlier_hook(monkeypatch):
-    """What one test's hook held does not leak into the next."""
-    from charms.layer.stackyard import hooklog, restart
-    # Log lines held in one test (they would be written at exit).
-    monkeypatch.setattr(hooklog, '_held', [])
+    """What one test's hook did does not leak into the next."""
+    from charms.layer.stackyard import restart
     # Nor what one test's leader placed (one process is one hook).
     monkeypatch.setattr(restart, '_plan_written', False)
     monkeypatch.setattr(restart, '_placed_now', set())

@@ -36,25 +36,11 @@ def test_host_uses_the_fallback_and_install_is_idempotent():
     assert host.lsb_release()['DISTRIB_CODENAME']
 
 
-def test_is_leader_asks_once_per_hook_and_trusts_a_yes_for_a_while(monkeypatch):
-    answers, clock = [True, False, True], [100.0]
-
-    def ask():
-        return answers.pop(0)
-    is_leader = compat._wrap_is_leader(ask, clock=lambda: clock[0])
-    monkeypatch.setenv('JUJU_CONTEXT_ID', 'web/0-config-changed-1')
-    assert is_leader() and is_leader() and len(answers) == 2      # asked once
-    clock[0] += compat.LEADER_TRUST_SECONDS                          # the lease may be gone
-    assert not is_leader() and len(answers) == 1
-    clock[0] += 1000
-    assert not is_leader() and len(answers) == 1                     # "no" holds for the hook
-    monkeypatch.setenv('JUJU_CONTEXT_ID', 'web/0-update-status-2')    # the next hook asks
-    assert is_leader() and not answers
-
-
-def test_install_caches_is_leader_once():
-    from charmhelpers.core import hookenv
-    compat.install()
-    wrapped = hookenv.is_leader
-    compat.install()
-    assert hookenv.is_leader is wrapped and wrapped.stackyard_compat
+def test_the_pkg_resources_deprecation_is_not_written_in_every_hook():
+    import subprocess
+    import sys
+    code = ('import sys; sys.path[:0] = {!r}; from charms.layer.stackyard import compat; '
+            'compat.install(); import charms.reactive').format(sys.path)
+    proc = subprocess.run([sys.executable, '-c', code], stderr=subprocess.PIPE,
+                          universal_newlines=True)
+    assert proc.returncode == 0 and 'deprecated' not in proc.stderr, proc.stderr

@@ -13,7 +13,7 @@ Before the venv (standard library only):
 In the venv:
 
 - ``hookrun``: what every hook runs; ``actions``: what every action runs.
-- ``compat`` and ``lightimports``: charmhelpers fixes and cheaper imports.
+- ``compat``: charmhelpers fixes.
 - ``services``: declare services-framework services; render and restart them.
 - ``status``: one status assessment at the end of every hook.
 - ``operations``: end of every hook (restart coordination, health), pause.
@@ -21,6 +21,6 @@ In the venv:
   ``rollplan``: the restart plan it writes, pure functions.
 - ``options``: config validation and unit-level overrides.
 - ``config_flags``: ``config.changed`` / ``config.set`` / ``config.default`` flags.
-- ``hookstats``: per-hook timing records; ``hooklog``: batched ``juju-log`` calls.
+- ``hookstats``: per-hook timing records.
 - ``migrations``: upgrade migrations run by upgrade-charm.
 """

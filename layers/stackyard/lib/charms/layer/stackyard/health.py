@@ -40,80 +40,24 @@ class HTTP:
         return {'kind': 'http', 'url': self.url, 'status': self.status, 'timeout': self.timeout}
 
     def __call__(self):
+        import http.client
+        import urllib.parse
         try:
-            scheme, host, port, target = split_url(self.url)
-            if scheme == 'https':
-                code = self._https_status(host, port, target)
-            else:
-                code = http_status(host, port, target, self.timeout)
-        except (OSError, ValueError) as e:
+            url = urllib.parse.urlsplit(self.url)
+            if url.scheme not in ('http', 'https') or not url.hostname or url.port == 0:
+                raise ValueError('not an http(s) URL with a host and port: {}'.format(self.url))
+            conn = (http.client.HTTPSConnection if url.scheme == 'https' else
+                    http.client.HTTPConnection)(url.hostname, url.port, timeout=self.timeout)
+            try:
+                conn.request('GET', (url.path or '/') + ('?' + url.query if url.query else ''))
+                code = conn.getresponse().status
+            finally:
+                conn.close()
+        except (OSError, ValueError, http.client.HTTPException) as e:
             return False, str(e) or type(e).__name__
         if code == self.status:
             return True, 'HTTP {}'.format(code)
         return False, 'HTTP {} (expected {})'.format(code, self.status)
-
-    def _https_status(self, host, port, target):
-        import http.client
-        conn = http.client.HTTPSConnection(host, port, timeout=self.timeout)
-        try:
-            conn.request('GET', target)
-            return conn.getresponse().status
-        except http.client.HTTPException as e:
-            raise ValueError(str(e) or type(e).__name__) from None
-        finally:
-            conn.close()
-
-
-def split_url(url):
-    """``(scheme, host, port, target)`` of an http(s) URL.
-
-    Small on purpose: the idle fast path checks plain-HTTP URLs, and
-    urllib.parse and http.client together cost more to import than the
-    rest of that hook.
-
-    :raises ValueError: not an http or https URL
-    """
-    scheme, sep, rest = url.partition('://')
-    scheme = scheme.lower()
-    if not sep or scheme not in ('http', 'https'):
-        raise ValueError('not an http(s) URL: {}'.format(url))
-    netloc, slash, path = rest.partition('/')
-    target = slash + path if slash else '/'
-    netloc = netloc.rpartition('@')[2]
-    if netloc.startswith('['):
-        host, _, after = netloc[1:].partition(']')
-        port_text = after[1:] if after.startswith(':') else ''
-    else:
-        host, _, port_text = netloc.partition(':')
-    if not host:
-        raise ValueError('no host in URL: {}'.format(url))
-    port = int(port_text) if port_text else (443 if scheme == 'https' else 80)
-    if not 0 < port < 65536:
-        raise ValueError('bad port in URL: {}'.format(url))
-    return scheme, host, port, target.partition('#')[0]
-
-
-def http_status(host, port, target, timeout):
-    """The status code of ``GET target`` over plain HTTP/1.0 (raw socket).
-
-    :raises OSError: cannot connect, or timed out
-    :raises ValueError: the reply is not HTTP
-    """
-    host_header = '[{}]'.format(host) if ':' in host else host
-    request = ('GET {} HTTP/1.0\r\nHost: {}:{}\r\nUser-Agent: stackyard-health\r\n'
-               'Connection: close\r\n\r\n').format(target, host_header, port)
-    with socket.create_connection((host, port), timeout=timeout) as conn:
-        conn.sendall(request.encode('latin-1'))
-        head = b''
-        while b'\n' not in head and len(head) < 4096:
-            chunk = conn.recv(4096)
-            if not chunk:
-                break
-            head += chunk
-    parts = head.split(b'\n', 1)[0].split(None, 2)
-    if len(parts) < 2 or not parts[0].startswith(b'HTTP/') or not parts[1].isdigit():
-        raise ValueError('not an HTTP reply: {!r}'.format(head[:60]))
-    return int(parts[1])
 
 
 class Command:

@@ -10,7 +10,7 @@ from charmhelpers.core import hookenv, unitdata
 from charms.reactive import clear_flag, is_flag_set, set_flag
 
 from charms.layer.stackyard import (
-    health, hooklog, idle, options, restart, services, status)
+    health, idle, options, restart, services, status)
 
 PAUSED_FLAG = 'stackyard.services.paused'
 HEALTH_KEY = 'stackyard.health.failing'
@@ -63,7 +63,6 @@ def check_health(wait=0):
     """Run every declared health check (for up to ``wait`` seconds until they
     pass); remember the failures for status."""
     if wait > 0:
-        hooklog.flush()
         _, results = health.wait_healthy(services.health_checks(), wait)
     else:
         results = health.run(services.health_checks())

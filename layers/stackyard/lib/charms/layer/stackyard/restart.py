@@ -288,9 +288,8 @@ def _step(rid, batch_size, interval, timeout, checks, restart, plan=True):
         pending['restarted_at'] = time.time()
         pending['batch'] = batch_n
         kv.set(PENDING, pending)
-    from charms.layer.stackyard import health, hooklog
+    from charms.layer.stackyard import health
     relevant = {s: c for s, c in checks.items() if s in pending['services']}
-    hooklog.flush()  # what led here shows in the log while the checks are waited for
     began = time.monotonic()
     # Only the hook after the restart waits; later ones (halted, or holding
     # the slot for the interval) check once: a hook holds the machine lock.
