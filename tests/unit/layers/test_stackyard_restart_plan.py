@@ -162,11 +162,10 @@ def test_entry_done_compares_request_numbers(done, entry, finished):
 
 def test_should_restart_once_per_request():
     pending = {'id': 'web/0#3', 'services': ['a'], 'restarted': False}
-    assert restart.should_restart(pending, 'web/0#3', 'web/0#2')
-    assert not restart.should_restart(pending, 'web/0#2', '')
-    assert not restart.should_restart(pending, 'web/0#3', 'web/0#3')
-    assert not restart.should_restart(dict(pending, restarted=True), 'web/0#3', '')
-    assert not restart.should_restart(None, 'web/0#3', '')
+    assert restart.should_restart(pending, 'web/0#2')
+    assert not restart.should_restart(pending, 'web/0#3')
+    assert not restart.should_restart(dict(pending, restarted=True), '')
+    assert not restart.should_restart(None, '')
 
 
 def test_wait_healthy_gives_up_after_the_timeout():

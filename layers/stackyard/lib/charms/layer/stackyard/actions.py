@@ -161,11 +161,8 @@ def format_table(summary):
 
 
 def _set_results(results):
-    flat = {}
-    for key, value in (results or {}).items():
-        flat[key] = value
-    if flat:
-        hookenv.action_set(flat)
+    if results:
+        hookenv.action_set(dict(results))
 
 
 def main(name=None):

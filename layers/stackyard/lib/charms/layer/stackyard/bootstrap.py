@@ -6,12 +6,12 @@ are not part of the charm across upgrades, so later hooks and upgrades reuse
 it.  It is rebuilt only when the wheelhouse's contents change, which is what
 an upgrade that brings new wheels looks like.
 
-Nothing here reaches the network for Python packages: the wheels shipped in
-the charm are unpacked into the venv (:mod:`wheels`), no installer is run.
-Compiled wheels that do not match the unit's Python are skipped; the
-Debian/Ubuntu packages named in the layer's ``system-packages`` option provide
-those libraries instead (the venv sees system site-packages), and a check of
-every wheel's requirements proves the result complete.
+Nothing here reaches the network for Python packages: pip installs the
+wheels shipped in the charm, with no index.  Compiled wheels that do not match
+the unit's Python are passed over by pip; the Debian/Ubuntu packages named in
+the layer's ``system-packages`` option provide those libraries instead (the
+venv sees system site-packages), and pip fails naming any requirement that
+nothing meets.
 """
 
 import hashlib
@@ -57,32 +57,6 @@ def wheelhouse_signature(root):
         size = os.stat(os.path.join(wheelhouse, name)).st_size
         digest.update('{}:{}\n'.format(name, size).encode())
     return digest.hexdigest()
-
-
-def wheel_fits(filename, version_info=None):
-    """Whether a wheel file name can be installed on this interpreter.
-
-    Pure wheels (``none-any``) always fit; compiled ones fit only when built
-    for this CPython version on Linux x86_64/aarch64 (manylinux/musllinux).
-
-    :param filename: a ``*.whl`` file name
-    :param version_info: (major, minor) to test against; defaults to the running one
-    """
-    major, minor = version_info or sys.version_info[:2]
-    parts = filename[:-len('.whl')].split('-')
-    if len(parts) < 5:
-        return False
-    python_tags, abi_tag, platform_tag = parts[-3], parts[-2], parts[-1]
-    if abi_tag == 'none' and platform_tag == 'any':
-        return any(t.startswith('py3') or t == 'py2.py3' or t.startswith('cp3')
-                   for t in python_tags.split('.'))
-    cp = 'cp{}{}'.format(major, minor)
-    abi_ok = abi_tag in (cp, 'abi3', 'none')
-    python_ok = cp in python_tags.split('.') or (abi_tag == 'abi3' and any(
-        t.startswith('cp3') and int(t[3:] or 0) <= minor for t in python_tags.split('.')))
-    machine = os.uname().machine
-    platform_ok = any(machine in p and ('linux' in p) for p in platform_tag.split('.'))
-    return abi_ok and python_ok and platform_ok
 
 
 def layer_option(root, name, default):
@@ -170,42 +144,35 @@ def _run(cmd, what):
 def build_venv(root, signature):
     """Make ``root/.venv`` from the wheelhouse alone, atomically.
 
-    The venv is built in ``.venv.new`` and renamed into place only once every
-    wheel is unpacked and their requirements are met, so a failure leaves the previous venv (or
-    none) rather than a half-made one.
+    The venv is built in ``.venv.new`` and renamed into place only once pip
+    installed every wheel, so a failure leaves the previous venv (or none)
+    rather than a half-made one.
     """
     missing = missing_packages(layer_option(root, 'system-packages', DEFAULT_SYSTEM_PACKAGES))
     if missing:
         apt_install(missing)
+    wheelhouse = os.path.join(root, 'wheelhouse')
+    files = sorted(n for n in os.listdir(wheelhouse)
+                   if not n.startswith('.')) if os.path.isdir(wheelhouse) else []
+    sdists = [n for n in files if not n.endswith('.whl')]
+    if sdists:
+        raise BootstrapError('wheelhouse holds source packages ({}); build the charm '
+                             'with binary wheels'.format(', '.join(sdists)))
     venv = os.path.join(root, VENV_DIR)
     staging = venv + '.new'
     shutil.rmtree(staging, ignore_errors=True)
-    # No pip in the venv: the wheels are unpacked by :mod:`wheels`, in a
-    # fraction of the time pip takes to start.
-    _run([sys.executable, '-m', 'venv', '--without-pip', '--system-site-packages', staging],
+    _run([sys.executable, '-m', 'venv', '--system-site-packages', staging],
          'creating the venv')
-    wheelhouse = os.path.join(root, 'wheelhouse')
-    wheels = sorted(os.path.join(wheelhouse, n) for n in os.listdir(wheelhouse)
-                    if n.endswith('.whl') and wheel_fits(n)) if os.path.isdir(wheelhouse) else []
-    sdists = [n for n in os.listdir(wheelhouse) if not n.endswith('.whl')
-              and not n.startswith('.')] if os.path.isdir(wheelhouse) else []
-    if sdists:
-        raise BootstrapError('wheelhouse holds source packages ({}); build the charm '
-                             'with binary wheels'.format(', '.join(sorted(sdists))))
-    # Only a hook that builds the venv pays for importing zipfile.
-    from charms.layer.stackyard import wheels as wheelinstall
-    installed = []
-    for wheel in wheels:
-        try:
-            installed.append(wheelinstall.install(wheel, staging))
-        except (wheelinstall.WheelError, OSError) as e:
-            raise BootstrapError('installing the wheelhouse failed: {}'.format(e)) from None
-    problem = wheelinstall.check(staging, installed)
-    if problem:
-        raise BootstrapError('checking the venv (a system package may be missing) failed: {}'
-                             .format(problem))
+    # --upgrade: the wheelhouse's version wins over an older system package;
+    # a compiled wheel for another Python is passed over for the system's.
+    names = sorted({n.split('-')[0] for n in files})
+    if names:
+        _run([os.path.join(staging, 'bin', 'python3'), '-m', 'pip', 'install', '-q',
+              '--disable-pip-version-check', '--no-index', '--only-binary', ':all:',
+              '--upgrade', '--find-links', wheelhouse] + names,
+             'installing the wheelhouse (a system package may be missing)')
     with open(os.path.join(staging, MARKER), 'w') as f:
-        json.dump({'signature': signature, 'wheels': [os.path.basename(w) for w in wheels]}, f)
+        json.dump({'signature': signature, 'wheels': files}, f)
     old = venv + '.old'
     shutil.rmtree(old, ignore_errors=True)
     if os.path.exists(venv):

@@ -49,11 +49,6 @@ def overridable(*options):
     _overridable.update(options)
 
 
-def overridable_options():
-    """The options a unit override may set, sorted."""
-    return sorted(_overridable)
-
-
 def declared_options():
     """``{option: spec}`` from the charm's config.yaml (``{}`` if it has none)."""
     path = os.path.join(hookenv.charm_dir(), 'config.yaml')

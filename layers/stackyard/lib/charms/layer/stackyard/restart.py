@@ -1,36 +1,20 @@
 """Batched, health-gated restarts, planned by the leader over the peer relation.
 
-A unit that needs a restart (changed files, an action, a package upgrade)
-records a *request* and publishes its id in its peer unit bag.  The leader
-places each request in a *plan*, an ordered list of batches of at most
-``restart-batch-size`` units, in the peer application bag.  A unit's turn
-comes when every request of every earlier batch is done, which it reads in
-those units' bags itself: the next batch starts as soon as the last unit of
-the one before releases, with no leader hook in between, and a roll goes on
-while leadership changes hands.  A unit whose turn came restarts, waits until
-its health checks pass (at most ``restart-health-timeout`` seconds), waits
-``restart-batch-interval`` seconds (in that hook only when the hook waits
-no longer than ``restart-health-timeout`` in all and the unit is not the
-leader, else it gives the slot back at a later hook, see
-:func:`_interval_over`), and publishes the request id as done, which
-releases its slot.
+A unit that needs a restart records a *request* and publishes its id in its
+peer unit bag.  The leader places each request in the *plan*, an ordered
+list of batches of at most ``restart-batch-size`` units, in the app bag
+(:mod:`rollplan` decides; the leader's own request goes last when it can).
+A unit's turn comes when every request of every earlier batch is done, which
+it reads in those units' bags itself, so batches follow each other without
+a leader hook and a roll survives a change of leader.  In its turn a unit
+restarts, waits for its health checks (at most ``restart-health-timeout``),
+keeps its slot for ``restart-batch-interval`` (:func:`_interval_over`) and
+publishes the request id as done.  A unit whose checks fail keeps its slot,
+goes blocked and publishes ``stackyard-restart-halted``: later batches wait
+(no restart storm) until a later hook finds it healthy.
 
-The last batch takes late requests (units notice a config change one hook
-after another) until one of its members finishes or halts.  The leader's own
-request goes last when it can (:func:`rollplan.leader_goes_now`): its restart
-holds its hook through the health wait, and requests cannot be placed
-meanwhile.  A unit whose checks do not pass keeps its slot, goes blocked
-naming the failing check and publishes ``stackyard-restart-halted``; no
-later batch starts while its request is not done: no restart storm.  It
-keeps checking on later hooks (update-status, config-changed after a fix)
-and releases its slot once healthy.
-
-All coordination state lives in relation data, so a new leader carries on
-from where the old one stopped; a unit restarts at most once per request id,
-and units that left hold nobody up.
-
-``restart-batch-size`` 0 turns coordination off: each unit restarts when it
-needs to (still health-checked).  With ``enable-auto-restarts`` false, needed
+``restart-batch-size`` 0 turns coordination off (each unit restarts when it
+needs to, still health-checked).  With ``enable-auto-restarts`` false,
 restarts are queued ("deferred") until ``restart-services deferred-only=true``.
 
 Peer relation keys (endpoint ``cluster``):
@@ -44,8 +28,7 @@ Peer relation keys (endpoint ``cluster``):
 - app bag ``stackyard-restart-roll``: JSON ``{"id": str, "services": [..],
   "deferred_only": bool}``, written by the ``restart-services`` action on the leader
 - app bag ``stackyard-restart-echo``: JSON ``{"by": unit, "token": str}``: the
-  leader waits for its next hook (its turn came in a hook that placed
-  batch-mates, or it keeps its own request back with nothing in flight);
+  leader waits for its next hook (:func:`hold_own_turn`, :func:`_echo_for`);
   unit ``by`` answers with ``token`` in its unit bag key of the same name
 """
 
@@ -85,10 +68,9 @@ _plan_written = False
 _placed_now = set()
 
 
-def should_restart(pending, grant, done):
-    """Whether this unit restarts now under ``grant``."""
-    return bool(pending) and grant == pending['id'] and done != pending['id'] \
-        and not pending.get('restarted')
+def should_restart(pending, done):
+    """Whether this unit restarts now (``done``: the id its bag says it finished)."""
+    return bool(pending) and done != pending['id'] and not pending.get('restarted')
 
 
 # ---- relation access ---------------------------------------------------------------
@@ -280,7 +262,7 @@ def _step(rid, batch_size, interval, timeout, checks, restart, plan=True):
         if batch_n is None:
             return
         done = read_unit(rid, hookenv.local_unit())['done']
-    if should_restart(pending, pending['id'], done):
+    if should_restart(pending, done):
         for service in pending['services']:
             hookenv.log('Restarting {} ({})'.format(service, pending['id']))
             restart(service)
@@ -327,11 +309,10 @@ def ask_again(rid):
 def _interval_over(pending, interval, budget):
     """Whether ``restart-batch-interval`` since the checks passed is over (then release).
 
-    Waited for in this hook only where nobody else waits for the hook and it
-    then waits no longer than ``restart-health-timeout`` in all (``budget``
-    is what is left of it): never on the leader, whose hooks place every
-    unit's requests.  Otherwise the unit keeps its slot and gives it back at
-    its first hook after the interval (update-status at the latest).
+    Slept in this hook only if the hook then waits no longer than
+    ``restart-health-timeout`` in all (``budget`` is what is left) and not
+    on the leader, whose hooks place requests; otherwise the slot is given
+    back at the first hook after the interval (update-status at the latest).
     """
     if interval <= 0 or not pending['services']:
         return True
@@ -356,13 +337,10 @@ def _turn_now(rid, pending):
 def hold_own_turn(rid, pending, batch_n):
     """Leader: leave a turn that came to the next hook when this one placed batch-mates.
 
-    Relation data is committed when the hook ends: restarting now would keep
-    units just placed in the leader's own batch from seeing their places for
-    a whole restart, and the leader's hooks, the only ones that place
-    requests, busy meanwhile.  Its next hook usually comes with the next
-    request or release; in case none comes, one peer named in the app bag
-    answers in its own bag (``stackyard-restart-echo``), and that change is
-    the hook.
+    Relation data is committed when the hook ends: restarting now would hide
+    their places from the units just placed for a whole restart.  In case
+    no request or release brings the next hook, a peer named in the app bag
+    answers in its own bag (``stackyard-restart-echo``): that is the hook.
     """
     if not _plan_written or pending.get('restarted'):
         return False
@@ -423,13 +401,10 @@ def history():
 
 
 def schedule(rid, batch_size):
-    """Leader: place new requests in the restart plan (its own last, see ``leader_goes_now``).
+    """Leader: place new requests in the restart plan (:func:`rollplan.plan_restarts`).
 
-    The plan is written only when it places something: finished batches are
-    dropped with that write, not by one of their own, because each write of
-    the app bag costs a relation-changed hook on every other unit.  When the
-    application's config changed and the leader's own files with it, every
-    other unit's next request is placed ahead (:func:`ahead_requests`).
+    Written only when it places something (each app bag write is a hook on
+    every other unit); finished batches are dropped with that write.
     """
     global _plan_written
     me = hookenv.local_unit()
@@ -477,17 +452,13 @@ def request_number(request_id):
 def ahead_requests(plan, units, leader):
     """Leader: ``{unit: state}`` with the next request of every unit placed ahead.
 
-    A config change reaches the units one hook after another, and the leader
-    sees each request only in a hook of its own for that unit: placing them
-    one per hook spreads the first batch's starts over a second or more on a
-    busy host, and every plan write wakes every unit.  So when the leader's
-    own files changed with the application's config, it places every other
-    unit's next request id (one more than the last it saw) at once.  A unit
-    whose request it is restarts when its turn comes; a unit that needs no
-    restart takes the place as a request with nothing to restart and gives
-    it back in its turn (:func:`decline_unasked`).  Units with a request
-    the leader knows of, or an unfinished place, are left to the usual
-    placing.
+    The leader sees each unit's request only in a hook for that unit, so a
+    config change would be placed one leader hook per unit, each plan write
+    waking every unit.  When its own files changed with the application's
+    config, it places every other unit's next request id (one more than the
+    last it saw) at once instead; a unit that needs no restart gives the
+    place back in its turn (:func:`decline_unasked`).  Units with an open
+    request or an unfinished place are left to the usual placing.
     """
     holding = {u for b in rollplan.sane_plan(plan)['batches'] for u, r in b['units'].items()
                if u in units and not rollplan.entry_done(r, units[u])}
@@ -505,12 +476,9 @@ def ahead_requests(plan, units, leader):
 def decline_unasked(rid):
     """Take a place the leader made ahead for a request this unit did not make.
 
-    The place becomes this unit's request, with nothing to restart (the
-    counter skips past its id, so the next request has a new one).  Like any
-    request it is done when its turn comes, with no restart and no health
-    wait, which gives the place back: a unit's entry is only ever done once
-    every earlier batch was (what :func:`rollplan.place_of` relies on).  A
-    restart the unit needs meanwhile joins it and happens in that turn.
+    It becomes this unit's request with nothing to restart, done in its turn
+    (an entry is only ever done after every earlier batch, which
+    :func:`rollplan.place_of` relies on); a restart needed meanwhile joins it.
 
     :returns: the request id taken, or None
     """

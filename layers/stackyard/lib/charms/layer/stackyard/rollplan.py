@@ -49,18 +49,14 @@ def waiting_for(earlier, live, state_of):
 def plan_restarts(plan, units, batch_size, leader=None, echo_answered=False):
     """The leader's plan: every open request placed in a batch of at most ``batch_size``.
 
-    The plan is an ordered list of batches.  A unit starts its restart when
-    every entry of every earlier batch is done (or its unit left), which it
-    sees in the other units' bags itself: the leader is not on the path from
-    one batch to the next, and a roll goes on while leadership changes hands.
-    The leader only places new requests: it fills the last batch while none
-    of its members finished or halted (units notice a config change one hook
-    after another, and this keeps batches full without letting a unit start
-    after an earlier batch-mate proved healthy or not), then opens new
-    batches.  Planned batches are never regrouped, so a unit that already
-    started never shares its turn with more units than its batch held;
-    a changed ``restart-batch-size`` applies to requests placed after it.
-    Finished batches at the head are dropped.
+    The plan is an ordered list of batches; a unit starts when every entry of
+    every earlier batch is done (or its unit left), which it reads in the
+    other units' bags itself.  The leader only places new requests: it fills
+    the last batch while none of its members finished or halted (late
+    requests join without a unit starting after an earlier batch-mate proved
+    healthy or not), then opens new batches.  Planned batches are never
+    regrouped (a changed ``restart-batch-size`` applies to later requests);
+    finished batches at the head are dropped.
 
     :param plan: current ``{"last": n, "batches": [{"n": n, "units": {unit: id}}]}``
     :param units: every live unit: ``{unit: {"request", "done", "halted"}}``
@@ -110,23 +106,14 @@ def unfinished(plan, units):
 def leader_goes_now(plan, leader, units, echo_answered):
     """Whether the leader places its own open request now, or keeps it back.
 
-    The leader's hooks are where requests get placed, and its own restart
-    holds one of them for the whole health wait: requests arriving meanwhile
-    wait with it, and their batch starts late and ragged.  So the leader
-    restarts last when it can: it keeps its request out of the plan while
-    other units' requests may still come (a config change reaches them one
-    hook after another), and places it
+    The leader's hooks place requests, and its own restart holds one through
+    the health wait, so it restarts last when it can: it places its request
 
-    - when every other live unit has an open request in the plan: the
-      leader joins the last batch or opens one after it;
+    - when every other live unit has an open request in the plan;
     - or when the first unfinished batch closed (one of its units finished
       or halted): a request still to come would open a new batch anyway;
     - or when nothing is in flight and a peer answered the leader's echo
       with no request in between: nobody else needs a restart.
-
-    Each condition is one a hook of the leader sees: a request, a release
-    or halt, the echo's answer.  The plan only ever gains batches, so units
-    already placed are not moved.
 
     :param plan: the plan with every other open request placed
     """
@@ -207,14 +194,10 @@ def skip(plan, unit, entries):
 def place_of(plan, unit, request_id, live=None):
     """``(n, earlier entries)`` of the batch holding ``unit``'s ``request_id``.
 
-    Every entry is done only in its unit's turn, once every entry of every
-    earlier batch was done (a restart, or a place given back with nothing to
-    restart).  So one done entry of a live unit in a batch vouches for all
-    batches before it, and with ``live`` given the earlier entries stop at
-    the nearest earlier batch that holds a unit still on the relation: a
-    unit of the third batch waits for the second, and the first batch's
-    releases are none of its business.  Batches whose units all left vouch
-    for nothing, and the search goes on past them.
+    An entry is done only after every entry of every earlier batch was, so
+    with ``live`` given the earlier entries stop at the nearest earlier batch
+    holding a unit still on the relation (batches whose units all left vouch
+    for nothing): a third-batch unit waits for the second batch only.
 
     :param live: units on the relation (this one included); None: every
         earlier batch

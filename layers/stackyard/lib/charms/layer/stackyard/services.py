@@ -157,38 +157,9 @@ def _file_matches(path, content, owner, group, perms):
             and (st.st_mode & 0o7777) == perms)
 
 
-class Ports(base.PortManagerCallback):
-    """charmhelpers' port callback, without calling ``open-port`` again for open ports.
-
-    The start callbacks run in every hook that reconfigures; charmhelpers'
-    own callback then runs ``open-port`` for every port every time.  This one
-    records what it opened in ``$CHARM_DIR/.<service>.ports-open`` and skips
-    the start when that is still what the service declares; a stop removes
-    the record, so the next start opens them again.
-    """
-
-    def __call__(self, manager, service_name, event_name):
-        record = os.path.join(hookenv.charm_dir(), '.{}.ports-open'.format(service_name))
-        wanted = ','.join(str(p) for p in manager.get_service(service_name).get('ports', []))
-        if event_name == 'start':
-            try:
-                with open(record) as f:
-                    if f.read() == wanted:
-                        return
-            except OSError:
-                pass
-        super().__call__(manager, service_name, event_name)
-        if event_name == 'start':
-            with open(record, 'w') as f:
-                f.write(wanted)
-        else:
-            try:
-                os.remove(record)
-            except FileNotFoundError:
-                pass
-
-
-manage_ports = Ports()
+# charmhelpers' callback: open-port for each declared port at every start,
+# close-port at stop.
+manage_ports = base.PortManagerCallback()
 
 
 def restart_if_changed(service_name):
