@@ -12,9 +12,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 from charms.layer.stackyard import idle  # noqa: E402  standard library only
 
 try:
-    # The full hook re-executes this file under the venv's python: the fast
-    # path already declined then.
-    if not os.environ.pop(idle.TRIED_ENV, None) and idle.try_fast_path(
+    # The full hook re-executes this file under the venv's python (a venv:
+    # sys.prefix differs): the fast path already declined then.
+    if sys.prefix == sys.base_prefix and idle.try_fast_path(
             os.environ.get('JUJU_CHARM_DIR') or os.environ.get('CHARM_DIR') or
             os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
             os.environ.get('JUJU_HOOK_NAME') or ''):
@@ -24,7 +24,7 @@ except Exception as e:  # the full hook below is always a correct fallback
 
 from charms.layer.stackyard import bootstrap  # noqa: E402  standard library only
 
-bootstrap.enter_venv(fast_path_tried=True)
+bootstrap.enter_venv()
 
 from charms.layer.stackyard import hookrun  # noqa: E402  needs the venv
 

@@ -202,12 +202,8 @@ def ensure_venv(root):
     return os.path.join(venv, 'bin', 'python3')
 
 
-def enter_venv(fast_path_tried=False):
-    """Re-exec the running hook under the venv's python (no-op once inside it).
-
-    :param fast_path_tried: a hook whose idle fast path declined: the copy
-        under the venv's python skips it (see ``idle.TRIED_ENV``)
-    """
+def enter_venv():
+    """Re-exec the running hook under the venv's python (no-op once inside it)."""
     root = charm_dir()
     venv = os.path.realpath(os.path.join(root, VENV_DIR))
     if os.path.realpath(sys.prefix) == venv:
@@ -218,9 +214,6 @@ def enter_venv(fast_path_tried=False):
         fail(str(e))
     except OSError as e:
         fail('building the venv failed: {}'.format(e))
-    if fast_path_tried:
-        from charms.layer.stackyard import idle
-        os.environ[idle.TRIED_ENV] = '1'
     os.execv(python, [python] + sys.argv)
 
 

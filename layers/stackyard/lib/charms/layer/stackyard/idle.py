@@ -53,8 +53,6 @@ STATE_FILE = '.stackyard-state'
 VERSION = 1
 FAST_LOG = '.stackyard-fast-hooks'
 FAST_LOG_LIMIT = 64 * 1024
-#: Set by the bootstrap when it re-executes a hook whose fast path declined.
-TRIED_ENV = 'STACKYARD_FAST_PATH_TRIED'
 
 
 def state_path(charm_dir):
