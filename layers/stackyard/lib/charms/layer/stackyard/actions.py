@@ -1,9 +1,8 @@
 """The layer's actions; every file in ``actions/`` runs :func:`main`.
 
 Charms add their own with :func:`action`.  An action loads the charm's
-reactive modules (so its declarations are registered) but runs no handlers;
-it records its timing like a hook, coordinates restarts and assesses status
-at the end, and commits the unit's kv store only if it did not raise, or
+reactive modules but runs no handlers; it ends like a hook (timing, restart
+coordination, status) and keeps its kv changes only if it did not raise, or
 raised :class:`ActionFailed` with ``done=True`` (it acted, then failed).
 """
 

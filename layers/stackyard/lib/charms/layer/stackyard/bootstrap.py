@@ -1,17 +1,10 @@
 """Hook bootstrap: enter the charm's venv, building it from the wheelhouse first.
 
-This module runs before any dependency is importable, so it uses the standard
-library only.  The venv lives in ``$CHARM_DIR/.venv``; Juju keeps files that
-are not part of the charm across upgrades, so later hooks and upgrades reuse
-it.  It is rebuilt only when the wheelhouse's contents change, which is what
-an upgrade that brings new wheels looks like.
-
-Nothing here reaches the network for Python packages: pip installs the
-wheels shipped in the charm, with no index.  Compiled wheels that do not match
-the unit's Python are passed over by pip; the Debian/Ubuntu packages named in
-the layer's ``system-packages`` option provide those libraries instead (the
-venv sees system site-packages), and pip fails naming any requirement that
-nothing meets.
+Standard library only: it runs before any dependency is importable.  The
+venv (``$CHARM_DIR/.venv``, kept by Juju across upgrades) is rebuilt only when
+the wheelhouse changes.  pip installs the charm's wheels with no index; the
+layer option ``system-packages`` provides what a compiled wheel for another
+Python cannot (the venv sees system site-packages).
 """
 
 import hashlib

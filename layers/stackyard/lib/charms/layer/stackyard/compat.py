@@ -17,13 +17,9 @@
    hook that it is deprecated; the warning says nothing an operator can act
    on, so it is silenced.
 
-No speed tricks live here.  Measured and removed (a full hook's CPU on
-yard's shared 2-core host; a real machine is faster): loading distutils and
-entry points without setuptools and pkg_resources, about 0.12-0.19 s CPU per
-full hook; holding log lines to write them with fewer ``juju-log`` calls,
-caching ``is-leader`` and skipping ``relation-set --help``, a few tool calls
-of 2-13 ms each per hook.  None changes how many hooks run or how long a
-roll takes by more than a fraction of one restart.
+No speed tricks live here: those measured and removed (cheaper imports,
+fewer ``juju-log``, ``is-leader`` and ``relation-set --help`` calls) are in
+the layer's README with their figures.
 """
 
 import collections

@@ -1,10 +1,8 @@
 """Health checks declared per service: TCP port, HTTP URL, command (stdlib only).
 
 A service definition may carry ``'health': [health.TCP(8080),
-health.HTTP('http://127.0.0.1:8080/'), health.Command(['myapp', 'ping'])]``.
-Checks run after every restart (until they pass or the health timeout runs
-out) and on update-status; failing checks are named in status and the
-``health`` action returns every result.
+health.HTTP('http://127.0.0.1:8080/'), health.Command(['myapp', 'ping'])]``,
+run after every restart (until they pass or time out) and on update-status.
 """
 
 import socket
@@ -115,13 +113,9 @@ def wait_healthy(checks_by_service, timeout, interval=0.1, first=0.05, clock=tim
                  sleep=time.sleep):
     """Re-run the checks until all pass or ``timeout`` seconds passed.
 
-    The first retry comes after ``first`` seconds and the pause doubles up to
-    ``interval``: a service back in a fraction of a second is seen back then.
-    A rolling restart's next batch waits for this answer, and every pause
-    adds half its length to each batch on average, so it stays short: a
-    port or URL check is one local connection.  A slow check (a command
-    that takes a second, say) is never re-run sooner than twice its own
-    run time after it ended, so the checks take at most a third of the wait.
+    Retries after ``first`` seconds, the pause doubling up to ``interval``
+    (the next batch waits for this answer); a slow check is never re-run
+    sooner than twice its own run time, so checks take at most a third of it.
 
     :returns: ``(ok, last results)``
     """

@@ -23,8 +23,8 @@ def current_name():
     return hookenv.hook_name()
 
 
-def record(name, start, duration, outcome, kv=None, limit=MAX_RECORDS):
-    """Append one record and keep only the newest ``limit``.
+def record(name, start, duration, outcome, kv=None):
+    """Append one record and keep only the newest ``MAX_RECORDS``.
 
     :param name: hook name
     :param start: wall-clock start, seconds since the epoch
@@ -35,7 +35,7 @@ def record(name, start, duration, outcome, kv=None, limit=MAX_RECORDS):
     records = kv.get(KEY, []) + _fast(keep=False)
     records.append({'hook': name, 'start': round(start, 3),
                     'duration': round(duration, 4), 'outcome': outcome})
-    kv.set(KEY, records[-limit:])
+    kv.set(KEY, records[-MAX_RECORDS:])
 
 
 def records(kv=None):

@@ -32,9 +32,8 @@ failed hook leaves none and the next hook runs in full.  It holds two lines:
      those whose restarts this unit's restart waits for (``restart.my_turn``).
 
 A non-leader's restart depends on other units' bags only through the units
-it waits for; everything else reaches it through the application bag (the
-plan, a rolling restart, the leader's echo), whose changes always run the
-full hook, as do joins, departures and the leader's hooks.
+it waits for; the rest reaches it through the application bag, whose changes
+always run the full hook, as do joins, departures and the leader's hooks.
 
 Fast hooks (an idle update-status here, a skipped peer change in the shell)
 append their timing to ``$CHARM_DIR/.stackyard-fast-hooks``, one line each:
@@ -102,12 +101,10 @@ def try_fast_path(charm_dir, hook_name, now=None):
         return False
     started, t0 = time.time(), time.monotonic()
     state = read_state(charm_dir)
-    if state is None or not state.get('eligible') or _fast_log_full(charm_dir):
-        return False
     now = time.time() if now is None else now
-    if state.get('expires_at') and now >= state['expires_at']:
-        return False
-    if not _checks_pass(state.get('checks') or []):
+    if state is None or not state.get('eligible') or _fast_log_full(charm_dir) or \
+            now >= (state.get('expires_at') or float('inf')) or \
+            not _checks_pass(state.get('checks') or []):
         return False
     record(charm_dir, started, time.monotonic() - t0, hook_name)
     return True
@@ -148,10 +145,8 @@ def record(charm_dir, started, duration, hook_name='update-status'):
 
 
 def take_fast_records(charm_dir, keep=True):
-    """The fast hooks' records (``hookstats`` form), oldest first.
-
-    :param keep: False empties the file (the caller stores the records)
-    """
+    """The fast hooks' records (``hookstats`` form), oldest first; ``keep`` False empties
+    the file (the caller stores them)."""
     path = fast_log_path(charm_dir)
     try:
         with open(path, 'rb') as f:

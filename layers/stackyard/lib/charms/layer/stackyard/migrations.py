@@ -7,11 +7,9 @@ each step with the version it brings state to::
     def rename_keys():
         ...
 
-On upgrade-charm every step above the recorded version runs in order, and the
-version advances after each.  A step that raises fails the hook: the unit goes
-to error, and because a failed hook's kv changes are discarded the recorded
-version stays where it was, so ``juju resolved`` retries from the first step
-that did not complete.  Steps must therefore be idempotent.
+On upgrade-charm every step above the recorded version runs in order.  A step
+that raises fails the hook, whose kv changes are discarded, so ``juju
+resolved`` retries from the recorded version: steps must be idempotent.
 """
 
 from charmhelpers.core import hookenv, unitdata

@@ -148,16 +148,11 @@ def _own_entry(unit, entry, types):
 
 
 def parse_overrides(text, unit, types, allowed, now):
-    """This unit's overrides from the ``unit-overrides`` text.
+    """This unit's overrides from the ``unit-overrides`` text (YAML).
 
-    Entries of other units are checked too (unknown or non-overridable
-    options), so every unit reports the same mistake.
+    Other units' entries are checked too, so every unit reports a mistake.
 
-    :param text: the option's value (YAML)
-    :param unit: this unit's name
-    :param types: ``{option: juju type}``
-    :param allowed: options that may be overridden
-    :param now: seconds since the epoch
+    :param types: ``{option: juju type}``; ``allowed``: overridable options
     :returns: ``(overrides, expires_at or None, problems)``; an expired entry
         gives ``({}, None, [])``
     """

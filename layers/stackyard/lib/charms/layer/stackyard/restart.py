@@ -122,7 +122,7 @@ def read_unit(rid, unit):
 
 
 def read_units(rid):
-    """``{unit: {"request", "done"}}`` for this unit and every joined peer."""
+    """:func:`read_unit` of this unit and every joined peer."""
     return {unit: read_unit(rid, unit)
             for unit in [hookenv.local_unit()] + hookenv.related_units(rid)}
 
@@ -130,8 +130,6 @@ def read_units(rid):
 def publish(rid, **keys):
     hookenv.relation_set(relation_id=rid, relation_settings=keys)
 
-
-# ---- config ------------------------------------------------------------------------
 
 #: The layer's config.yaml defaults, for a config without the options.
 DEFAULTS = {'restart-batch-size': 1, 'restart-batch-interval': 0,
@@ -145,8 +143,6 @@ def settings(config):
     return (int(get('restart-batch-size')), float(get('restart-batch-interval')),
             float(get('restart-health-timeout')), bool(get('enable-auto-restarts')))
 
-
-# ---- requests ----------------------------------------------------------------------
 
 def request(services, reason, config, force=False):
     """Ask for a restart of ``services`` (or queue it when auto restarts are off).
@@ -221,10 +217,8 @@ def follow_roll(rid, config):
 def coordinate(config, checks, restart=None, paused=False):
     """Run at the end of every hook: schedule (leader), restart, release.
 
-    :param config: effective config
     :param checks: ``{service: [health checks]}``
-    :param restart: how to restart one service (charmhelpers' ``host.service_restart``)
-    :param paused: hold everything while the unit is paused
+    :param restart: how to restart one service (``host.service_restart``)
     """
     rid = peer_relation()
     if rid and not hookenv.is_leader():

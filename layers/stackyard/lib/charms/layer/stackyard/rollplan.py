@@ -60,11 +60,8 @@ def plan_restarts(plan, units, batch_size, leader=None, echo_answered=False):
 
     :param plan: current ``{"last": n, "batches": [{"n": n, "units": {unit: id}}]}``
     :param units: every live unit: ``{unit: {"request", "done", "halted"}}``
-    :param batch_size: at most this many units per batch (>= 1)
-    :param leader: the planning unit: its own request goes last when it can
+    :param leader: the planning unit, whose request goes last when it can
         (:func:`leader_goes_now`); None places every request in unit order
-    :param echo_answered: a peer answered the leader's echo since its request
-    :returns: the new plan
     """
     plan = sane_plan(plan)
     last = plan['last']

@@ -1,11 +1,9 @@
 """Glue between reactive handlers and the charmhelpers services framework.
 
 A charm declares its services once, as a function returning ServiceManager
-definitions (required contexts, ``data_ready`` callbacks such as
-:class:`Template`, ports, start/stop).  The layer's handlers then call
-:func:`reconfigure` -- never ``ServiceManager.manage()`` -- to render files
-and restart what changed.  A service is restarted only when one of its
-rendered files changed, or when it should run and does not.
+definitions; the layer's handlers call :func:`reconfigure` (never
+``ServiceManager.manage()``), which renders files and asks for a restart of a
+service only when one of its files changed (a stopped one is started).
 """
 
 import grp
@@ -78,10 +76,8 @@ class Template(base.ManagerCallback):
     service for restart, and a changed systemd unit triggers a daemon-reload.
 
     :param source: template file name under the charm's ``templates/``
-    :param target: absolute path of the rendered file
-    :param owner: file owner
-    :param group: file group
-    :param perms: file mode, e.g. ``0o640``
+    :param target: absolute path of the rendered file; ``owner``, ``group``,
+        ``perms`` (``0o640``): its ownership and mode
     :param systemd_unit: True when ``target`` is a systemd unit file
     """
 

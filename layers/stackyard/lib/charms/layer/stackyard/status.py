@@ -3,10 +3,9 @@
 Charms register checks; each returns ``None`` when it has nothing to say, or a
 ``(state, message)`` pair (or a list of pairs).  The worst state wins, in the
 order blocked > waiting > maintenance > active; messages of that state are
-joined with "; ".  With no complaints the unit is active with the charm's
-ready message -- unless checks returned active with messages of their
-own, which are shown instead.  ``status-set`` runs only when the result changed, so an idle
-hook costs no hook-tool call here.
+joined with "; ".  With no complaints the unit is active with the messages
+of checks that returned active, or else the charm's ready message.
+``status-set`` runs only when the result changed.
 """
 
 from charmhelpers.core import hookenv, unitdata
@@ -31,11 +30,9 @@ def idle_fast_path(enabled=True, peer_changes=False):
     fast path re-runs the declared health checks, nothing else.
 
     :param peer_changes: also let a unit that does not lead skip, in its
-        hook's shell part, other units' peer changes that cannot concern it
-        (a rolling restart's requests and releases wake every unit).  Only
-        for charms with no handlers of their own on peer data: a charm with
-        such handlers fails every hook, and its unit test with
-        :func:`check_peer_fast_path`.
+        hook's shell part, other units' peer changes that cannot concern it.
+        Only for charms with no handlers of their own on peer data (else
+        every hook fails, and :func:`check_peer_fast_path` in unit tests).
     """
     _idle['enabled'] = bool(enabled)
     _idle['peers'] = bool(enabled) and bool(peer_changes)
@@ -46,12 +43,8 @@ class PeerFastPathMisuse(Exception):
 
 
 def peer_data_handlers():
-    """Ids of the registered reactive handlers that react to the peer relation's data.
-
-    A handler does when one of its flags is the endpoint's
-    (``cluster.*``, ``endpoint.cluster.*``) or it is a ``@hook`` of the
-    endpoint's relation hooks.
-    """
+    """Ids of the registered handlers on the peer relation's data: a flag
+    ``cluster.*`` or ``endpoint.cluster.*``, or a ``@hook`` of its relation hooks."""
     from charms.reactive import bus
     from charms.layer.stackyard import restart
     endpoint = restart.PEER
@@ -70,8 +63,7 @@ def peer_data_handlers():
 def check_peer_fast_path():
     """Refuse ``idle_fast_path(peer_changes=True)`` in a charm with handlers on peer data.
 
-    Run at the start of every hook, once the handlers are registered; a
-    charm's unit test calls it after importing its reactive modules.
+    Run at the start of every hook, and by charms' unit tests.
 
     :raises PeerFastPathMisuse: naming the handlers
     """
