@@ -5,8 +5,7 @@ bootstrap can run before the charm's venv exists):
 
 Before the venv (standard library only):
 
-- ``bootstrap``: build and enter the charm's venv.
-- ``wheels``: install the wheelhouse into the venv and check it is complete.
+- ``bootstrap``: build the charm's venv from its wheelhouse (pip) and enter it.
 - ``idle``: the unit state read before the venv; the idle update-status.
 - ``health``: TCP, HTTP and command health checks.
 
@@ -21,6 +20,6 @@ In the venv:
   ``rollplan``: the restart plan it writes, pure functions.
 - ``options``: config validation and unit-level overrides.
 - ``config_flags``: ``config.changed`` / ``config.set`` / ``config.default`` flags.
-- ``hookstats``: per-hook timing records.
-- ``migrations``: upgrade migrations run by upgrade-charm.
+- ``hookstats``: per-hook timing records; ``migrations``: run by upgrade-charm.
+- ``benchmark``: benchmark result helpers (metrics, run JSON, action keys).
 """
