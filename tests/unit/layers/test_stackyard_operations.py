@@ -151,3 +151,21 @@ def test_the_health_timeout_default_is_config_yamls():
     assert restart.settings({})[2] == layer_defaults()['restart-health-timeout']
     assert restart.settings({}) == restart.settings(layer_defaults())
     assert restart.DEFAULTS == {k: v for k, v in layer_defaults().items() if k in restart.DEFAULTS}
+
+
+def test_health_is_not_judged_on_files_a_pending_restart_has_not_applied(unit, monkeypatch):
+    """update-status while waiting for a slot: the checks are for the new config, so
+    they are left to the restart; once released, the next hook clears a failure."""
+    checked = []
+    monkeypatch.setattr(operations, 'check_health', lambda wait=0: checked.append(wait))
+    monkeypatch.setattr(restart, 'coordinate', lambda *a, **k: None)
+    unitdata.kv().set(restart.PENDING, {'id': 'test/0#1', 'services': ['app'],
+                                        'restarted': False})
+    unit.hook = 'update-status'
+    operations.end_of_hook()
+    assert checked == []
+    unitdata.kv().unset(restart.PENDING)
+    unitdata.kv().set(operations.HEALTH_KEY, ['app http (refused)'])
+    unit.hook = 'cluster-relation-changed'
+    operations.end_of_hook()
+    assert checked == [0], 'a failure shown is checked again at the next hook'

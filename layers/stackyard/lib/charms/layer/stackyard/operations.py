@@ -76,15 +76,18 @@ def check_health(wait=0):
 
 
 def end_of_hook():
-    """Coordinate restarts; on update-status also re-check health.
+    """Coordinate restarts; on update-status, or while a check failed, re-check health.
 
-    Not in ``stop``: the unit is going away, and stop never starts or
-    restarts a service (its peers stopped waiting for it when it left).
+    Not while a restart is pending: its checks are for the files it has not
+    restarted on yet, and the restart waits for them itself.  Not in ``stop``:
+    stop never starts or restarts a service.
     """
     if not options.current().valid or hookenv.hook_name() == 'stop':
         return
     restart.coordinate(options.config(), services.health_checks(), paused=paused())
-    if hookenv.hook_name() == 'update-status' and not paused():
+    kv = unitdata.kv()
+    if not paused() and not kv.get(restart.PENDING) and \
+            (hookenv.hook_name() == 'update-status' or kv.get(HEALTH_KEY)):
         check_health()
 
 
