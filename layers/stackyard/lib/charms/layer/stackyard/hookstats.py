@@ -24,13 +24,8 @@ def current_name():
 
 
 def record(name, start, duration, outcome, kv=None):
-    """Append one record and keep only the newest ``MAX_RECORDS``.
-
-    :param name: hook name
-    :param start: wall-clock start, seconds since the epoch
-    :param duration: seconds
-    :param outcome: "ok" or "error"
-    """
+    """Append one record (``start`` epoch seconds, ``duration`` seconds, ``outcome``
+    "ok" or "error") and keep only the newest ``MAX_RECORDS``."""
     kv = kv or unitdata.kv()
     records = kv.get(KEY, []) + _fast(keep=False)
     records.append({'hook': name, 'start': round(start, 3),

@@ -73,8 +73,6 @@ def should_restart(pending, done):
     return bool(pending) and done != pending['id'] and not pending.get('restarted')
 
 
-# ---- relation access ---------------------------------------------------------------
-
 def peer_relation():
     """The peer relation id, or None."""
     ids = hookenv.relation_ids(PEER)
@@ -211,8 +209,6 @@ def follow_roll(rid, config):
         request(services or sy.names(), 'rolling restart {}'.format(roll['id']), config,
                 force=True)
 
-
-# ---- acting ------------------------------------------------------------------------
 
 def coordinate(config, checks, restart=None, paused=False):
     """Run at the end of every hook: schedule (leader), restart, release.
