@@ -24,6 +24,12 @@ def nothing_from_an_earlier_hook(monkeypatch):
     # Nor what one test's leader placed (one process is one hook).
     monkeypatch.setattr(restart, '_plan_written', False)
     monkeypatch.setattr(restart, '_placed_now', set())
+    # Only the layer's own option rules: a built charm has its charm's rules
+    # alone, while the unit suites import every charm into one process.
+    from charms.layer.stackyard import options
+    monkeypatch.setattr(options, '_rules', {
+        o: [fn for fn in fns if fn.__module__.startswith('charms.layer.stackyard')]
+        for o, fns in options._rules.items()})
 
 
 @pytest.fixture
