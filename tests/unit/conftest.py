@@ -17,6 +17,11 @@ LIBS = sorted(glob.glob(os.path.join(TOP, 'layers', '*', 'lib')) +
 for lib in LIBS:
     if lib not in sys.path:
         sys.path.insert(0, lib)
+# yard, for its own tests and for those of the layer and benches that use its
+# hook tools; the unit env does not install it.
+YARD = os.path.join(TOP, 'tools', 'yard')
+if YARD not in sys.path:
+    sys.path.insert(0, YARD)
 
 # Endpoint classes read the charm's metadata.yaml when they are imported.
 if 'CHARM_DIR' not in os.environ:

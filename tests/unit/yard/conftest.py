@@ -1,15 +1,8 @@
-"""Put tools/yard on sys.path so the yard package imports without installing it."""
+"""Fixtures for yard's unit tests (tests/unit/conftest.py puts tools/yard on sys.path)."""
 
-import os
-import sys
+import pytest
 
-_YARD = os.path.abspath(os.path.join(os.path.dirname(__file__), "../../../tools/yard"))
-if _YARD not in sys.path:
-    sys.path.insert(0, _YARD)
-
-import pytest  # noqa: E402 - after the path set-up above, as the harness needs it
-
-from yard_harness import TINY, Harness  # noqa: E402
+from yard_harness import TINY, Harness
 
 
 @pytest.fixture
