@@ -48,6 +48,9 @@ model: build ## model tests: deploy built charms with yard on LXD
 
 test: lint unit model ## lint, unit and model tests (what CI runs)
 
+model-bundle: build ## the ci-workers bundle end to end: a real job through the mirror (~5 min)
+	$(TOX) -e model -- -m bundle tests/model/test_model_ci_bundle.py
+
 demo: build ## deploy the demo bundle locally with yard and show its status
 	@bash tools/demo
 

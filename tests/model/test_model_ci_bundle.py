@@ -23,7 +23,9 @@ import yaml
 
 from conftest import DEPLOY_TIMEOUT, REPO, skip_or_fail
 
-pytestmark = pytest.mark.model
+# Its own target (make model-bundle), not make test: five minutes of a whole
+# bundle on top of the model suite's twenty.
+pytestmark = pytest.mark.bundle
 
 BUNDLE = REPO / "bundles" / "ci-workers.yaml"
 MASTER = "buildbot-master/0"
