@@ -10,7 +10,7 @@ REQS := $(wildcard requirements/*.txt tools/yard/pyproject.toml)
 
 .DEFAULT_GOAL := help
 .PHONY: help venv lint unit build model test demo func lock clean constraints \
-	bench-yard bench-restarts bench-hooks bench-scale bench-mirror bench-collector bench-ci
+	model-bundle model-ha bench-yard bench-restarts bench-hooks bench-scale bench-mirror bench-collector bench-ci
 
 help: ## list the targets
 	@echo "Stackyard make targets:"
@@ -50,6 +50,9 @@ test: lint unit model ## lint, unit and model tests (what CI runs)
 
 model-bundle: build ## the ci-workers bundle end to end: a real job through the mirror (~5 min)
 	$(TOX) -e model -- -m bundle tests/model/test_model_ci_bundle.py
+
+model-ha: build ## the HA data tier: galera, rabbitmq, hacluster clusters in containers
+	$(TOX) -e model -- -m ha tests/model
 
 demo: build ## deploy the demo bundle locally with yard and show its status
 	@bash tools/demo
