@@ -4,7 +4,7 @@ import os
 import subprocess
 
 from charmhelpers.core import hookenv, unitdata
-from charms.reactive import endpoint_from_flag, set_flag, when, when_not
+from charms.reactive import endpoint_from_flag, set_flag, when, when_any, when_not
 
 from charms.layer.stackyard import options, status
 from charms.layer.stackyard import services as sy
@@ -58,20 +58,20 @@ def forget_buildbot():
     services.forget(paths.BUILDBOT, [paths.BUILDBOT_PASSWORD])
 
 
-@when('jenkins.connected')
+@when_any('jenkins.connected', 'jenkins-classic.connected')
 def publish_node():
-    endpoint_from_flag('jenkins.connected').publish(
-        contexts.executors(), contexts.labels(), contexts.jenkins_dir())
+    for endpoint in contexts.jenkins_endpoints('connected'):
+        endpoint.publish(contexts.executors(), contexts.labels(), contexts.jenkins_dir())
 
 
-@when('jenkins.connected')
+@when_any('jenkins.connected', 'jenkins-classic.connected')
 @when_not('ci-worker.java.installed')
 def install_java():
     install_agent('default-jre-headless')
     set_flag('ci-worker.java.installed')
 
 
-@when_not('jenkins.connected')
+@when_not('jenkins.connected', 'jenkins-classic.connected')
 def forget_jenkins():
     services.forget(paths.JENKINS, [paths.JENKINS_SECRET])
 

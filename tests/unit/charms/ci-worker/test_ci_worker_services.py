@@ -21,14 +21,16 @@ def unit(tmp_path, monkeypatch):
     monkeypatch.setenv('UNIT_STATE_DB', str(tmp_path / 'state.db'))
     monkeypatch.setattr(unitdata, '_KV', None)
     endpoints = {}
-    monkeypatch.setattr(services, 'endpoint_from_flag',
-                        lambda flag: endpoints.get(flag.split('.')[0]))
+    for module in (services, contexts):
+        monkeypatch.setattr(module, 'endpoint_from_flag',
+                            lambda flag: endpoints.get(flag.split('.')[0]))
     monkeypatch.setattr(contexts.options, 'config', lambda: {
         'git-cache-refresh': '1h', 'git-cache-repos': '', 'executors': 2, 'labels': ''})
     monkeypatch.setattr(contexts.hookenv, 'storage_list', lambda name: [])
     monkeypatch.setattr(services.os.path, 'exists', lambda path: True)
     for flag in ('buildbot.connected', 'buildbot.available', 'jenkins.connected',
-                 'jenkins.available', 'mirror.available'):
+                 'jenkins.available', 'jenkins-classic.connected', 'jenkins-classic.available',
+                 'mirror.available'):
         clear_flag(flag)
     yield endpoints
     unitdata._KV = None
@@ -82,3 +84,15 @@ def test_jenkins_agent_and_mirror_health(unit):
         'command systemctl is-active --quiet ci-worker-jenkins']
     del unit['mirror']                              # an action before endpoints existed
     assert by_name(services.definitions())[paths.GIT_CACHE_TIMER]['health'] == []
+
+
+def test_classic_jenkins_master_runs_the_same_agent(unit):
+    set_flag('jenkins-classic.connected')
+    assert paths.JENKINS in by_name(services.definitions())
+    assert not ready(by_name(services.definitions())[paths.JENKINS])   # no secret yet
+    set_flag('jenkins-classic.available')
+    unit['jenkins-classic'] = Master({'url': 'http://old:8080', 'secret': 's' * 64,
+                                      'node': 'ci-worker-0'})
+    definition = by_name(services.definitions())[paths.JENKINS]
+    assert ready(definition)
+    assert definition['required_data'][0]['url'] == 'http://old:8080'

@@ -61,7 +61,8 @@ def ready_message():
     """``Ready: 2 executors, labels x86_64 debian-12; buildbot; mirror 10.0.0.5``."""
     parts = ['Ready: {} executors, labels {}'.format(
         contexts.executors(), ' '.join(contexts.labels()))]
-    agents = [name for name in ('buildbot', 'jenkins') if is_flag_set(name + '.available')]
+    agents = [name for name in ('buildbot',) + contexts.JENKINS_ENDPOINTS
+              if is_flag_set(name + '.available')]
     parts.append('agents: {}'.format(', '.join(agents)) if agents else 'no agent relation')
     if is_flag_set('mirror.available'):
         parts.append('mirror configured')

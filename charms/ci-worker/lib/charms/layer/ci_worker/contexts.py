@@ -4,6 +4,7 @@ import json
 import os
 
 from charmhelpers.core import hookenv
+from charms.reactive import endpoint_from_flag, is_flag_set
 
 from charms.layer.stackyard import options
 from charms.layer.ci_worker import offline, paths, settings
@@ -72,6 +73,17 @@ def git_cache_dir():
 
 def buildbot_dir():
     return os.path.join(workspace_dir(), 'buildbot')
+
+
+#: The Jenkins agent endpoints: interface ``jenkins_agent_v0`` (the jenkins-k8s
+#: charm) and ``jenkins-slave`` (the classic jenkins charm); same keys, same agent.
+JENKINS_ENDPOINTS = ('jenkins', 'jenkins-classic')
+
+
+def jenkins_endpoints(state):
+    """The Jenkins endpoints whose ``<endpoint>.<state>`` flag is set, in that order."""
+    return [endpoint_from_flag(name + '.' + state) for name in JENKINS_ENDPOINTS
+            if is_flag_set(name + '.' + state)]
 
 
 def jenkins_dir():

@@ -84,9 +84,10 @@ class JenkinsContext(dict):
 
     def __init__(self):
         super().__init__()
-        if not is_flag_set('jenkins.available'):
+        endpoints = contexts.jenkins_endpoints('available')
+        if not endpoints:
             return
-        master = endpoint_from_flag('jenkins.available').master()
+        master = endpoints[0].master()
         if master and os.path.exists(paths.JAVA):
             self.update(url=master['url'], secret=master['secret'], node=master['node'],
                         workdir=contexts.jenkins_dir(), secret_file=paths.JENKINS_SECRET,
@@ -158,7 +159,7 @@ def definitions():
     }]
     if is_flag_set('buildbot.connected'):
         defs.append(buildbot_definition())
-    if is_flag_set('jenkins.connected'):
+    if contexts.jenkins_endpoints('connected'):
         defs.append(jenkins_definition())
     return defs
 

@@ -1,7 +1,9 @@
-"""interface:jenkins-agent (agent side): keys of both upstream masters, bad data refused."""
+"""interface:jenkins_agent_v0 (agent side): keys of both upstream masters, bad data refused."""
 
 import importlib.util
 import os
+import shutil
+import sys
 
 import pytest
 from charmhelpers.core import unitdata
@@ -12,7 +14,7 @@ SECRET = 'a1' * 32
 
 
 def _load():
-    path = os.path.join(TOP, 'jenkins-agent', 'provides.py')
+    path = os.path.join(TOP, 'jenkins_agent_v0', 'provides.py')
     spec = importlib.util.spec_from_file_location('iface_jenkins_agent_provides', path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
@@ -111,3 +113,20 @@ def test_a_bad_unit_does_not_hide_a_good_one():
     agent = Agent([Relation([Unit('jenkins/0', {'url': 'nope', 'secret': SECRET}),
                              Unit('jenkins/1', {'url': 'https://j.test', 'secret': SECRET})])])
     assert agent.master()['url'] == 'https://j.test'
+
+
+def test_classic_interface_name_finds_the_same_endpoint_class(tmp_path, monkeypatch):
+    """As in a built charm: hooks/relations/<interface>/, found by reactive's own lookup."""
+    from charms.reactive import relations
+    for name in ('jenkins_agent_v0', 'jenkins-slave'):
+        shutil.copytree(os.path.join(TOP, name), str(tmp_path / 'hooks' / 'relations' / name))
+    monkeypatch.setattr(relations.hookenv, 'charm_dir', lambda: str(tmp_path))
+    monkeypatch.setattr(sys, 'path', list(sys.path))
+    for module in [m for m in sys.modules if m == 'relations' or m.startswith('relations.')]:
+        monkeypatch.delitem(sys.modules, module)
+    classic = relations._find_relation_factory(relations._relation_module('provides',
+                                                                          'jenkins-slave'))
+    current = relations._find_relation_factory(relations._relation_module('provides',
+                                                                          'jenkins_agent_v0'))
+    assert classic is current
+    assert classic.__name__ == 'JenkinsAgentProvides'

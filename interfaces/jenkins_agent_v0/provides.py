@@ -1,4 +1,4 @@
-"""Agent side of ``jenkins-agent``: register as a Jenkins inbound agent.
+"""Agent side of ``jenkins_agent_v0``: register as a Jenkins inbound agent.
 
 Upstream agents provide this relation and the master requires it; the keys
 are those of both upstream generations (see README.md), so one agent works
