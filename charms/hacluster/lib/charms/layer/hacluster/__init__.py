@@ -1,0 +1,1 @@
+"""The hacluster charm's logic: cluster membership, corosync, pacemaker, VIP checks."""

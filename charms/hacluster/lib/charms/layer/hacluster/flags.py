@@ -1,0 +1,3 @@
+"""Flag names used in more than one place."""
+
+INSTALLED = 'hacluster.packages.installed'
