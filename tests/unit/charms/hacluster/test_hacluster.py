@@ -79,7 +79,11 @@ def test_local_networks_reads_ip_json(monkeypatch):
         {'ifname': 'lo', 'addr_info': [{'family': 'inet', 'local': '127.0.0.1',
                                         'prefixlen': 8, 'scope': 'host'}]},
         {'ifname': 'eth0', 'addr_info': [{'family': 'inet', 'local': '10.1.2.3',
-                                          'prefixlen': 24, 'scope': 'global'}]}])
+                                          'prefixlen': 24, 'scope': 'global'},
+                                         # a VIP held here (IPaddr2 adds it as secondary)
+                                         {'family': 'inet', 'local': '10.1.2.150',
+                                          'prefixlen': 24, 'scope': 'global',
+                                          'secondary': True}]}])
 
     class Done:
         stdout = out

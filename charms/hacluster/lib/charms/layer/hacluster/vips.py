@@ -11,13 +11,18 @@ VIP_AGENTS = {'ocf:heartbeat:IPaddr2': 'ip', 'ocf:heartbeat:IPaddr': 'ip',
 
 
 def local_networks():
-    """``[(ifname, ip_interface)]`` of this machine (``ip -j addr``), loopback left out."""
+    """``[(ifname, ip_interface)]`` of this machine (``ip -j addr``).
+
+    Loopback and secondary addresses (a VIP this node holds now) are left out.
+    """
     out = subprocess.run(['ip', '-j', 'addr', 'show'], stdout=subprocess.PIPE,
                          universal_newlines=True, check=True).stdout
     found = []
     for link in json.loads(out):
         for addr in link.get('addr_info', []):
-            if addr.get('scope') == 'host' or addr.get('family') not in ('inet', 'inet6'):
+            # Secondary addresses are VIPs (IPaddr2 adds them so), not the machine's own.
+            if addr.get('scope') == 'host' or addr.get('secondary') or \
+                    addr.get('family') not in ('inet', 'inet6'):
                 continue
             found.append((link['ifname'], ipaddress.ip_interface(
                 '{}/{}'.format(addr['local'], addr['prefixlen']))))
