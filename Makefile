@@ -48,8 +48,8 @@ model: build ## model tests: deploy built charms with yard on LXD
 
 test: lint unit model ## lint, unit and model tests (what CI runs)
 
-model-bundle: build ## the ci-workers bundle end to end: a real job through the mirror (~5 min)
-	$(TOX) -e model -- -m bundle tests/model/test_model_ci_bundle.py
+model-bundle: build ## the ci-workers bundle end to end: a real job through the mirror, benchmarks into the collector
+	$(TOX) -e model -- -m bundle tests/model/test_model_ci_bundle.py tests/model/test_model_ci_bench.py
 
 model-ha: build ## the HA data tier: galera, rabbitmq, hacluster clusters in containers
 	$(TOX) -e model -- -m ha tests/model

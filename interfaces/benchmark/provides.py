@@ -14,10 +14,11 @@ Relation keys read (collector unit bag):
 """
 
 import json
-import urllib.request
 
 from charmhelpers.core import hookenv, unitdata
 from charms.reactive import Endpoint, toggle_flag
+
+from charms.layer.stackyard import benchmark
 
 RUN_BYTES = 16 * 1024
 RUNS_BYTES = 48 * 1024
@@ -45,11 +46,7 @@ def newest_that_fit(entries, limit=RUNS_BYTES):
 
 def push(url, run, timeout=10):
     """POST ``run`` as JSON to the collector's ``url``; returns the HTTP status."""
-    body = json.dumps(run, sort_keys=True).encode()
-    request = urllib.request.Request(url, data=body, method='POST',
-                                     headers={'Content-Type': 'application/json'})
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 http only
-        return response.status
+    return benchmark.post(url, run, timeout)
 
 
 class BenchmarkProvides(Endpoint):

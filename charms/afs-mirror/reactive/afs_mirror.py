@@ -2,8 +2,9 @@
 
 from charms.reactive import endpoint_from_flag, when
 
-from charms.layer.stackyard import status
-from charms.layer.afs_mirror import actions, checks, contexts, services  # noqa: F401  registers
+from charms.layer.stackyard import benchmark, status
+from charms.layer.afs_mirror import (  # noqa: F401  registers actions and checks
+    actions, bench, checks, contexts, services)
 
 status.version_source(services.version)
 status.ready_message(checks.ready_message)
@@ -14,3 +15,8 @@ def publish_mirror():
     mirror = endpoint_from_flag('mirror.connected')
     mirror.publish(contexts.mirror_info(), contexts.address(), contexts.PORT,
                    https_port=contexts.https_port())
+
+
+@when('benchmark.connected')
+def publish_benchmarks():
+    endpoint_from_flag('benchmark.connected').publish_benchmarks(benchmark.registered())

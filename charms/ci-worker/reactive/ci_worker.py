@@ -6,10 +6,10 @@ import subprocess
 from charmhelpers.core import hookenv, unitdata
 from charms.reactive import endpoint_from_flag, set_flag, when, when_any, when_not
 
-from charms.layer.stackyard import options, status
+from charms.layer.stackyard import benchmark, options, status
 from charms.layer.stackyard import services as sy
 from charms.layer.ci_worker import (  # noqa: F401  registers rules, checks, actions
-    actions, checks, contexts, disk, mirror_config, paths, services)
+    actions, bench, checks, contexts, disk, mirror_config, paths, services)
 
 status.version_source(services.version)
 status.ready_message(checks.ready_message)
@@ -39,6 +39,11 @@ def configure_mirror():
 def unconfigure_mirror():
     mirror_config.remove_all()
     unitdata.kv().unset(MIRROR_KEY)
+
+
+@when('benchmark.connected')
+def publish_benchmarks():
+    endpoint_from_flag('benchmark.connected').publish_benchmarks(benchmark.registered())
 
 
 @when('buildbot.connected')

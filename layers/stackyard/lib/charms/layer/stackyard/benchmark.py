@@ -4,7 +4,13 @@
 samples=[...])``, ``run.composite(...)``, then an action returns
 ``run.finish().results()``: action-set keys Juju accepts (every dotted part matches
 ``keyRule`` of juju/juju worker/uniter/runner/jujuc/action-set.go @0c6bfc42) and the
-whole run as JSON in ``run``, the form interfaces/benchmark carries.  Standard library only.
+whole run as JSON in ``run``, the form interfaces/benchmark carries.
+
+Parameter checks (:func:`whole`, :func:`size`) raise :class:`Invalid` naming the
+param.  :func:`register` records a charm's benchmark (params in, finished
+:class:`Run` out) so a collector's suite request can run it outside an action, in a
+detached process (:func:`start_suite`, :func:`run_suite`; interfaces/benchmark's
+README).  Standard library only at import.
 """
 
 import datetime
@@ -12,7 +18,9 @@ import json
 import math
 import os
 import re
+import shutil
 import subprocess
+import urllib.request
 import uuid
 
 SCHEMA = 1
@@ -49,6 +57,147 @@ def number(value, what):
             value):
         raise Invalid('{} {!r} is not a finite number'.format(what, value))
     return float(value)
+
+
+_SIZE = re.compile(r'^(\d+)([KMG]?)$')
+_UNITS = {'': 1, 'K': 1024, 'M': 1024 ** 2, 'G': 1024 ** 3}
+
+
+def whole(params, name, low, high):
+    """``params[name]`` as an int in ``[low, high]``; :class:`Invalid` names the param."""
+    value = params.get(name)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise Invalid('{} must be a whole number from {} to {}, not {!r}'.format(
+            name, low, high, value))
+    return value
+
+
+def size(params, name, low, high):
+    """``params[name]`` (``4k``, ``64M``, ``1G`` or bytes) in bytes, within ``[low, high]``."""
+    value = params.get(name)
+    found = _SIZE.match(value.strip().upper()) if isinstance(value, str) else None
+    if found:
+        count = int(found.group(1)) * _UNITS[found.group(2)]
+        if low <= count <= high:
+            return count
+    raise Invalid('{} must be a size from {} to {} bytes (4k, 64M, 1G), not {!r}'.format(
+        name, low, high, value))
+
+
+# action name -> fn(params) -> finished Run; see register().
+_registry = {}
+
+
+def register(action_name):
+    """Decorator: ``fn(params)`` measures and returns a finished :class:`Run`.
+
+    ``params`` are the action's (a suite passes actions.yaml's defaults, see
+    :func:`defaults`); a bad one raises :class:`Invalid` naming it.  This makes
+    the action ``action_name`` too (run, hand to the related collectors, return
+    :meth:`Run.results`), and lets a collector's suite ask for it.
+    """
+    check_name(action_name, 'benchmark action')
+
+    def add(fn):
+        _registry[action_name] = fn
+        from charms.layer.stackyard import actions   # the venv's; not at import
+
+        def action(params):
+            try:
+                run = fn(params)
+            except Invalid as e:
+                raise actions.ActionFailed(str(e)) from None
+            publish(run)
+            return run.results()
+        actions.action(action_name)(action)
+        return fn
+    return add
+
+
+def registered():
+    """``{action name: fn}`` of the registered benchmarks."""
+    return dict(_registry)
+
+
+def defaults(action_name, charm_dir=None):
+    """The default params of ``action_name`` from the charm's actions.yaml."""
+    import yaml   # not at import: this module stays standard library only there
+    path = os.path.join(charm_dir or os.environ.get('CHARM_DIR', ''), 'actions.yaml')
+    with open(path) as f:
+        spec = (yaml.safe_load(f) or {}).get(action_name) or {}
+    return {k: v['default'] for k, v in (spec.get('params') or {}).items()
+            if isinstance(v, dict) and 'default' in v}
+
+
+def ensure_command(command, package, timeout=600):
+    """Install Debian ``package`` when ``command`` is not on PATH (first benchmark only).
+
+    Benchmarks install their tool on first use, so units that never benchmark
+    do not carry it.  :raises Invalid: apt-get failed (its last output lines)
+    """
+    if shutil.which(command):
+        return
+    proc = subprocess.run(['apt-get', 'install', '-y', '-q', '--no-install-recommends',
+                           package], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, timeout=timeout,
+                          env=dict(os.environ, DEBIAN_FRONTEND='noninteractive'))
+    if proc.returncode != 0 or not shutil.which(command):
+        raise Invalid('installing {} failed: {}'.format(package, proc.stdout.strip()[-300:]))
+
+
+AB, AB_PACKAGE = 'ab', 'apache2-utils'
+
+
+def parse_ab(text):
+    """``{rps, mean, p50, p95, p99, failed}`` from ApacheBench's report.
+
+    :raises ValueError: a figure is missing (ab failed or changed its report)
+    """
+    def figure(pattern):
+        found = re.search(pattern, text, re.M)
+        if not found:
+            raise ValueError('ab output has no match for {!r}'.format(pattern))
+        return float(found.group(1))
+    return {'rps': figure(r'^Requests per second:\s+([\d.]+)'),
+            'mean': figure(r'^Time per request:\s+([\d.]+) \[ms\] \(mean\)$'),
+            'p50': figure(r'^\s+50%\s+(\d+)'), 'p95': figure(r'^\s+95%\s+(\d+)'),
+            'p99': figure(r'^\s+99%\s+(\d+)'), 'failed': figure(r'^Failed requests:\s+(\d+)')}
+
+
+def run_ab(url, requests, concurrency, timeout=600):
+    """``requests`` GETs of ``url``, ``concurrency`` at once, with ab: :func:`parse_ab`'s dict.
+
+    :raises Invalid: ab failed or its report lacks a figure
+    """
+    ensure_command(AB, AB_PACKAGE)
+    proc = subprocess.run([AB, '-q', '-n', str(requests), '-c', str(concurrency), url],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise Invalid('ab failed: {}'.format(proc.stdout.strip()[-300:]))
+    try:
+        return parse_ab(proc.stdout)
+    except ValueError as e:
+        raise Invalid(str(e)) from None
+
+
+def post(url, run, timeout=10):
+    """POST ``run`` (a dict) as JSON to a collector's ``url``; returns the HTTP status."""
+    body = json.dumps(run, sort_keys=True).encode()
+    request = urllib.request.Request(url, data=body, method='POST',
+                                     headers={'Content-Type': 'application/json'})
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 http only
+        return response.status
+
+
+def publish(run, endpoint='benchmark'):
+    """Hand a finished run to every collector related on ``endpoint`` (in an action too)."""
+    from charmhelpers.core import hookenv
+    from charms.reactive.relations import relation_factory
+    ids = hookenv.relation_ids(endpoint)
+    if not ids:
+        return []
+    return relation_factory(endpoint)(endpoint, ids).publish_run(run.data)
 
 
 def now():

@@ -5,37 +5,18 @@ the run to a related collector (interface:benchmark).
 """
 
 import re
-import shutil
 import statistics
-import subprocess
 
 from charmhelpers.core import hookenv
 from charms.reactive.relations import relation_factory
 
 from charms.layer.stackyard import actions, benchmark, options
 
-AB = '/usr/bin/ab'
-# Debian/Ubuntu package of ab; installed by the first benchmark, not at deploy
-# time, so units that never benchmark do not carry it.
-AB_PACKAGE = 'apache2-utils'
 ENDPOINT = 'benchmark'
 LIMITS = {'requests': (1, 1000000), 'concurrency': (1, 1000), 'repeats': (1, 20)}
-
-
-def parse_ab(text):
-    """``{rps, mean, p50, p95, p99, failed}`` from ``ab``'s report.
-
-    :raises ValueError: a figure is missing (ab failed or changed its report)
-    """
-    def figure(pattern):
-        found = re.search(pattern, text, re.M)
-        if not found:
-            raise ValueError('ab output has no match for {!r}'.format(pattern))
-        return float(found.group(1))
-    return {'rps': figure(r'^Requests per second:\s+([\d.]+)'),
-            'mean': figure(r'^Time per request:\s+([\d.]+) \[ms\] \(mean\)$'),
-            'p50': figure(r'^\s+50%\s+(\d+)'), 'p95': figure(r'^\s+95%\s+(\d+)'),
-            'p99': figure(r'^\s+99%\s+(\d+)'), 'failed': figure(r'^Failed requests:\s+(\d+)')}
+# ab's report parser and runner live in layer:stackyard's benchmark module.
+AB_PACKAGE = benchmark.AB_PACKAGE
+parse_ab = benchmark.parse_ab
 
 
 def check_params(params):
@@ -54,20 +35,11 @@ def check_params(params):
     return out
 
 
-def ensure_ab():
-    if not shutil.which('ab'):
-        hookenv.log('benchmark-http: installing ' + AB_PACKAGE)
-        subprocess.run(['apt-get', 'install', '-y', '-q', AB_PACKAGE], check=True,
-                       stdout=subprocess.DEVNULL, timeout=600)
-
-
 def run_ab(url, requests, concurrency):
-    proc = subprocess.run([AB, '-q', '-n', str(requests), '-c', str(concurrency), url],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, timeout=600)
-    if proc.returncode != 0:
-        raise actions.ActionFailed('ab failed: {}'.format(proc.stdout.strip()[-300:]))
-    return parse_ab(proc.stdout)
+    try:
+        return benchmark.run_ab(url, requests, concurrency)
+    except benchmark.Invalid as e:
+        raise actions.ActionFailed(str(e)) from None
 
 
 def build_run(params, reports):
@@ -100,7 +72,6 @@ def publish(run):
 def benchmark_http(params):
     """``repeats`` runs of ab against this unit's own service; one benchmark run."""
     checked = check_params(params)
-    ensure_ab()
     url = 'http://127.0.0.1:{}{}'.format(options.config().get('port'), checked['path'])
     reports = [run_ab(url, checked['requests'], checked['concurrency'])
                for _ in range(checked['repeats'])]
