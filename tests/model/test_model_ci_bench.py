@@ -137,7 +137,7 @@ def test_repeat_is_unchanged_and_a_tiny_block_size_is_worse(ci):
 
 
 def test_bad_params_are_refused_naming_the_param(ci):
-    _, task = ci.run_action(WORKERS[0], "benchmark-disk", "block-size=3k", check=False)
+    _, task = ci.run_action(WORKERS[0], "benchmark-disk", "block-size=1000", check=False)
     assert task.get("status") == "failed", task
     assert task.get("message", "").startswith("block-size must be"), task
     _, task = ci.run_action(MIRROR, "benchmark-http", "target=nope", check=False)
