@@ -4,9 +4,13 @@ Flags set:
   ``{endpoint_name}.connected``: a benchmarked unit joined.
 
 Relation keys read (each remote unit bag, untrusted, see README.md):
-  ``benchmarks``: JSON list of action names; ``runs``: JSON list of runs or pointers.
+  ``benchmarks``: JSON list of action names; ``runs``: JSON list of runs or pointers;
+  ``suite``: the unit's answer to the newest suite request (``{id, state, benchmarks,
+  runs, errors}``).
 Relation keys written (unit bag):
   ``api-url`` (str): where units POST runs too large for the relation.
+Relation keys written (application bag, leader only):
+  ``suite``: ``{"id": str, "benchmarks": [action name]}``: run these once (``request_suite``).
 """
 
 import json
@@ -75,6 +79,31 @@ def _one(item, unit):
     return 'run', run
 
 
+STATES = ('running', 'done', 'failed')
+
+
+def parse_answer(text):
+    """A unit's ``suite`` answer, or None when absent.
+
+    :raises Invalid: not an answer of the documented shape
+    """
+    if not text:
+        return None
+    try:
+        answer = json.loads(text)
+    except ValueError:
+        raise Invalid('suite is not JSON') from None
+    lists = ('benchmarks', 'runs', 'errors')
+    if not isinstance(answer, dict) or not isinstance(answer.get('id'), str) or \
+            answer.get('state') not in STATES or not all(
+                isinstance(answer.get(k), list) and len(answer[k]) <= 100 and
+                all(isinstance(v, str) for v in answer[k]) for k in lists):
+        raise Invalid('suite must be {id, state (running, done, failed), benchmarks, runs, '
+                      'errors}')
+    return {'id': answer['id'][:64], 'state': answer['state'],
+            **{k: [v[:500] for v in answer[k]] for k in lists}}
+
+
 class BenchmarkRequires(Endpoint):
     """The collector side (see the module docstring for flags and keys)."""
 
@@ -86,9 +115,30 @@ class BenchmarkRequires(Endpoint):
         for relation in self.relations:
             relation.to_publish_raw['api-url'] = url
 
+    def request_suite(self, suite_id, wanted=None):
+        """Ask every related application to run its benchmarks once (leader only).
+
+        Written with relation-set at once, so it works in an action.
+        :param wanted: action names to run (None: every one a unit lists)
+        :returns: ``{unit: [action names]}`` of the units asked, only those with some
+        """
+        expected = {}
+        for relation in self.relations:
+            names = set()
+            for entry in (self._read(relation.application_name, u.unit_name, u.received_raw)
+                          for u in relation.units):
+                mine = sorted(n for n in entry['benchmarks'] if wanted is None or n in wanted)
+                if mine:
+                    expected[entry['unit']] = mine
+                    names.update(mine)
+            if names:
+                hookenv.relation_set(relation.relation_id, {'suite': json.dumps(
+                    {'id': suite_id, 'benchmarks': sorted(names)})}, app=True)
+        return expected
+
     def received(self):
         """Per remote unit: ``{'unit', 'application', 'benchmarks', 'runs', 'pointers',
-        'errors'}``; a key that does not parse gives an error, not an exception."""
+        'suite', 'errors'}``; a key that does not parse gives an error, not an exception."""
         out = []
         for relation in self.relations:
             for unit in relation.units:
@@ -99,7 +149,11 @@ class BenchmarkRequires(Endpoint):
     @staticmethod
     def _read(application, unit, data):
         entry = {'unit': unit, 'application': application, 'benchmarks': [], 'runs': [],
-                 'pointers': [], 'errors': []}
+                 'pointers': [], 'suite': None, 'errors': []}
+        try:
+            entry['suite'] = parse_answer(data.get('suite'))
+        except Invalid as e:
+            entry['errors'].append(str(e))
         try:
             entry['benchmarks'] = parse_benchmarks(data.get('benchmarks'))
         except Invalid as e:

@@ -20,3 +20,9 @@ def publish_mirror():
 @when('benchmark.connected')
 def publish_benchmarks():
     endpoint_from_flag('benchmark.connected').publish_benchmarks(benchmark.registered())
+
+
+@when('benchmark.connected')
+def serve_benchmark_suites():
+    """Start the suites a collector asked for (detached); publish the finished ones."""
+    endpoint_from_flag('benchmark.connected').serve_suites('charms.layer.afs_mirror.bench')

@@ -46,6 +46,12 @@ def publish_benchmarks():
     endpoint_from_flag('benchmark.connected').publish_benchmarks(benchmark.registered())
 
 
+@when('benchmark.connected')
+def serve_benchmark_suites():
+    """Start the suites a collector asked for (detached); publish the finished ones."""
+    endpoint_from_flag('benchmark.connected').serve_suites('charms.layer.ci_worker.bench')
+
+
 @when('buildbot.connected')
 def publish_worker():
     endpoint_from_flag('buildbot.connected').publish(contexts.labels(), contexts.executors())

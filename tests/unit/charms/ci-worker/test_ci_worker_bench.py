@@ -92,7 +92,7 @@ def test_size_must_fit_twice_in_the_workspace(workspace, monkeypatch):
     monkeypatch.setattr(shutil, 'disk_usage', lambda p: shutil._ntuple_diskusage(
         100 * 1024 ** 2, 90 * 1024 ** 2, 10 * 1024 ** 2))
     with pytest.raises(benchmark.Invalid, match='size 67108864 needs twice that free on '):
-        bench.measure_disk(defaults('benchmark-disk'))
+        bench.measure_disk(defaults('benchmark-disk'), str(workspace))
 
 
 def test_fio_measures_the_workspace_and_cleans_up(workspace, monkeypatch):

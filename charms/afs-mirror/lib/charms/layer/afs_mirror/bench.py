@@ -88,9 +88,13 @@ def http_run(p, cold, reports):
     return run.finish()
 
 
-@benchmark.register('benchmark-http')
-def measure_http(params):
-    known = targets()
+def http_context():
+    """The targets, read in the hook (the config is read with a hook tool)."""
+    return {'known': targets()}
+
+
+@benchmark.register('benchmark-http', context=http_context)
+def measure_http(params, known):
     p = http_params(params, known)
     url = url_of(known[p['target']][0], p['path'])
     cold = [cold_get(url) for _ in range(p['cold-requests'])]

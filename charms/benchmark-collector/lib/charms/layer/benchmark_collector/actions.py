@@ -1,17 +1,21 @@
-"""benchmark-collector's actions: ``set-baseline``, ``compare``, ``export``."""
+"""benchmark-collector's actions: ``set-baseline``, ``compare``, ``export``, ``run-suite``."""
 
 import csv
 import json
 import os
 import re
+import uuid
 
-from charmhelpers.core import host
+from charmhelpers.core import hookenv, host
+from charms.reactive.relations import endpoint_from_name
 
 from charms.layer.stackyard import actions, options
-from charms.layer.benchmark_collector import collect, compare, paths, store, web
+from charms.layer.benchmark_collector import collect, compare, paths, store, suite, web
 
 _RUN_ID = re.compile(r'^[\w.-]{1,200}$')
 _BENCHMARK = re.compile(r'^[a-z0-9][a-z0-9-]{0,63}$')
+_SUITE_ID = re.compile(r'^[a-z0-9-]{8,64}$')
+_NAMES = re.compile(r'^[a-z0-9][a-z0-9-]{0,63}( +[a-z0-9][a-z0-9-]{0,63})*$')
 _SINCE = re.compile(r'^\d{4}-\d\d-\d\d([T ][0-9:.]{2,15}Z?)?$')
 
 
@@ -114,3 +118,49 @@ def _write(db, filters, fmt, path):
         runs = [db.get_run(r['id']) for r in db.runs(limit=10 ** 9, **filters)]
         json.dump(runs, f, sort_keys=True)
         return len(runs)
+
+
+@actions.action('run-suite')
+def run_suite(params):
+    """Start a suite (no ``suite-id``), or return the comparison of the suite named."""
+    suite_id = _param(params, 'suite-id', _SUITE_ID, 'a suite id')
+    wanted = _param(params, 'benchmarks', _NAMES, 'benchmark action names separated by spaces')
+    if suite_id:
+        if wanted:
+            raise actions.ActionFailed('benchmarks is for a new suite; leave it out with '
+                                       'suite-id')
+        return _suite_result(suite_id)
+    if not hookenv.is_leader():
+        raise actions.ActionFailed('run-suite starts a suite only on the leader (it writes '
+                                   'the application bag); this unit is not')
+    endpoint = endpoint_from_name('benchmark')
+    suite_id = str(uuid.uuid4())
+    expected = endpoint.request_suite(suite_id, set(wanted.split()) if wanted else None)
+    if not expected:
+        raise actions.ActionFailed('no related unit lists {}'.format(
+            'any of: ' + wanted if wanted else 'a benchmark'))
+    suite.record(suite_id, web.now(), expected)
+    return {'suite-id': suite_id, 'state': 'started',
+            'expected': json.dumps(expected, sort_keys=True),
+            'message': 'Started suite {} on {} unit(s); run-suite suite-id={} returns the '
+                       'comparison'.format(suite_id, len(expected), suite_id)}
+
+
+def _suite_result(suite_id):
+    record = suite.get(suite_id)
+    if record is None:
+        raise actions.ActionFailed('no suite with id {!r} on this unit'.format(suite_id))
+    answers = {e['unit']: e['suite'] for e in endpoint_from_name('benchmark').received()
+               if e['suite'] and e['suite']['id'] == suite_id}
+    config = options.config()
+    db = _store()
+    try:
+        summary = suite.summarise(db, suite_id, record, answers, config['threshold'],
+                                  config['alpha'])
+    finally:
+        db.close()
+    return {'suite-id': suite_id, 'state': summary['state'], 'verdict': summary['verdict'],
+            'runs': str(len(summary['runs'])), 'table': suite.table(summary),
+            'pending': json.dumps(summary['pending'], sort_keys=True),
+            'errors': json.dumps(summary['errors'], sort_keys=True),
+            'comparison': json.dumps(summary, sort_keys=True)}

@@ -118,11 +118,15 @@ def disk_run(p, samples, directory):
     return run.finish()
 
 
-@benchmark.register('benchmark-disk')
-def measure_disk(params):
-    """fio on the workspace volume: each pattern ``repeats`` times; the data file removed."""
+def disk_context():
+    """Where to measure, read in the hook (storage-get is a hook tool)."""
+    return {'workspace': contexts.workspace_dir()}
+
+
+@benchmark.register('benchmark-disk', context=disk_context)
+def measure_disk(params, workspace):
+    """fio on the ``workspace`` volume: each pattern ``repeats`` times; the data file removed."""
     p = disk_params(params)
-    workspace = contexts.workspace_dir()
     free = shutil.disk_usage(workspace).free if os.path.isdir(workspace) else 0
     if p['size'] * 2 > free:
         raise benchmark.Invalid('size {} needs twice that free on {} ({} free)'.format(

@@ -14,12 +14,14 @@ README).  Standard library only at import.
 """
 
 import datetime
+import importlib
 import json
 import math
 import os
 import re
 import shutil
 import subprocess
+import sys
 import urllib.request
 import uuid
 
@@ -84,27 +86,30 @@ def size(params, name, low, high):
         name, low, high, value))
 
 
-# action name -> fn(params) -> finished Run; see register().
+# action name -> (fn, context); see register().
 _registry = {}
 
 
-def register(action_name):
-    """Decorator: ``fn(params)`` measures and returns a finished :class:`Run`.
+def register(action_name, context=None):
+    """Decorator: ``fn(params, **context())`` measures and returns a finished :class:`Run`.
 
     ``params`` are the action's (a suite passes actions.yaml's defaults, see
-    :func:`defaults`); a bad one raises :class:`Invalid` naming it.  This makes
-    the action ``action_name`` too (run, hand to the related collectors, return
+    :func:`defaults`); a bad one raises :class:`Invalid` naming it.
+    ``context``, when given, returns a dict of facts only a hook or action can
+    read (a storage location, say): it is called there and its result passed
+    as keyword arguments, also to a suite's detached run.  This makes the
+    action ``action_name`` too (run, hand to the related collectors, return
     :meth:`Run.results`), and lets a collector's suite ask for it.
     """
     check_name(action_name, 'benchmark action')
 
     def add(fn):
-        _registry[action_name] = fn
+        _registry[action_name] = (fn, context)
         from charms.layer.stackyard import actions   # the venv's; not at import
 
         def action(params):
             try:
-                run = fn(params)
+                run = fn(params, **(context() if context else {}))
             except Invalid as e:
                 raise actions.ActionFailed(str(e)) from None
             publish(run)
@@ -115,8 +120,8 @@ def register(action_name):
 
 
 def registered():
-    """``{action name: fn}`` of the registered benchmarks."""
-    return dict(_registry)
+    """The names of the registered benchmark actions, sorted."""
+    return sorted(_registry)
 
 
 def defaults(action_name, charm_dir=None):
@@ -198,6 +203,112 @@ def publish(run, endpoint='benchmark'):
     if not ids:
         return []
     return relation_factory(endpoint)(endpoint, ids).publish_run(run.data)
+
+
+# A suite's spec (what to run) and result (what came of it), root-only.
+SUITE_DIR = '/var/lib/stackyard/benchmark-suites'
+# A detached suite is stopped by systemd after this long (RuntimeMaxSec).
+SUITE_MAX_SECONDS = 3 * 3600
+SUITE_ID = re.compile(r'^[a-z0-9-]{8,64}$')
+
+
+def suite_paths(suite_id, root=SUITE_DIR):
+    """``(spec, result)`` file paths of a suite."""
+    return (os.path.join(root, suite_id + '.spec.json'),
+            os.path.join(root, suite_id + '.result.json'))
+
+
+def _write_json(path, data):
+    """Write ``data`` to ``path`` atomically, 0600."""
+    tmp = path + '.tmp'
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, 'w') as f:
+        json.dump(data, f, sort_keys=True)
+    os.rename(tmp, path)
+
+
+def suite_spec(suite_id, names, module, urls):
+    """What a detached suite runs: ``names`` with actions.yaml's defaults, each with its
+    context read now (in the hook); runs are POSTed to ``urls`` as they finish."""
+    if not SUITE_ID.match(suite_id or ''):
+        raise Invalid('suite id {!r} must be 8-64 lowercase letters, digits, hyphens'.format(
+            suite_id))
+    unknown = sorted(set(names) - set(_registry))
+    if unknown:
+        raise Invalid('unknown benchmark(s): {}; this unit has: {}'.format(
+            ', '.join(unknown), ', '.join(registered()) or 'none'))
+    benchmarks = []
+    for name in names:
+        context = _registry[name][1]
+        benchmarks.append({'action': name, 'params': defaults(name),
+                           'context': context() if context else {}})
+    return {'id': suite_id, 'module': module, 'urls': list(urls), 'benchmarks': benchmarks}
+
+
+def start_suite(spec, root=SUITE_DIR, python=None):
+    """Run ``spec`` (:func:`suite_spec`) detached, in a transient systemd service.
+
+    A hook holds the machine lock, so it only starts the suite; the service
+    POSTs each run to the collectors and writes the result file that a later
+    hook publishes (:func:`suite_result`).  :returns: the service's name
+    :raises Invalid: systemd-run failed
+    """
+    os.makedirs(root, mode=0o700, exist_ok=True)
+    spec_path = suite_paths(spec['id'], root)[0]
+    _write_json(spec_path, spec)
+    service = 'benchmark-suite-{}'.format(spec['id'])
+    lib = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))))
+    command = ['systemd-run', '--unit', service, '--collect', '--quiet',
+               '--property=RuntimeMaxSec={}'.format(SUITE_MAX_SECONDS),
+               '--setenv=PYTHONPATH=' + lib]
+    command += ['--setenv={}={}'.format(k, os.environ[k]) for k in ('CHARM_DIR', 'JUJU_UNIT_NAME')
+                if os.environ.get(k)]
+    command += [python or sys.executable, '-m', 'charms.layer.stackyard.benchmark', spec_path]
+    proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, timeout=30)
+    if proc.returncode != 0:
+        raise Invalid('systemd-run failed: {}'.format(proc.stdout.strip()[-300:]))
+    return service
+
+
+def run_suite(spec_path):
+    """Run a suite's benchmarks one by one (the detached service's work).
+
+    Each run gets ``params['suite']`` = the suite id and is POSTed to every URL
+    of the spec; the result file gets ``{id, state: done|failed, runs, errors}``.
+    """
+    with open(spec_path) as f:
+        spec = json.load(f)
+    importlib.import_module(spec['module'])       # registers the benchmarks
+    result = {'id': spec['id'], 'state': 'done', 'runs': [], 'errors': []}
+    for entry in spec['benchmarks']:
+        name = entry['action']
+        try:
+            run = _registry[name][0](entry['params'], **entry['context'])
+        except Exception as e:   # any failure of one benchmark is reported, the next runs
+            result['errors'].append('{}: {}'.format(name, e)[:500])
+            continue
+        run.data['params']['suite'] = spec['id']
+        result['runs'].append(run.data)
+        for url in spec['urls']:
+            try:
+                post(url, run.data)
+            except OSError as e:
+                result['errors'].append('{}: POST to {} failed: {}'.format(name, url, e)[:500])
+    if result['errors']:
+        result['state'] = 'failed'
+    _write_json(suite_paths(spec['id'], os.path.dirname(spec_path))[1], result)
+    return result
+
+
+def suite_result(suite_id, root=SUITE_DIR):
+    """The finished result of a suite, or None while it runs."""
+    try:
+        with open(suite_paths(suite_id, root)[1]) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
 
 
 def now():
@@ -339,3 +450,10 @@ def fingerprint(proc='/proc', packages=PACKAGES):
             'memory-bytes': int(mem.group(1)) * 1024 if mem else None,
             'kernel': os.uname().release, 'arch': os.uname().machine,
             'packages': package_versions(packages)}
+
+
+if __name__ == '__main__':
+    # The detached suite service: python -m charms.layer.stackyard.benchmark SPEC.
+    # Runs through the imported module, whose registry the charm's modules fill.
+    from charms.layer.stackyard import benchmark as _lib
+    _lib.run_suite(sys.argv[1])
