@@ -133,7 +133,7 @@ class BenchmarkRequires(Endpoint):
                     names.update(mine)
             if names:
                 hookenv.relation_set(relation.relation_id, {'suite': json.dumps(
-                    {'id': suite_id, 'benchmarks': sorted(names)})}, app=True)
+                    {'id': suite_id, 'benchmarks': sorted(names)}, sort_keys=True)}, app=True)
         return expected
 
     def received(self):

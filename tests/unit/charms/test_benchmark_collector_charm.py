@@ -65,7 +65,7 @@ def test_the_charm_declares_what_its_code_uses():
         declared = yaml.safe_load(f)['options']
     assert set(declared) == {'port', 'database-uri', 'threshold', 'alpha'}
     with open(os.path.join(CHARM, 'actions.yaml')) as f:
-        assert set(yaml.safe_load(f)) == {'set-baseline', 'compare', 'export'}
+        assert set(yaml.safe_load(f)) == {'set-baseline', 'compare', 'export', 'run-suite'}
     with open(os.path.join(CHARM, 'metadata.yaml')) as f:
         meta = yaml.safe_load(f)
     assert meta['requires']['database']['interface'] == 'postgresql_client'
@@ -223,3 +223,78 @@ def test_service_context_renders_settings(unit, monkeypatch):
     assert ctx['lib'] == '/var/lib/juju/agents/unit-c-0/charm/lib'
     unit.config['database-uri'] = 'secret:missing'
     assert not contexts.ServiceContext()
+
+
+# run-suite: the request goes through interface:benchmark (its own tests); here the
+# action's record, and the comparison of the runs that came back.
+
+class SuiteEndpoint:
+    """What endpoint_from_name('benchmark') gives the action: asked units and answers."""
+
+    def __init__(self, expected, answers=()):
+        self.expected, self.answers, self.requests = expected, list(answers), []
+
+    def request_suite(self, suite_id, wanted):
+        self.requests.append((suite_id, wanted))
+        return {u: [n for n in names if wanted is None or n in wanted]
+                for u, names in self.expected.items()}
+
+    def received(self):
+        return [{'unit': a['unit'], 'suite': a} for a in self.answers]
+
+
+def test_run_suite_starts_then_compares_with_the_baselines(stored, unit, monkeypatch):
+    endpoint = SuiteEndpoint({'web/0': ['benchmark-http'], 'web/1': ['benchmark-http']})
+    monkeypatch.setattr(actions, 'endpoint_from_name', lambda name: endpoint)
+    started = actions.run_suite({})
+    suite_id = started['suite-id']
+    assert endpoint.requests == [(suite_id, None)] and started['state'] == 'started'
+    assert json.loads(started['expected']) == endpoint.expected
+
+    out = actions.run_suite({'suite-id': suite_id})
+    assert (out['state'], out['verdict'], out['runs']) == ('running', 'no-baseline', '0')
+    assert json.loads(out['pending']) == endpoint.expected
+
+    actions.set_baseline({'run-id': stored[0]['id']})
+    db = collect.open_store()
+    same = make_run(unit='web/0', seed=11, start=stamp(20))
+    slow = make_run(unit='web/1', seed=12, start=stamp(21), rps=600.0)
+    other = make_run(unit='web/1', seed=13, start=stamp(22))       # not of this suite
+    for run in (same, slow):
+        run['params']['suite'] = suite_id
+    monkeypatch.setattr(actions.web, 'now', lambda: stamp(30))
+    for run in (same, slow, other):
+        db.add_run(run, stamp(23))
+    db.close()
+    monkeypatch.setattr(actions.suite, 'CLOCK_SLACK', actions.suite.datetime.timedelta(
+        days=30))      # the stamps are days before the suite started
+    endpoint.answers = [{'unit': 'web/1', 'id': suite_id, 'state': 'done', 'runs': [],
+                         'errors': ['not here: benchmark-x']}]
+    out = actions.run_suite({'suite-id': suite_id})
+    assert (out['state'], out['verdict'], out['runs']) == ('complete', 'worse', '2')
+    summary = json.loads(out['comparison'])
+    assert [(e['unit'], e['run'], e['verdict']) for e in summary['runs']] == [
+        ('web/0', same['id'], 'unchanged'), ('web/1', slow['id'], 'worse')]
+    assert summary['runs'][1]['worse'] == ['requests'] and 'web/1' in out['table']
+    assert json.loads(out['errors']) == {'web/1': ['not here: benchmark-x']}
+
+
+@pytest.mark.parametrize('params, message', [
+    ({'suite-id': 'nope/1'}, "suite-id 'nope/1' is not a suite id"),
+    ({'suite-id': '0123456789'}, "no suite with id '0123456789' on this unit"),
+    ({'benchmarks': 'Bad'}, "benchmarks 'Bad' is not benchmark action names"),
+    ({'suite-id': '0123456789', 'benchmarks': 'benchmark-http'}, 'benchmarks is for a new'),
+])
+def test_run_suite_bad_params_fail_naming_them(unit, params, message):
+    with pytest.raises(sy_actions.ActionFailed) as err:
+        actions.run_suite(params)
+    assert message in str(err.value)
+
+
+def test_run_suite_needs_the_leader_and_a_related_benchmark(unit, monkeypatch):
+    monkeypatch.setattr(actions, 'endpoint_from_name', lambda name: SuiteEndpoint({}))
+    with pytest.raises(sy_actions.ActionFailed, match='no related unit lists a benchmark'):
+        actions.run_suite({})
+    unit.leader = False
+    with pytest.raises(sy_actions.ActionFailed, match='only on the leader'):
+        actions.run_suite({})

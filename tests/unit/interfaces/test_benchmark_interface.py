@@ -104,3 +104,105 @@ def test_push_posts_the_run_to_a_real_http_server():
     finally:
         server.shutdown()
     assert received == [('/api/runs', 'application/json', run)]
+
+
+# Suites: the collector's request, the unit's answer (see the README).
+
+class _Relations:
+    """An endpoint's relations as plain objects (what charms.reactive would build)."""
+
+    @staticmethod
+    def relation(rid, app, units, app_bag=None):
+        from types import SimpleNamespace
+        return SimpleNamespace(relation_id=rid, application_name=app, received_app_raw=app_bag
+                               or {}, units=[SimpleNamespace(unit_name=u, received_raw=bag)
+                                             for u, bag in units.items()])
+
+
+@pytest.fixture
+def hook(tmp_path, monkeypatch):
+    from charmhelpers.core import hookenv, unitdata
+    sets = []
+    monkeypatch.setenv('UNIT_STATE_DB', str(tmp_path / 'state.db'))
+    monkeypatch.setattr(unitdata, '_KV', None)
+    monkeypatch.setattr(hookenv, 'relation_set',
+                        lambda rid, data, app=False: sets.append((rid, dict(data), app)))
+    monkeypatch.setattr(hookenv, 'log', lambda *a, **k: None)
+    yield sets
+    unitdata._KV = None
+
+
+def test_the_collector_asks_each_application_for_what_its_units_list(hook):
+    class Requires(requires.BenchmarkRequires):
+        relations = [
+            _Relations.relation('benchmark:1', 'ci-worker', {
+                'ci-worker/0': {'benchmarks': '["benchmark-cpu", "benchmark-disk"]'},
+                'ci-worker/1': {'benchmarks': '["benchmark-disk"]'}}),
+            _Relations.relation('benchmark:2', 'afs-mirror', {
+                'afs-mirror/0': {'benchmarks': '["benchmark-http"]'}}),
+            _Relations.relation('benchmark:3', 'idle', {'idle/0': {}})]
+    endpoint = Requires.__new__(Requires)
+    expected = endpoint.request_suite('suite-0001', {'benchmark-disk', 'benchmark-http'})
+    assert expected == {'ci-worker/0': ['benchmark-disk'], 'ci-worker/1': ['benchmark-disk'],
+                        'afs-mirror/0': ['benchmark-http']}
+    assert hook == [
+        ('benchmark:1', {'suite': '{"benchmarks": ["benchmark-disk"], "id": "suite-0001"}'},
+         True),
+        ('benchmark:2', {'suite': '{"benchmarks": ["benchmark-http"], "id": "suite-0001"}'},
+         True)]
+    assert endpoint.request_suite('suite-0002', {'benchmark-nope'}) == {}
+
+
+@pytest.mark.parametrize('text, ok', [
+    ('{"id": "s1", "state": "done", "benchmarks": ["b"], "runs": ["r"], "errors": []}', True),
+    ('{"id": "s1", "state": "finished", "benchmarks": [], "runs": [], "errors": []}', False),
+    ('{"id": "s1", "state": "done", "benchmarks": [], "runs": [1], "errors": []}', False),
+    ('[]', False), ('nope', False)])
+def test_answers_are_checked(text, ok):
+    if ok:
+        assert requires.parse_answer(text)['runs'] == ['r']
+    else:
+        with pytest.raises(requires.Invalid, match='^suite '):
+            requires.parse_answer(text)
+
+
+@pytest.mark.parametrize('text', ['nope', '{"id": "short", "benchmarks": []}',
+                                  '{"id": "suite-0001", "benchmarks": ["Bad Name"]}',
+                                  '{"id": "suite-0001"}'])
+def test_bad_suite_requests_are_refused(text):
+    with pytest.raises(ValueError):
+        provides.parse_request(text)
+
+
+def test_a_unit_starts_a_requested_suite_once_and_answers_when_it_is_done(hook, monkeypatch):
+    started, results = [], {}
+    monkeypatch.setattr(benchmark, 'registered', lambda: ['benchmark-disk'])
+    monkeypatch.setattr(benchmark, 'suite_spec', lambda sid, names, module, urls: {
+        'id': sid, 'names': names, 'module': module, 'urls': urls})
+    monkeypatch.setattr(benchmark, 'start_suite', started.append)
+    monkeypatch.setattr(benchmark, 'suite_result', results.get)
+    request = '{"id": "suite-0001", "benchmarks": ["benchmark-disk", "benchmark-http"]}'
+
+    class Provides(provides.BenchmarkProvides):
+        relations = [_Relations.relation('benchmark:4', 'benchmark-collector', {
+            'benchmark-collector/0': {'api-url': 'http://10.0.0.9:8080/api/runs'}},
+            {'suite': request})]
+    endpoint = Provides.__new__(Provides)
+    endpoint.serve_suites('charms.layer.ci_worker.bench')
+    assert started == [{'id': 'suite-0001', 'names': ['benchmark-disk'],
+                        'module': 'charms.layer.ci_worker.bench',
+                        'urls': ['http://10.0.0.9:8080/api/runs']}]
+    answer = json.loads(hook[-1][1]['suite'])
+    assert answer == {'id': 'suite-0001', 'state': 'running', 'benchmarks': ['benchmark-disk'],
+                      'runs': [], 'errors': ['not here: benchmark-http']}
+    endpoint.serve_suites('charms.layer.ci_worker.bench')        # still running
+    assert len(started) == 1 and len(hook) == 1
+    run = make_run(unit='ci-worker/0', name='disk')
+    results['suite-0001'] = {'id': 'suite-0001', 'state': 'done', 'runs': [run], 'errors': []}
+    endpoint.serve_suites('charms.layer.ci_worker.bench')
+    assert json.loads(hook[-2][1]['runs']) == [run]               # published on the relation
+    answer = json.loads(hook[-1][1]['suite'])
+    assert answer['state'] == 'done' and answer['runs'] == [run['id']]
+    assert requires.parse_answer(hook[-1][1]['suite'])['state'] == 'done'
+    endpoint.serve_suites('charms.layer.ci_worker.bench')        # nothing new
+    assert len(started) == 1 and len(hook) == 3
