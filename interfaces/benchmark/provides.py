@@ -15,8 +15,9 @@ Relation keys written (unit bag, JSON text; see README.md):
 Relation keys read (collector unit bag):
   ``api-url`` (str): http URL the collector accepts runs at (``POST``, JSON body).
 Relation keys read (collector application bag):
-  ``suite``: ``{"id": str, "benchmarks": [action name]}``, a request to run those
-  benchmarks (the ones this unit has) once, detached (``serve_suites``).
+  ``suite``: ``{"id": str, "benchmarks": [action name], "expires": ISO time}``, a request
+  to run those benchmarks (the ones this unit has) once, detached (``serve_suites``);
+  ignored when first seen after ``expires`` (a unit that joins later).
 """
 
 import json
@@ -40,19 +41,20 @@ KEEP_SUITES = 20
 def parse_request(text):
     """The collector's ``suite`` request, or None when absent.
 
-    :raises ValueError: not ``{"id": suite id, "benchmarks": [names]}``
+    :raises ValueError: not ``{"id": suite id, "benchmarks": [names], "expires": time}``
     """
     if not text:
         return None
     request = json.loads(text)
     if not isinstance(request, dict) or not benchmark.SUITE_ID.match(
-            str(request.get('id') or '')) or not isinstance(request.get('benchmarks'), list):
-        raise ValueError('suite must be {"id": ..., "benchmarks": [...]}')
+            str(request.get('id') or '')) or not isinstance(request.get('benchmarks'), list) \
+            or not isinstance(request.get('expires'), str):
+        raise ValueError('suite must be {"id": ..., "benchmarks": [...], "expires": ...}')
     names = request['benchmarks']
     if len(names) > 50 or not all(isinstance(n, str) and benchmark.KEY_PART.match(n)
                                   for n in names):
         raise ValueError('suite benchmarks must be up to 50 action names')
-    return {'id': request['id'], 'benchmarks': names}
+    return {'id': request['id'], 'benchmarks': names, 'expires': request['expires']}
 
 
 def entry_for(run):
@@ -133,7 +135,7 @@ class BenchmarkProvides(Endpoint):
                 hookenv.log('benchmark: ignored suite request: {}'.format(e),
                             level=hookenv.WARNING)
                 continue
-            if request and request['id'] not in suites:
+            if request and request['id'] not in suites and request['expires'] >= benchmark.now():
                 answer = self._start(request, module)
                 seq = 1 + max((s['seq'] for s in suites.values()), default=0)
                 suites[request['id']] = {'relation': relation.relation_id, 'answer': answer,

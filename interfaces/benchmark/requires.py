@@ -10,7 +10,8 @@ Relation keys read (each remote unit bag, untrusted, see README.md):
 Relation keys written (unit bag):
   ``api-url`` (str): where units POST runs too large for the relation.
 Relation keys written (application bag, leader only):
-  ``suite``: ``{"id": str, "benchmarks": [action name]}``: run these once (``request_suite``).
+  ``suite``: ``{"id": str, "benchmarks": [action name], "expires": ISO time}``: run these
+  once, unless seen only after ``expires`` (``request_suite``).
 """
 
 import json
@@ -115,10 +116,12 @@ class BenchmarkRequires(Endpoint):
         for relation in self.relations:
             relation.to_publish_raw['api-url'] = url
 
-    def request_suite(self, suite_id, wanted=None):
+    def request_suite(self, suite_id, expires, wanted=None):
         """Ask every related application to run its benchmarks once (leader only).
 
         Written with relation-set at once, so it works in an action.
+        :param expires: ISO 8601 UTC time after which a unit that has not seen the
+            request yet (one that joins later) ignores it
         :param wanted: action names to run (None: every one a unit lists)
         :returns: ``{unit: [action names]}`` of the units asked, only those with some
         """
@@ -133,7 +136,8 @@ class BenchmarkRequires(Endpoint):
                     names.update(mine)
             if names:
                 hookenv.relation_set(relation.relation_id, {'suite': json.dumps(
-                    {'id': suite_id, 'benchmarks': sorted(names)}, sort_keys=True)}, app=True)
+                    {'id': suite_id, 'benchmarks': sorted(names), 'expires': expires},
+                    sort_keys=True)}, app=True)
         return expected
 
     def received(self):

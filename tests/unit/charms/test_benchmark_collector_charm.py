@@ -234,8 +234,8 @@ class SuiteEndpoint:
     def __init__(self, expected, answers=()):
         self.expected, self.answers, self.requests = expected, list(answers), []
 
-    def request_suite(self, suite_id, wanted):
-        self.requests.append((suite_id, wanted))
+    def request_suite(self, suite_id, expires, wanted):
+        self.requests.append((suite_id, expires, wanted))
         return {u: [n for n in names if wanted is None or n in wanted]
                 for u, names in self.expected.items()}
 
@@ -246,9 +246,11 @@ class SuiteEndpoint:
 def test_run_suite_starts_then_compares_with_the_baselines(stored, unit, monkeypatch):
     endpoint = SuiteEndpoint({'web/0': ['benchmark-http'], 'web/1': ['benchmark-http']})
     monkeypatch.setattr(actions, 'endpoint_from_name', lambda name: endpoint)
+    monkeypatch.setattr(actions.web, 'now', lambda: '2026-12-06T19:00:00.000000Z')
     started = actions.run_suite({})
     suite_id = started['suite-id']
-    assert endpoint.requests == [(suite_id, None)] and started['state'] == 'started'
+    assert endpoint.requests == [(suite_id, '2026-12-06T20:00:00.000000Z', None)]
+    assert started['state'] == 'started'
     assert json.loads(started['expected']) == endpoint.expected
 
     out = actions.run_suite({'suite-id': suite_id})

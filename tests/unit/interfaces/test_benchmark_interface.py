@@ -142,15 +142,16 @@ def test_the_collector_asks_each_application_for_what_its_units_list(hook):
                 'afs-mirror/0': {'benchmarks': '["benchmark-http"]'}}),
             _Relations.relation('benchmark:3', 'idle', {'idle/0': {}})]
     endpoint = Requires.__new__(Requires)
-    expected = endpoint.request_suite('suite-0001', {'benchmark-disk', 'benchmark-http'})
+    expected = endpoint.request_suite('suite-0001', '2026-12-06T20:00:00.000000Z',
+                                      {'benchmark-disk', 'benchmark-http'})
     assert expected == {'ci-worker/0': ['benchmark-disk'], 'ci-worker/1': ['benchmark-disk'],
                         'afs-mirror/0': ['benchmark-http']}
     assert hook == [
-        ('benchmark:1', {'suite': '{"benchmarks": ["benchmark-disk"], "id": "suite-0001"}'},
-         True),
-        ('benchmark:2', {'suite': '{"benchmarks": ["benchmark-http"], "id": "suite-0001"}'},
-         True)]
-    assert endpoint.request_suite('suite-0002', {'benchmark-nope'}) == {}
+        ('benchmark:1', {'suite': '{"benchmarks": ["benchmark-disk"], "expires": '
+                                  '"2026-12-06T20:00:00.000000Z", "id": "suite-0001"}'}, True),
+        ('benchmark:2', {'suite': '{"benchmarks": ["benchmark-http"], "expires": '
+                                  '"2026-12-06T20:00:00.000000Z", "id": "suite-0001"}'}, True)]
+    assert endpoint.request_suite('suite-0002', 'x', {'benchmark-nope'}) == {}
 
 
 @pytest.mark.parametrize('text, ok', [
@@ -166,9 +167,10 @@ def test_answers_are_checked(text, ok):
             requires.parse_answer(text)
 
 
-@pytest.mark.parametrize('text', ['nope', '{"id": "short", "benchmarks": []}',
-                                  '{"id": "suite-0001", "benchmarks": ["Bad Name"]}',
-                                  '{"id": "suite-0001"}'])
+@pytest.mark.parametrize('text', [
+    'nope', '{"id": "short", "benchmarks": [], "expires": "2026-12-06T20:00:00.000000Z"}',
+    '{"id": "suite-0001", "benchmarks": ["Bad Name"], "expires": "2026-12-06T20:00:00Z"}',
+    '{"id": "suite-0001", "benchmarks": []}', '{"id": "suite-0001"}'])
 def test_bad_suite_requests_are_refused(text):
     with pytest.raises(ValueError):
         provides.parse_request(text)
@@ -181,7 +183,9 @@ def test_a_unit_starts_a_requested_suite_once_and_answers_when_it_is_done(hook, 
         'id': sid, 'names': names, 'module': module, 'urls': urls})
     monkeypatch.setattr(benchmark, 'start_suite', started.append)
     monkeypatch.setattr(benchmark, 'suite_result', results.get)
-    request = '{"id": "suite-0001", "benchmarks": ["benchmark-disk", "benchmark-http"]}'
+    request = ('{"id": "suite-0001", "benchmarks": ["benchmark-disk", "benchmark-http"], '
+               '"expires": "2026-12-06T20:00:00.000000Z"}')
+    monkeypatch.setattr(benchmark, 'now', lambda: '2026-12-06T19:00:00.000000Z')
 
     class Provides(provides.BenchmarkProvides):
         relations = [_Relations.relation('benchmark:4', 'benchmark-collector', {
@@ -206,3 +210,16 @@ def test_a_unit_starts_a_requested_suite_once_and_answers_when_it_is_done(hook, 
     assert requires.parse_answer(hook[-1][1]['suite'])['state'] == 'done'
     endpoint.serve_suites('charms.layer.ci_worker.bench')        # nothing new
     assert len(started) == 1 and len(hook) == 3
+
+
+def test_a_request_first_seen_after_it_expired_is_not_run(hook, monkeypatch):
+    started = []
+    monkeypatch.setattr(benchmark, 'start_suite', started.append)
+    monkeypatch.setattr(benchmark, 'now', lambda: '2026-12-06T21:00:00.000000Z')
+
+    class Provides(provides.BenchmarkProvides):
+        relations = [_Relations.relation('benchmark:4', 'benchmark-collector', {}, {
+            'suite': '{"id": "suite-0001", "benchmarks": ["benchmark-disk"], '
+                     '"expires": "2026-12-06T20:00:00.000000Z"}'})]
+    Provides.__new__(Provides).serve_suites('charms.layer.ci_worker.bench')
+    assert started == [] and hook == []

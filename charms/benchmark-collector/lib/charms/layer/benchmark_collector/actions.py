@@ -1,6 +1,7 @@
 """benchmark-collector's actions: ``set-baseline``, ``compare``, ``export``, ``run-suite``."""
 
 import csv
+import datetime
 import json
 import os
 import re
@@ -135,11 +136,15 @@ def run_suite(params):
                                    'the application bag); this unit is not')
     endpoint = endpoint_from_name('benchmark')
     suite_id = str(uuid.uuid4())
-    expected = endpoint.request_suite(suite_id, set(wanted.split()) if wanted else None)
+    started = web.now()
+    expires = (datetime.datetime.strptime(started, suite.TIME_FORMAT) +
+               suite.REQUEST_LIFETIME).strftime(suite.TIME_FORMAT)
+    expected = endpoint.request_suite(suite_id, expires,
+                                      set(wanted.split()) if wanted else None)
     if not expected:
         raise actions.ActionFailed('no related unit lists {}'.format(
             'any of: ' + wanted if wanted else 'a benchmark'))
-    suite.record(suite_id, web.now(), expected)
+    suite.record(suite_id, started, expected)
     return {'suite-id': suite_id, 'state': 'started',
             'expected': json.dumps(expected, sort_keys=True),
             'message': 'Started suite {} on {} unit(s); run-suite suite-id={} returns the '

@@ -19,7 +19,10 @@ KEEP = 20
 # Runs started this long before the suite's request still count (clocks of machines
 # differ); only runs naming the suite are taken.
 CLOCK_SLACK = datetime.timedelta(minutes=10)
+TIME_FORMAT = '%Y-%m-%dT%H:%M:%S.%fZ'      # web.now()'s
 MAX_RUNS = 1000
+# A unit that first sees a request later than this (it joined since) does not run it.
+REQUEST_LIFETIME = datetime.timedelta(hours=1)
 
 
 def record(suite_id, started, expected):
@@ -38,8 +41,8 @@ def get(suite_id):
 
 def runs_of(db, suite_id, started):
     """The stored run documents of the suite (``params['suite']`` is its id)."""
-    since = (datetime.datetime.strptime(started, '%Y-%m-%dT%H:%M:%S.%fZ') -
-             CLOCK_SLACK).strftime('%Y-%m-%dT%H:%M:%S.%fZ')
+    since = (datetime.datetime.strptime(started, TIME_FORMAT) - CLOCK_SLACK).strftime(
+        TIME_FORMAT)
     docs = (db.get_run(r['id']) for r in db.runs(limit=MAX_RUNS, since=since))
     return [d for d in docs if d and (d.get('params') or {}).get('suite') == suite_id]
 
