@@ -126,7 +126,7 @@ def test_repeat_is_unchanged_and_a_tiny_block_size_is_worse(ci):
     assert len(RUNS) == 3, "the benchmark runs did not reach the collector"
     unit = WORKERS[0]
     repeat = action(ci, unit, "benchmark-disk", *DISK)["meta"]["id"]
-    slow = action(ci, unit, "benchmark-disk", *DISK, "block-size=512")["meta"]["id"]
+    slow = action(ci, unit, "benchmark-disk", *DISK, "block-size=512b")["meta"]["id"]
     until(lambda: api(ci, "/api/runs")["count"] == 5, timeout=300, interval=5,
           message="the repeat and the slow run in the collector")
     same = compare(ci, RUNS[unit], repeat)
@@ -141,7 +141,7 @@ def test_repeat_is_unchanged_and_a_tiny_block_size_is_worse(ci):
 
 
 def test_bad_params_are_refused_naming_the_param(ci):
-    _, task = ci.run_action(WORKERS[0], "benchmark-disk", "block-size=4kb", check=False)
+    _, task = ci.run_action(WORKERS[0], "benchmark-disk", "block-size=1000b", check=False)
     assert task.get("status") == "failed", task
     assert task.get("message", "").startswith("block-size must be"), task
     _, task = ci.run_action(MIRROR, "benchmark-http", "target=nope", check=False)

@@ -36,6 +36,9 @@ def workspace(tmp_path, monkeypatch):
 def test_actions_yaml_defaults_pass_the_checks():
     assert bench.disk_params(defaults('benchmark-disk'))['block-size'] == 1024 ** 2
     assert bench.cpu_params(defaults('benchmark-cpu'))['max-prime'] == 10000
+    for text, size in (('512b', 512), ('4k', 4096), ('2MB', 2 * 1024 ** 2)):
+        assert bench.disk_params(dict(defaults('benchmark-disk'), **{'block-size': text}))[
+            'block-size'] == size
     spec = yaml.safe_load(open(os.path.join(CHARM, 'actions.yaml')))
     for name in ('benchmark-disk', 'benchmark-cpu'):
         assert name in benchmark.registered()
@@ -47,6 +50,8 @@ def test_actions_yaml_defaults_pass_the_checks():
     ('size', '0', 'size must be a size from 1048576'),
     ('size', 'lots', 'size must be a size'),
     ('block-size', '1000', 'block-size must be a multiple of 512'),
+    ('block-size', '1000b', 'block-size must be a multiple of 512'),
+    ('block-size', 512, 'block-size must be a size'),
     ('block-size', '128M', 'block-size must be a size from 512'),
     ('block-size', '128M', "not '128M'"),
     ('runtime', 0, 'runtime must be a whole number from 1 to 600'),

@@ -61,7 +61,7 @@ def number(value, what):
     return float(value)
 
 
-_SIZE = re.compile(r'^(\d+)([KMG]?)$')
+_SIZE = re.compile(r'^(\d+)([KMG]?)B?$')
 _UNITS = {'': 1, 'K': 1024, 'M': 1024 ** 2, 'G': 1024 ** 3}
 
 
@@ -75,14 +75,18 @@ def whole(params, name, low, high):
 
 
 def size(params, name, low, high):
-    """``params[name]`` (``4k``, ``64M``, ``1G`` or bytes) in bytes, within ``[low, high]``."""
+    """``params[name]`` (``4k``, ``64M``, ``1G``, ``512b``) in bytes, within ``[low, high]``.
+
+    A string: ``juju run ... block-size=512`` sends an integer, which actions.yaml's
+    ``type: string`` refuses before the charm sees it; ``512b`` is the way to say bytes.
+    """
     value = params.get(name)
     found = _SIZE.match(value.strip().upper()) if isinstance(value, str) else None
     if found:
         count = int(found.group(1)) * _UNITS[found.group(2)]
         if low <= count <= high:
             return count
-    raise Invalid('{} must be a size from {} to {} bytes (4k, 64M, 1G), not {!r}'.format(
+    raise Invalid('{} must be a size from {} to {} bytes (512b, 4k, 64M, 1G), not {!r}'.format(
         name, low, high, value))
 
 
