@@ -137,7 +137,7 @@ def test_render_orders_statements_and_one_line_each():
         'json_groups': '{"grp": "res_a"}', 'json_clones': '{"cl_b": "res_b"}',
         'json_colocations': '{"co": "inf: grp cl_b"}', 'json_orders': '{"o": "inf: grp cl_b"}'})
     lines = crm.render(request).splitlines()
-    assert lines == [crm.PROPERTIES,
+    assert lines == crm.PROPERTIES.splitlines() + [
                      'primitive res_a ocf:heartbeat:IPaddr2 params ip="10.0.0.1"',
                      'primitive res_b lsb:haproxy',
                      'group grp res_a', 'clone cl_b res_b', 'colocation co inf: grp cl_b',

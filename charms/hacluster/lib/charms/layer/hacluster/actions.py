@@ -13,9 +13,8 @@ def _timeout():
     return restart.settings(options.config())[2]
 
 
-def _wait_empty(node, timeout):
-    """Poll until no resource runs on ``node``; the seconds it took, or None."""
-    t0 = time.monotonic()
+def _wait_empty(node, timeout, t0):
+    """Poll until no resource runs on ``node``; the seconds since ``t0``, or None."""
     while time.monotonic() - t0 < timeout:
         now = crm.status()
         if now and now['nodes'].get(node, {}).get('running', 1) == 0:
@@ -33,8 +32,9 @@ def pause(params):
         operations.pause()
         return {'message': 'Paused (pacemaker was not running)'}
     here = sorted(name for name, r in before['resources'].items() if node in r['nodes'])
+    t0 = time.monotonic()
     crm.standby(True)
-    took = _wait_empty(node, _timeout())
+    took = _wait_empty(node, _timeout(), t0)
     if took is None:
         raise actions.ActionFailed('node {} is in standby but still runs resources after {} s; '
                                    'services left running'.format(node, _timeout()), done=True)

@@ -16,8 +16,12 @@ NAME = re.compile(r'^[A-Za-z][A-Za-z0-9_.-]{0,63}$')
 #: Roles in which a resource counts as running.
 RUNNING_ROLES = ('Started', 'Promoted', 'Unpromoted', 'Master', 'Slave')
 #: Cluster-wide options every request gets: no fencing devices exist in
-#: containers (nor, here, on machines); without quorum resources stop.
-PROPERTIES = 'property cib-bootstrap-options: stonith-enabled=false no-quorum-policy=stop'
+#: containers (nor, here, on machines); without quorum resources stop; a
+#: resource stays where it runs when a node comes back (no second move: the
+#: stickiness upstream hacluster sets too), and a failure is forgotten after
+#: a minute.
+PROPERTIES = ('property cib-bootstrap-options: stonith-enabled=false no-quorum-policy=stop\n'
+              'rsc_defaults rsc-options: resource-stickiness=100 failure-timeout=60')
 #: The order crm statements must come in: what a statement names must exist.
 ORDER = (('primitive', 'resources'), ('group', 'groups'), ('ms', 'ms'), ('clone', 'clones'),
          ('colocation', 'colocations'), ('location', 'locations'), ('order', 'orders'))
