@@ -10,7 +10,7 @@ REQS := $(wildcard requirements/*.txt tools/yard/pyproject.toml)
 
 .DEFAULT_GOAL := help
 .PHONY: help venv lint unit build model test demo func lock clean constraints \
-	model-bundle model-ha bench-yard bench-restarts bench-hooks bench-scale bench-mirror bench-collector bench-ci
+	model-bundle model-ha bench-yard bench-restarts bench-hooks bench-scale bench-yard-scale bench-mirror bench-collector bench-ci
 
 help: ## list the targets
 	@echo "Stackyard make targets:"
@@ -74,6 +74,9 @@ bench-collector: $(STAMP) ## collector ingest runs/s, API and page times at 10k/
 
 bench-scale: build ## restart rolls of 100/300 units x batch 10/30, real hooks, no containers
 	$(BIN)/python tools/bench/scalebench.py
+
+bench-yard-scale: $(STAMP) ## yard's controller: hooks/s and CPU per hook at 60/100 units, pass times at 100/300
+	$(BIN)/python tools/bench/yardscale.py
 
 bench-mirror: build ## afs-mirror: cached vs static file (ab: req/s, MB/s), first vs cached latency
 	$(BIN)/python tools/bench/stackbench.py mirror

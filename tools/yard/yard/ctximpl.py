@@ -7,7 +7,6 @@ writes (status, application version, leader settings, logs, action results)
 go straight to the controller.
 """
 
-import dataclasses
 import time
 from typing import Dict, List, Optional
 
@@ -394,7 +393,7 @@ class HookContextImpl(SecretsContext, HookContext):
         if unit is None:
             return changed
         ports = tuple(sorted(self._port_set(), key=lambda k: (k[0], k[1] or 0, k[2] or 0)))
-        self.ctl.state = dataclasses.replace(state, bags=bags)
+        self.ctl._set(bags=bags)
         self.ctl.update_unit(self.unit_name, ports=ports, state=self.state_get())
         if self._storage_adds:
             self.ctl.storage_add(self.unit_name, self._storage_adds)

@@ -185,9 +185,10 @@ def _one_relation(rid, rl, rr, unit) -> Optional[Op]:
     if rl.changed_pending is not None and rl.changed_pending in rl.members:
         u = rl.changed_pending
         return _rel_hook("changed", rid, rl, remote_unit=u, version=members.get(u, rl.members[u]))
-    for u in sorted(rl.members):
-        if u not in members:
-            return _rel_hook("departed", rid, rl, remote_unit=u, departing_unit=u)
+    gone = rl.members.keys() - members.keys()
+    if gone:
+        u = min(gone)
+        return _rel_hook("departed", rid, rl, remote_unit=u, departing_unit=u)
     if not alive:
         if rl.peer:
             return Op(kind="local", hook="forget", relation_id=rid)
@@ -198,6 +199,8 @@ def _one_relation(rid, rl, rr, unit) -> Optional[Op]:
 
 
 def _joins_and_changes(rid, rl, members) -> Optional[Op]:
+    if members == rl.members:  # the usual case, decided without a loop over every member
+        return None
     for u in sorted(members):
         if u not in rl.members:
             return _rel_hook("joined", rid, rl, remote_unit=u, version=members[u])

@@ -34,7 +34,8 @@ expect it held.  Nothing slow runs under it: hooks, provisioning and machine
 destruction run in the thread pool without it and take it again only to
 record their result.  Whoever changes the state calls ``cond.notify_all()``
 (the ``update_*`` helpers do) so waiters (``wait``, ``task --wait``, the
-scheduler) look again.
+scheduler) look again.  ``save_lock`` orders snapshot writes (``_save``); it
+is taken before ``self.lock``, never while holding it.
 """
 
 import importlib
@@ -110,6 +111,7 @@ class Controller(CMRRoom, StateRoom, ViewsRoom, SchedulerRoom, LifecycleRoom, De
             state = restarted(state)
         self.state = state
         self.lock = threading.RLock()
+        self.save_lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
         self.provider = provider or make_provider(state.provider, model)
         self._tools = tools
@@ -130,6 +132,9 @@ class Controller(CMRRoom, StateRoom, ViewsRoom, SchedulerRoom, LifecycleRoom, De
         self.thread = None
         self.dirty = True
         self.settings_cache: Dict[str, Dict[str, Dict[str, str]]] = {}
+        self.scope_gen = 0      # bumped when units come, go or change what others see
+        self.member_cache: Dict[int, tuple] = {}     # views._member_versions
+        self.task_cache: tuple = (None, {})          # views._pending_tasks
         self._destroyed = False
 
     def start(self) -> None:

@@ -1,5 +1,6 @@
 """What every room of the controller shares: errors, durations, small helpers."""
 
+import functools
 import re
 import time
 
@@ -21,8 +22,13 @@ def parse_duration(text) -> float:
     """``10s``, ``5m``, ``1h``, ``1m30s`` or a number of seconds."""
     if isinstance(text, (int, float)):
         return float(text)
-    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h)", str(text))
-    if not parts or "".join(a + b for a, b in parts) != str(text).strip():
+    return _parse_duration_text(str(text))
+
+
+@functools.lru_cache(maxsize=64)  # the views parse one interval for every unit on every pass
+def _parse_duration_text(text: str) -> float:
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h)", text)
+    if not parts or "".join(a + b for a, b in parts) != text.strip():
         raise UserError(f'time: invalid duration "{text}"')
     mult = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
     return sum(float(a) * mult[b] for a, b in parts)

@@ -93,9 +93,9 @@ class LifecycleRoom:
                 del apps[name]
                 self._set(applications=apps)
                 self._forget_resources(name)
+        used = {u.machine for u in self.state.units.values()}
         for mid, m in list(self.state.machines.items()):
-            if m.status == "started" and mid not in self.busy_machines and not any(
-                    u.machine == mid for u in self.state.units.values()):
+            if m.status == "started" and mid not in self.busy_machines and mid not in used:
                 machines = dict(self.state.machines)
                 del machines[mid]
                 self._set(machines=machines)

@@ -285,9 +285,11 @@ class SecretsRoom:
 
     def secret_due(self, unit: Unit) -> dict:
         """The ``secrets_*`` fields of the unit's :class:`yard.model.RemoteState`."""
-        now, live = self.secret_clock(), self._live_units()
         due: Dict[str, list] = {"secrets_expired": [], "secrets_rotate": [],
                                 "secrets_changed": [], "secrets_obsolete": []}
+        if not self.state.secrets.secrets:
+            return {k: () for k in due}  # no secrets: no scan of every unit (per unit, per pass)
+        now, live = self.secret_clock(), self._live_units()
         for sid in sorted(self.state.secrets.secrets):
             s = self.state.secrets.secrets[sid]
             uri = secrets.uri(sid)

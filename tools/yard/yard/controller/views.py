@@ -2,7 +2,7 @@
 """
 
 import time
-from typing import Dict
+from typing import Dict, Tuple
 
 from yard.controller.common import container_of, parse_duration, ts
 from yard.model import Bag, RelEnd, RelRemote, Relation, RemoteState, Unit, bag_key
@@ -24,20 +24,60 @@ class ViewsRoom:
 
     def _members(self, unit: Unit, rel: Relation) -> Dict[str, int]:
         other = rel.other_end(unit.app).app
-        out = {}
-        for name in rel.in_scope:
-            u = self.state.units.get(name)
-            if u is None or name == unit.name or u.app != other:
-                continue
-            if not u.alive and not self._agent_down(u):
-                continue  # its agent says it is departing (PrepareLeaveScope); a lost one cannot
-            if rel.scope == "container" and not rel.peer and container_of(u) != container_of(unit):
-                continue  # Juju scopes container relations by principal unit
-            out[name] = self.state.bags.get(bag_key(rel.id, name), Bag()).version
-        for name in self._remote_members(rel):  # units of another model (cmr.py)
-            if name.split("/")[0] == other:
-                out[name] = self.state.bags.get(bag_key(rel.id, name), Bag()).version
+        local, remote = self._member_versions(rel)
+        out = dict(local.get(other, {}))
+        out.pop(unit.name, None)
+        if rel.scope == "container" and not rel.peer:  # Juju scopes these by principal unit
+            here = container_of(unit)
+            out = {n: v for n, v in out.items() if container_of(self.state.units[n]) == here}
+        out.update(remote.get(other, {}))  # units of another model (cmr.py)
         return out
+
+    def _member_versions(self, rel: Relation) -> Tuple[dict, dict]:
+        """``rel``'s members as any unit sees them: app -> unit -> settings version.
+
+        (units of this model, units of another model).  A unit in scope is a
+        member while alive; a dying one is not (its agent says it is departing:
+        PrepareLeaveScope), unless its agent is lost (it cannot say so).
+        Computed once for a relation until its bags, the machines, the
+        cross-model units or the units' :data:`~yard.controller.state.SEEN_BY_OTHERS`
+        change, instead of once per unit: a scheduler pass over 300 units of
+        one peer relation took 1387 ms with the loop per unit, XX ms with this
+        (``make bench-yard-scale``, tools/bench/README.md).
+        """
+        state = self.state
+        key = (rel, state.bags, state.machines, state.cross, self.scope_gen)
+        hit = self.member_cache.get(rel.id)
+        if hit is not None and all(a is b for a, b in zip(hit[0], key)):
+            return hit[1]
+        local: Dict[str, Dict[str, int]] = {}
+        for name in rel.in_scope:
+            u = state.units.get(name)
+            if u is None or (not u.alive and not self._agent_down(u)):
+                continue
+            local.setdefault(u.app, {})[name] = state.bags.get(bag_key(rel.id, name),
+                                                               Bag()).version
+        remote: Dict[str, Dict[str, int]] = {}
+        for name in self._remote_members(rel):
+            remote.setdefault(name.split("/")[0], {})[name] = state.bags.get(
+                bag_key(rel.id, name), Bag()).version
+        self.member_cache[rel.id] = (key, (local, remote))
+        return local, remote
+
+    def _pending_tasks(self) -> Dict[str, Tuple[Tuple[int, ...], Tuple[int, ...]]]:
+        """unit -> (pending action ids, pending exec ids), oldest first; computed once
+        per change of the tasks rather than once per unit."""
+        tasks, index = self.task_cache
+        if tasks is self.state.tasks:
+            return index
+        index = {}
+        for t in sorted(self.state.tasks.values(), key=lambda t: t.id):
+            if t.status == "pending" and t.kind in ("action", "exec"):
+                actions, execs = index.get(t.unit, ((), ()))
+                index[t.unit] = ((actions + (t.id,), execs) if t.kind == "action"
+                                 else (actions, execs + (t.id,)))
+        self.task_cache = (self.state.tasks, index)
+        return index
 
     def remote_state(self, unit: Unit) -> RemoteState:
         """What the controller says now, for one unit."""
@@ -56,12 +96,10 @@ class ViewsRoom:
                 members=self._members(unit, rel),
                 app_version=self.state.bags.get(bag_key(rel.id, other.app), Bag()).version)
         now = time.time()
-        interval = parse_duration(self.model_config()["update-status-hook-interval"])
-        retry = bool(self.model_config().get("automatically-retry-hooks", True))
-        actions = tuple(t.id for t in sorted(self.state.tasks.values(), key=lambda t: t.id)
-                        if t.unit == unit.name and t.status == "pending" and t.kind == "action")
-        execs = tuple(t.id for t in sorted(self.state.tasks.values(), key=lambda t: t.id)
-                      if t.unit == unit.name and t.status == "pending" and t.kind == "exec")
+        config = self.model_config()
+        interval = parse_duration(config["update-status-hook-interval"])
+        retry = bool(config.get("automatically-retry-hooks", True))
+        actions, execs = self._pending_tasks().get(unit.name, ((), ()))
         leader_unit = self.state.units.get(app.leader) if app.leader else None
         pending = bool(leader_unit is not None and leader_unit.alive and
                        leader_unit.local.error is None and not leader_unit.local.leader)
