@@ -7,7 +7,7 @@ yard's controller runs in this process on its local provider (each machine
 is a folder, hooks run on the host), as ``scalebench.py`` drives it, with
 the same cap on hooks at once.
 
-Two phases, one table row each:
+Phases, one table row each:
 
 - ``deploy``: ``deploy -n N`` until settled: N machines, install, leader,
   config-changed, start, and the peer relation's N x (N - 1) joined and
@@ -16,7 +16,12 @@ Two phases, one table row each:
   peer bag (the leader's also reads every member's bag, one ``relation-get``
   each, as the stackyard layer's leader does), which wakes a
   ``cluster-relation-changed`` on every other unit: about N x (N - 1) hooks
-  of one ``exit 0``, like the layer's shell skip.
+  of one ``exit 0``, like the layer's shell skip;
+- ``built roll`` (``--roll-units``, default 300): the same roll on a model
+  built in memory as settled (as the pass table below), whose units get
+  their tools and charm before it starts: no N x (N - 1) deploy first. A roll
+  not settled after ``--roll-timeout`` is cut (wall ends in ``+ (cut)``) and
+  counted so far.
 
 Columns: hooks yard ran (its hook records), wall seconds to settled,
 hooks/s, this process's CPU (the controller's threads and the forks it
@@ -41,7 +46,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from yard.controller import Controller
+from yard.controller import Controller, UserError
 from yard.controller.common import DEFAULT_CONFIG
 from yard.model import (Application, Bag, LocalState, Machine, ModelState, RelEnd, RelLocal,
                         Relation, Unit)
@@ -109,37 +114,72 @@ def cpu():
 
 
 def phase(ctl, name, n, act, timeout):
-    """Run ``act``, wait until settled, and return the row's figures."""
+    """Run ``act``, wait until settled (or ``timeout``: the row is cut), the row's figures."""
     since = time.time()
     before = cpu()
     act()
-    ctl.handle('wait', {'timeout': timeout})
+    cut = ''
+    try:
+        ctl.handle('wait', {'timeout': timeout})
+    except UserError as e:
+        if 'timed out' not in str(e):
+            raise
+        cut = '+ (cut)'
     wall = time.time() - since
     after = cpu()
     hooks = [h for h in ctl.handle('hooks', {}) if h['start'] >= since and not h['skipped']]
     own, kids = after[0] - before[0], after[1] - before[1]
-    return (name, n, len(hooks), '{:.1f}'.format(wall), '{:.0f}'.format(len(hooks) / wall),
-            '{:.1f}'.format(own), '{:.2f}'.format(1000 * own / max(1, len(hooks))),
-            '{:.1f}'.format(kids))
+    return (name, n, len(hooks), '{:.1f}{}'.format(wall, cut),
+            '{:.0f}'.format(len(hooks) / wall), '{:.1f}'.format(own),
+            '{:.2f}'.format(1000 * own / max(1, len(hooks))), '{:.1f}'.format(kids))
 
 
-def run(n, work, timeout):
-    """Deploy ``n`` units and roll them once; the two rows."""
+def roll(ctl, n, timeout, name='roll'):
+    """Change ``message``: every unit writes its peer bag; the roll's row."""
+    return phase(ctl, name, n, lambda: ctl.handle(
+        'config', {'app': APP, 'values': {'message': 'roll {}'.format(time.time())}}), timeout)
+
+
+def start(work, n, state=None):
+    """A controller in this process on the local provider (with ``state``, if given)."""
     shutil.rmtree(work, ignore_errors=True)
     charm = write_charm(os.path.join(work, 'charm'))
     provider = LocalProvider('yardscale', root=os.path.join(work, 'machines'))
     ctl = Controller(os.path.join(work, 'home'), 'yardscale', provider=provider)
     ctl.pool = ThreadPoolExecutor(max_workers=min(n + 8, MAX_WORKERS))
+    if state is not None:
+        ctl._set(**{f: getattr(state(charm), f) for f in STATE_FIELDS})
     ctl.start()
+    return ctl, charm
+
+
+def run(n, work, timeout):
+    """Deploy ``n`` units and roll them once; the two rows."""
+    ctl, charm = start(work, n)
     try:
         ctl.handle('model-config', {'values': {'automatically-retry-hooks': 'false',
                                                'update-status-hook-interval': '24h'}})
         rows = [phase(ctl, 'deploy', n, lambda: ctl.handle(
             'deploy', {'path': charm, 'name': APP, 'num_units': n}), timeout)]
-        rows.append(phase(ctl, 'roll', n, lambda: ctl.handle(
-            'config', {'app': APP, 'values': {'message': 'roll {}'.format(time.time())}}),
-            timeout))
+        rows.append(roll(ctl, n, timeout))
         return rows
+    finally:
+        ctl.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run_built(n, work, timeout):
+    """Roll ``n`` units of a model built in memory as settled (no deploy): one row."""
+    ctl, charm = start(work, n, lambda charm: settled_state(n, charm))
+    try:
+        for mid in ctl.state.machines:
+            ctl.provider.create_machine(mid)
+        deadline = time.time() + 60
+        while not ctl.ready and time.time() < deadline:
+            time.sleep(0.1)
+        for name, u in sorted(ctl.state.units.items()):  # tools and charm, as a first hook would
+            ctl._prepare_unit(name, u.machine, False)
+        return [roll(ctl, n, timeout, 'built roll')]
     finally:
         ctl.stop()
         shutil.rmtree(work, ignore_errors=True)
@@ -157,7 +197,7 @@ def settled_state(n, charm):
         local = LocalState(installed=True, started=True, leader=i == 0, config_version=1,
                            leader_settings_version=None if i == 0 else 1,
                            charm_modified_version=0, relations={0: rel})
-        units[name] = Unit(name=name, app=APP, machine=str(i), local=local, deployed_rev=0,
+        units[name] = Unit(name=name, app=APP, machine=str(i), local=local,
                            last_update_status=now)
         machines[str(i)] = Machine(id=str(i), instance='m{}'.format(i),
                                    address='10.0.{}.{}'.format(i // 250, i % 250 + 2),
@@ -190,9 +230,7 @@ def passes(n, work, repeat):
     provider = LocalProvider('yardscale', root=os.path.join(work, 'machines'))
     ctl = Controller(os.path.join(work, 'home'), 'yardscale', provider=provider)
     try:
-        ctl._set(**{f: getattr(settled_state(n, charm), f) for f in (
-            'name', 'uuid', 'provider', 'config', 'machines', 'applications', 'units',
-            'relations', 'bags', 'next_machine', 'next_relation')})
+        ctl._set(**{f: getattr(settled_state(n, charm), f) for f in STATE_FIELDS})
         ctl.ready = True
         with ctl.lock:
             ctl._tick()
@@ -220,6 +258,8 @@ def table(headers, rows):
     sys.stdout.flush()
 
 
+STATE_FIELDS = ('name', 'uuid', 'provider', 'config', 'machines', 'applications', 'units',
+                'relations', 'bags', 'next_machine', 'next_relation')
 PASS_HEADERS = ('settled units', 'scheduler pass ms', 'wait check ms', 'state save ms',
                 'state KiB')
 HEADERS = ('phase', 'units', 'hooks', 'wall s', 'hooks/s', 'yard cpu s', 'yard cpu ms/hook',
@@ -232,6 +272,10 @@ def main(argv=None):
                         default=[60, 100])
     parser.add_argument('--pass-units', type=lambda s: [int(x) for x in s.split(',') if x],
                         default=[100, 300])
+    parser.add_argument('--roll-units', type=lambda s: [int(x) for x in s.split(',') if x],
+                        default=[300], help='units of a model built settled, then rolled')
+    parser.add_argument('--roll-timeout', type=float, default=600,
+                        help='seconds a roll of --roll-units may take; a longer one is cut')
     parser.add_argument('--repeat', type=int, default=5)
     parser.add_argument('--dir', default='/tmp/yard-bench-scale', help='work folder')
     parser.add_argument('--timeout', type=float, default=3600,
@@ -257,6 +301,8 @@ def main(argv=None):
     rows = []
     for n in args.units:
         rows += run(n, os.path.join(work, 'n{}'.format(n)), args.timeout)
+    for n in args.roll_units:
+        rows += run_built(n, os.path.join(work, 'r{}'.format(n)), args.roll_timeout)
     if prof is not None:
         prof.stop()
         with open(args.profile, 'w') as out:
