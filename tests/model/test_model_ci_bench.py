@@ -138,8 +138,8 @@ def test_repeat_is_unchanged_and_a_tiny_block_size_is_worse(ci):
                                               for n, m in worse["metrics"].items()}))
     assert worse["verdict"] == "worse", worse
     # Which bandwidths pass both the 0.9 threshold and Welch's test with two samples
-    # varies (seen: rand-read -99 % worse, seq-write -89 % unchanged): what is worse is
-    # bandwidth, and nothing the tiny I/Os cost is called better but per-I/O figures.
+    # varies (seen: rand-read -99 % worse, seq-write -89 % unchanged); what is worse
+    # is bandwidth (per-I/O latency and IOPS may come out better).
     flagged = {n for n, m in worse["metrics"].items() if m["verdict"] == "worse"}
     assert flagged and all(n.endswith("-bandwidth") for n in flagged), worse
 
