@@ -1,0 +1,1 @@
+"""rabbitmq's library: the cluster, its credentials, the amqp users, actions."""
