@@ -125,11 +125,18 @@ class RabbitMQProvides(Endpoint):
                     break
         return found
 
+    def relation_ids(self):
+        """Every relation's id (those without a valid request are not answered)."""
+        return [relation.relation_id for relation in self.relations]
+
     def publish(self, relation_id, hostname, password):
         """Answer one relation: this unit's address and the user's password."""
-        relation = self.relations[relation_id]
-        relation.to_publish_raw.update({'hostname': str(hostname), 'password': password})
+        self._relation(relation_id).to_publish_raw.update(
+            {'hostname': str(hostname), 'password': password})
 
     def withdraw(self, relation_id):
         """Take back this unit's answer (its node is not serving the cluster)."""
-        self.relations[relation_id].to_publish_raw.update({'hostname': None, 'password': None})
+        self._relation(relation_id).to_publish_raw.update({'hostname': None, 'password': None})
+
+    def _relation(self, relation_id):
+        return next(r for r in self.relations if r.relation_id == relation_id)

@@ -23,8 +23,10 @@ def request_databases():
 
 @status.check
 def relations_status():
-    if not any(is_flag_set(f) for f in ('target.connected', 'shared-db.connected')):
-        return 'blocked', 'Needs a relation: target (http) or shared-db (mysql-shared)'
+    if not any(is_flag_set(f) for f in ('target.connected', 'shared-db.connected',
+                                        'amqp.connected')):
+        return 'blocked', ('Needs a relation: target (http), shared-db (mysql-shared) '
+                           'or amqp (rabbitmq)')
     return None
 
 

@@ -80,7 +80,12 @@ def answer(amqp):
     """
     serving = peers.serving()
     made = credentials.user_secrets()
-    for request in amqp.requests():
+    requests = amqp.requests()
+    asked = {r['relation_id'] for r in requests}
+    for relation_id in amqp.relation_ids():
+        if relation_id not in asked:        # nothing valid asked (or a refused request)
+            amqp.withdraw(relation_id)
+    for request in requests:
         username = request['username']
         if serving and username in made:
             amqp.publish(request['relation_id'], hookenv.unit_private_ip(),
