@@ -333,3 +333,32 @@ def test_probe_amqp_names_and_summary():
     state, message = probe_amqp.summarise([('10.0.0.1', True, '0.05 s'),
                                            ('10.0.0.2', False, '10.0.0.2: cannot connect')])
     assert state == 'blocked' and message.endswith('10.0.0.2: cannot connect')
+
+
+def test_leader_grows_quorum_queues_onto_nodes_that_joined(monkeypatch):
+    p = Peers(monkeypatch, app={peers.MEMBERS_KEY: json.dumps(
+        {'nodes': ['rabbit@h0'], 'running': ['rabbit@h0']})})
+    monkeypatch.setattr(cluster.host, 'service_running', lambda name: True)
+    monkeypatch.setattr(cluster, '_cookie_in_place', lambda: True)
+    monkeypatch.setattr(cluster.hookenv, 'log', lambda *a, **k: None)
+    monkeypatch.setattr(cluster.ctl, 'cluster_status', lambda: {
+        'nodes': ['rabbit@h0', 'rabbit@h1'], 'running': ['rabbit@h0', 'rabbit@h1'],
+        'partitions': {}, 'alarms': []})
+    grown = []
+    monkeypatch.setattr(cluster.ctl, 'grow_quorum_queues', lambda node: grown.append(node) or 2)
+    cluster.refresh_members()
+    assert grown == ['rabbit@h1']
+    assert json.loads(p.app_bag[peers.MEMBERS_KEY])['running'] == ['rabbit@h0', 'rabbit@h1']
+    cluster.refresh_members()
+    assert grown == ['rabbit@h1']
+
+
+def test_leader_makes_users_only_once_min_cluster_size_nodes_run(monkeypatch):
+    p = Peers(monkeypatch, app={peers.SEED_KEY: 'rabbit@h0'})
+    monkeypatch.setattr(users.host, 'service_running', lambda name: True)
+    monkeypatch.setattr(contexts, 'min_cluster_size', lambda: 2)
+    p.app_bag[peers.MEMBERS_KEY] = json.dumps({'nodes': ['rabbit@h0'], 'running': ['rabbit@h0']})
+    assert not users.leader_ready()
+    p.app_bag[peers.MEMBERS_KEY] = json.dumps({'nodes': ['rabbit@h0', 'rabbit@h1'],
+                                               'running': ['rabbit@h0', 'rabbit@h1']})
+    assert users.leader_ready()

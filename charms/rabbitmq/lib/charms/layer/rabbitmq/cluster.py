@@ -46,8 +46,22 @@ def refresh_members():
         return
     if peers.node_name() not in status['running']:
         return
+    before = peers.members()['nodes']
+    for node in status['running']:
+        if before and node not in before:
+            grow(node)
     seen = {'nodes': status['nodes'], 'running': status['running']}
     peers.set_app(**{peers.MEMBERS_KEY: json.dumps(seen, sort_keys=True)})
+
+
+def grow(node):
+    """Give a node that joined its replicas of the quorum queues declared before it."""
+    try:
+        count = ctl.grow_quorum_queues(node)
+    except ctl.Failed as e:
+        hookenv.log('Quorum queues not grown to {}: {}'.format(node, e), level=hookenv.WARNING)
+        return
+    hookenv.log('{} joined: added to {} quorum queues'.format(node, count))
 
 
 def lead():

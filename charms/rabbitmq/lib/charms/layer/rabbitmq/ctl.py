@@ -13,13 +13,14 @@ class Failed(Exception):
     """rabbitmqctl failed; the message is its last line of output."""
 
 
-def run(*args, stdin=None, timeout=TIMEOUT):
+def run(*args, stdin=None, timeout=TIMEOUT, tool=paths.RABBITMQCTL):
     """rabbitmqctl's stdout; ``stdin`` (a password) is written to it, not passed in argv.
 
+    :param tool: another RabbitMQ CLI (``rabbitmq-queues``)
     :raises Failed: non-zero exit or timeout, with rabbitmqctl's last line
     """
     try:
-        proc = subprocess.run([paths.RABBITMQCTL, '-q'] + list(args), input=stdin,
+        proc = subprocess.run([tool, '-q'] + list(args), input=stdin,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               universal_newlines=True, timeout=timeout)
     except (OSError, subprocess.TimeoutExpired) as e:
@@ -47,3 +48,17 @@ def cluster_status():
             'running': sorted(data.get('running_nodes', [])),
             'partitions': data.get('partitions') or {},
             'alarms': data.get('alarms') or []}
+
+
+def grow_quorum_queues(node):
+    """Add ``node`` to every quorum queue of every vhost (``rabbitmq-queues grow``).
+
+    A quorum queue's members are the nodes running when it was declared;
+    without this a node that joins later would hold none of its replicas.
+    :returns: how many queues were grown
+    """
+    out = run('grow', node, 'all', '--formatter', 'json', tool=paths.RABBITMQ_QUEUES)
+    try:
+        return len(json.loads(out or '[]'))
+    except ValueError:
+        return 0

@@ -2,6 +2,7 @@
 
 SERVICE = 'rabbitmq-server'
 RABBITMQCTL = '/usr/sbin/rabbitmqctl'
+RABBITMQ_QUEUES = '/usr/sbin/rabbitmq-queues'
 CONFIG = '/etc/rabbitmq/rabbitmq.conf'
 # The node this one joins (empty on the seed and before the cluster forms);
 # read by the join script at every start of the service.

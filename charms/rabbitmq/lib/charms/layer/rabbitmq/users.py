@@ -5,7 +5,7 @@ import json
 
 from charmhelpers.core import hookenv, host, unitdata
 
-from charms.layer.rabbitmq import credentials, ctl, paths, peers
+from charms.layer.rabbitmq import contexts, credentials, ctl, paths, peers
 
 # unitdata key: {username: digest of what was applied} on this leader, so a
 # hook runs rabbitmqctl only for users whose request or password changed.
@@ -39,11 +39,14 @@ def apply(request, password):
 
 
 def leader_ready():
-    """The leader may create users: its node runs in the seed's cluster."""
+    """The leader may create users: its node runs in the seed's cluster, and
+    ``min-cluster-size`` nodes run in it (so the quorum queues consumers then
+    declare get a replica on each of them)."""
     seen = peers.members()
     me = peers.node_name()
     return (host.service_running(paths.SERVICE) and bool(peers.seed())
-            and me in seen['running'] and peers.seed() in seen['nodes'])
+            and me in seen['running'] and peers.seed() in seen['nodes']
+            and len(seen['running']) >= (contexts.min_cluster_size() or 1))
 
 
 def make_users(amqp):
