@@ -362,3 +362,16 @@ def test_leader_makes_users_only_once_min_cluster_size_nodes_run(monkeypatch):
     p.app_bag[peers.MEMBERS_KEY] = json.dumps({'nodes': ['rabbit@h0', 'rabbit@h1'],
                                                'running': ['rabbit@h0', 'rabbit@h1']})
     assert users.leader_ready()
+
+
+@pytest.mark.parametrize('changes, reason', [
+    ({}, None),
+    ({'messages': 99}, 'messages must be a whole number from 100'),
+    ({'size': True}, 'size must'),
+    ({'runs': 11}, 'runs must'),
+    ({'queue-type': 'stream'}, "queue-type must be one of quorum, classic, not 'stream'"),
+])
+def test_benchmark_params(changes, reason):
+    from charms.layer.rabbitmq import bench
+    params = dict({'messages': 2000, 'size': 1024, 'runs': 3, 'queue-type': 'quorum'}, **changes)
+    assert bench.params_problem(params) == reason or reason in bench.params_problem(params)

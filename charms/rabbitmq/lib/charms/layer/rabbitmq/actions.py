@@ -89,3 +89,20 @@ def forget_cluster_node(params):
     after = _ctl(ctl.cluster_status)
     return {'forgotten': node, 'nodes': ' '.join(after['nodes']),
             'message': 'Removed {} from the cluster'.format(node)}
+
+
+@actions.action('benchmark-amqp')
+def benchmark_amqp(params):
+    """Confirmed publish and acknowledged consume rates through this node."""
+    from charms.layer.rabbitmq import bench
+    problem = bench.params_problem(params)
+    if problem:
+        raise actions.ActionFailed(problem)
+    run = _ctl(bench.run, params)
+    results = run.results()
+    metrics = run.data['metrics']
+    results['output'] = '{} x {} B messages, {} queue, {} runs: publish {:.0f} msg/s, ' \
+        'consume {:.0f} msg/s'.format(params['messages'], params['size'], params['queue-type'],
+                                      params['runs'], metrics['publish-rate']['value'],
+                                      metrics['consume-rate']['value'])
+    return results
