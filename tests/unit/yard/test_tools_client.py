@@ -5,10 +5,8 @@ import json
 import os
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
-import time
 
 import pytest
 import yaml
@@ -242,19 +240,6 @@ def test_server_refuses_malformed_requests(served):
                     break
                 reply += chunk
         assert b"exit" in reply and b"bad request" in reply
-
-
-def test_client_latency(env):
-    """Median wall time of one config-get round trip (target well under 30 ms)."""
-    times = []
-    for _ in range(30):
-        start = time.perf_counter()
-        assert tool(env, "config-get", "port").returncode == 0
-        times.append(time.perf_counter() - start)
-    median = statistics.median(times) * 1000
-    print("config-get round trip: median %.1f ms, min %.1f ms" % (median, min(times) * 1000))
-    # Generous bound: shared CI machines are noisy; the target is checked by hand.
-    assert median < 150
 
 
 def test_client_is_small_stdlib_python_39():
