@@ -12,7 +12,7 @@ import ipaddress
 import json
 import re
 
-from charmhelpers.core import hookenv
+from charmhelpers.core import hookenv, unitdata
 from charms.reactive import Endpoint, clear_flag, is_flag_set, set_flag, toggle_flag
 
 FIELDS = ('database', 'username', 'hostname')
@@ -27,8 +27,8 @@ MAX_HOSTS = 64
 RESERVED_DATABASES = frozenset({'mysql', 'information_schema', 'performance_schema', 'sys'})
 RESERVED_USERS = frozenset({'root', 'mysql', 'mariadb_sys', 'debian_sys_maint',
                             'stackyard_sst'})
-# Problems already logged in this process (the same bad data is not logged every hook).
-_logged = set()
+# unitdata: the refusals logged already (the same bad data is logged once, not every hook).
+LOGGED_KEY = 'mysql-shared.refused'
 
 
 class Invalid(ValueError):
@@ -123,11 +123,17 @@ def parse_unit(data):
     return requests, problems
 
 
-def log_once(problem):
-    """Log a refused request once per process (hooks run in new processes: once per hook)."""
-    if problem not in _logged:
-        _logged.add(problem)
-        hookenv.log('Refusing shared-db request: {}'.format(problem), level=hookenv.WARNING)
+def log_once(problems, key=LOGGED_KEY, what='shared-db request'):
+    """Log each problem the first time it is seen; one that went away may be logged again.
+
+    :param problems: every current problem (the full list, each call)
+    """
+    kv = unitdata.kv()
+    before = set(kv.get(key) or [])
+    for problem in sorted(set(problems) - before):
+        hookenv.log('Refusing {}: {}'.format(what, problem), level=hookenv.WARNING)
+    if before != set(problems):
+        kv.set(key, sorted(set(problems)))
 
 
 def collect(units):
@@ -178,7 +184,7 @@ class MySQLSharedProvides(Endpoint):
     Relation keys read (consumer unit bags, raw strings): ``database``,
     ``username``, ``hostname`` (a host or a JSON list of hosts), and the same
     with a ``<prefix>_`` (prefix: letters and digits).  Invalid names are
-    refused (logged once per hook, nothing served for them).
+    refused (logged once, nothing served for them).
 
     Relation keys written (this unit's bag, raw strings): ``db_host``,
     ``db_port``, ``password`` / ``<prefix>_password``, ``allowed_units`` /
@@ -200,21 +206,33 @@ class MySQLSharedProvides(Endpoint):
             "username", "hostnames", "units"}``, sorted by relation and prefix
         """
         found = []
+        refused = []
         for relation in self.relations:
             units = [(u.unit_name, dict(u.received_raw)) for u in relation.joined_units]
             merged, problems = collect(units)
-            for problem in problems:
-                log_once('{} ({}): {}'.format(relation.application_name,
-                                              relation.relation_id, problem))
+            refused += ['{} ({}): {}'.format(relation.application_name, relation.relation_id,
+                                             problem) for problem in problems]
             for prefix, req in sorted(merged.items(), key=lambda kv: kv[0] or ''):
                 found.append(dict(req, relation_id=relation.relation_id,
                                   application=relation.application_name, prefix=prefix))
+        log_once(refused)
         return found
 
+    def log_refused(self, problems, key):
+        """Log the charm's own refusals once each (as :meth:`requests` does), under ``key``."""
+        log_once(problems, key=key)
+
     def publish(self, relation_id, db_host, db_port, answers):
-        """Set this unit's answer on one relation; keys no longer answered are cleared."""
+        """Set this unit's answer on one relation; keys no longer answered are cleared.
+
+        With ``db_host`` None every answer key is cleared (nothing to connect to yet).
+        """
         relation = self.relations[relation_id]
-        data = answer_keys(db_host, db_port, answers)
+        data = answer_keys(db_host, db_port, answers) if db_host else {}
+        if not db_host:
+            for key in ('db_host', 'db_port'):
+                if relation.to_publish_raw.get(key) is not None:
+                    relation.to_publish_raw[key] = None
         bag = relation.to_publish_raw
         for key in list(bag.keys()):
             if key not in data and (key.endswith('password') or key.endswith('allowed_units')):

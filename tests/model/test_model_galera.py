@@ -1,0 +1,316 @@
+"""galera x3 and the probe over shared-db, in real containers.
+
+Scenarios, in file order, on one deployment: the three units settle active
+as one cluster (wsrep_cluster_size 3 on every node) and the probe shows its
+write/read round trip through the db_host it was given, also for prefixed
+(multi-database) requests; hostile relation data is refused, logged, and
+creates nothing; a bad option blocks naming it; a rolling restart (a config
+change, batch 1) while a writer loop writes through one node loses no
+committed row (how long writes failed is printed); every node stopped, then
+``recover-cluster`` brings the cluster back with every row; ``backup``
+reports its folder, size and time.  Last, no password (the secret's content)
+appears in ``yard debug-log --replay``, status or any action's output.
+"""
+
+import json
+import re
+import time
+
+import pytest
+
+from conftest import BUILD, skip_or_fail
+
+pytestmark = pytest.mark.ha
+
+GALERA = "galera"
+PROBE = "stackyard-probe"
+PROBE_UNIT = PROBE + "/0"
+SETTLE = 1500
+# Every action's output, for the password check at the end.
+OUTPUTS = []
+WRITER = "/root/galera-writer.py"
+# The writer loop, run with the probe charm's Python (it has PyMySQL). One
+# INSERT per 50 ms through one node; an id is written to the log only after
+# the server acknowledged its commit.  Failures are logged with their time.
+WRITER_SCRIPT = r'''
+import os, sys, time
+import pymysql
+host, user, database, pwfile, log = sys.argv[1:6]
+password = open(pwfile).read().strip()
+conn = None
+n = 0
+with open(log, "a", buffering=1) as out:
+    while not os.path.exists(log + ".stop"):
+        n += 1
+        try:
+            if conn is None:
+                conn = pymysql.connect(host=host, user=user, password=password,
+                                       database=database, autocommit=True,
+                                       connect_timeout=2, read_timeout=5, write_timeout=5)
+                conn.cursor().execute("CREATE TABLE IF NOT EXISTS writer "
+                                      "(id INT PRIMARY KEY, at DOUBLE)")
+            conn.cursor().execute("INSERT INTO writer VALUES (%s, %s)", (n, time.time()))
+            out.write("ok %d %.3f\n" % (n, time.time()))
+        except Exception as e:
+            out.write("fail %d %.3f %s\n" % (n, time.time(), type(e).__name__))
+            try:
+                conn.close()
+            except Exception:
+                pass
+            conn = None
+            time.sleep(0.2)
+        time.sleep(0.05)
+'''
+
+
+@pytest.fixture(scope="module")
+def model(yard):
+    for name in (GALERA, PROBE):
+        if not (BUILD / name).is_dir():
+            skip_or_fail("build/%s is not built; run `make build`" % name)
+    started = time.monotonic()
+    yard.run("deploy", BUILD / GALERA, "-n", "3", timeout=SETTLE)
+    yard.run("deploy", BUILD / PROBE, timeout=SETTLE)
+    yard.run("relate", GALERA + ":shared-db", PROBE + ":shared-db")
+    yard.wait(timeout=SETTLE)
+    until_active(yard)
+    print("\ngalera x3 + probe settled active in %.0f s" % (time.monotonic() - started))
+    return yard
+
+
+def messages(yard):
+    status = yard.status()["applications"]
+    return {name: unit["workload-status"] for app in (GALERA, PROBE)
+            for name, unit in (status[app].get("units") or {}).items()}
+
+
+def until_active(yard, timeout=600, probe_text="round trip via"):
+    def ready():
+        found = messages(yard)
+        if all(s["current"] == "active" for s in found.values()) and \
+                probe_text in found[PROBE_UNIT]["message"]:
+            return found
+        return None
+    return yard.until(ready, timeout=timeout, interval=5,
+                      message="galera and the probe active: %s" % yard.run("status").stdout)
+
+
+def action(yard, target, name, *params, check=True):
+    result, task = yard.run_action(target, name, *params, check=check)
+    OUTPUTS.append(result.output)
+    return result, task
+
+
+def sql(yard, unit, statement):
+    out = yard.exec(unit, "mariadb --batch --skip-column-names -e %s" % json.dumps(statement))
+    return [line.split("\t") for line in out.splitlines()]
+
+
+def galera_units(yard):
+    return sorted(yard.units(GALERA))
+
+
+def address(yard, unit):
+    return yard.units(GALERA)[unit]["public-address"]
+
+
+def test_three_units_form_one_cluster(model):
+    found = messages(model)
+    for unit in galera_units(model):
+        assert found[unit]["message"].startswith("Synced, cluster of 3 (Primary)"), found
+        assert sql(model, unit, "SHOW GLOBAL STATUS LIKE 'wsrep_cluster_size'") == [
+            ["wsrep_cluster_size", "3"]]
+        mode = model.exec(unit, "stat -c '%a %U %G' "
+                                "/etc/mysql/mariadb.conf.d/99-stackyard-galera.cnf").split()
+        assert mode == ["640", "root", "mysql"], mode
+
+
+def test_probe_round_trip_through_db_host(model):
+    message = messages(model)[PROBE_UNIT]["message"]
+    hosts = {address(model, u) for u in galera_units(model)}
+    found = re.search(r"shared-db: probe round trip via (\S+) \((\d+) rows\)", message)
+    assert found and found.group(1) in hosts, message
+    # The answer in upstream's keys, this unit allowed.
+    data = model.relation_info(PROBE_UNIT, "shared-db")["related-units"]
+    for unit, bag in data.items():
+        assert bag["data"]["allowed_units"] == PROBE_UNIT, bag
+        assert bag["data"]["db_host"] == address(model, unit)
+        assert bag["data"]["db_port"] == "3306"
+    # The row the probe wrote is on every node (replicated).
+    for unit in galera_units(model):
+        rows = sql(model, unit, "SELECT COUNT(*) FROM probe.stackyard_probe")
+        assert int(rows[0][0]) >= 1
+
+
+def test_prefixed_requests_get_a_database_each(model):
+    model.run("config", PROBE, "extra-databases=nova novaapi")
+    model.wait(timeout=SETTLE)
+    found = until_active(model, probe_text="shared-db: probe, nova, novaapi round trip via")
+    assert found
+    unit = galera_units(model)[0]
+    databases = {row[0] for row in sql(model, unit, "SHOW DATABASES")}
+    assert {"probe", "nova", "novaapi"} <= databases
+    bag = next(iter(model.relation_info(PROBE_UNIT, "shared-db")["related-units"].values()))
+    assert bag["data"]["nova_allowed_units"] == PROBE_UNIT
+    assert bag["data"]["novaapi_allowed_units"] == PROBE_UNIT
+
+
+def test_hostile_relation_data_is_refused_and_creates_nothing(model):
+    rid = model.exec(PROBE_UNIT, "relation-ids shared-db").strip()
+    model.exec(PROBE_UNIT, "relation-set -r %s 'evil_database=x`; DROP DATABASE probe; --' "
+                           "evil_username=evil 'evil_hostname=%%' "
+                           "bad_database=mysql bad_username=bad bad_hostname=10.0.0.1" % rid)
+    model.wait(timeout=SETTLE)
+    leader = model.leader(GALERA)
+    log = model.run("debug-log", "--replay", "--no-tail", "-i", leader).stdout
+    refusals = [line for line in log.splitlines() if "Refusing shared-db request" in line]
+    # Logged once each, though every later hook of the leader reads the same data.
+    assert len([r for r in refusals if "evil: database 'x`; DROP" in r]) == 1, refusals
+    assert len([r for r in refusals if "bad: database 'mysql'" in r]) == 1, refusals
+    unit = galera_units(model)[0]
+    databases = {row[0] for row in sql(model, unit, "SHOW DATABASES")}
+    assert "probe" in databases and not databases & {"x", "evil", "bad"}, databases
+    users = {row[0] for row in sql(model, unit, "SELECT User FROM mysql.user")}
+    assert not users & {"evil", "bad"}, users
+    bag = next(iter(model.relation_info(PROBE_UNIT, "shared-db")["related-units"].values()))
+    assert not [k for k in bag["data"] if k.startswith(("evil", "bad"))], bag
+    model.exec(PROBE_UNIT, "relation-set -r %s evil_database= evil_username= evil_hostname= "
+                           "bad_database= bad_username= bad_hostname=" % rid)
+
+
+def test_a_bad_option_blocks_naming_it_and_changes_nothing(model):
+    unit = galera_units(model)[0]
+    before = model.exec(unit, "cat /etc/mysql/mariadb.conf.d/99-stackyard-galera.cnf")
+    model.run("config", GALERA, "min-cluster-size=0")
+    model.wait(timeout=SETTLE)
+    found = messages(model)[unit]
+    assert found["current"] == "blocked" and "min-cluster-size" in found["message"], found
+    assert model.exec(unit, "cat /etc/mysql/mariadb.conf.d/99-stackyard-galera.cnf") == before
+    model.run("config", GALERA, "--reset", "min-cluster-size")
+    model.wait(timeout=SETTLE)
+    until_active(model)
+
+
+def start_writer(model, target):
+    """The writer loop on the probe's machine, writing through ``target`` only."""
+    python = "/var/lib/juju/agents/unit-stackyard-probe-0/charm/.venv/bin/python3"
+    rid = model.exec(PROBE_UNIT, "relation-ids shared-db").strip()
+    model.exec(PROBE_UNIT, "cat > %s <<'EOF'\n%s\nEOF" % (WRITER, WRITER_SCRIPT))
+    # The password goes from relation-get to a 0600 file, never through this test.
+    model.exec(PROBE_UNIT, "umask 077; relation-get -r %s password galera/0 > /root/writer.pw; "
+                           "rm -f /root/writer.log /root/writer.log.stop; "
+                           "setsid nohup %s %s %s probe probe /root/writer.pw /root/writer.log "
+                           ">/root/writer.out 2>&1 < /dev/null &"
+               % (rid, python, WRITER, address(model, target)))
+
+
+def stop_writer(model):
+    model.exec(PROBE_UNIT, "touch /root/writer.log.stop; sleep 1")
+    lines = model.exec(PROBE_UNIT, "cat /root/writer.log").splitlines()
+    ok = [int(line.split()[1]) for line in lines if line.startswith("ok ")]
+    fails = [float(line.split()[2]) for line in lines if line.startswith("fail ")]
+    return ok, fails
+
+
+def outage_seconds(model):
+    """Longest time between two acknowledged writes, from the writer's log."""
+    lines = model.exec(PROBE_UNIT, "cat /root/writer.log").splitlines()
+    times = [float(line.split()[2]) for line in lines if line.startswith("ok ")]
+    return max((b - a for a, b in zip(times, times[1:])), default=0.0)
+
+
+def committed_rows(model, unit):
+    return {int(r[0]) for r in sql(model, unit, "SELECT id FROM probe.writer")}
+
+
+def test_rolling_restart_loses_no_committed_row(model):
+    units = galera_units(model)
+    target = units[1]
+    start_writer(model, target)
+    model.until(lambda: "ok " in model.exec(PROBE_UNIT, "cat /root/writer.log"), timeout=60,
+                message="the writer's first commit")
+    began = time.monotonic()
+    model.run("config", GALERA, "max-connections=501")
+
+    def rolled():
+        for unit in units:
+            out = model.exec(unit, "grep -c '^max_connections = 501' "
+                                   "/etc/mysql/mariadb.conf.d/99-stackyard-galera.cnf || true")
+            if out.strip() != "1":
+                return False
+            value = sql(model, unit, "SELECT @@max_connections")
+            if value != [["501"]]:
+                return False
+        return True
+    model.until(rolled, timeout=900, interval=5, message="every node restarted with 501")
+    roll = time.monotonic() - began
+    model.wait(timeout=SETTLE)
+    time.sleep(3)
+    ok, fails = stop_writer(model)
+    lost = set(ok) - committed_rows(model, units[0])
+    _, history = action(model, target, "restart-history")
+    print("\nrolling restart of 3 nodes (batch 1): %.0f s; writes through %s: %d committed, "
+          "%d failed attempts, longest gap between commits %.1f s"
+          % (roll, target, len(ok), len(fails), outage_seconds(model)))
+    assert ok and not lost, "committed rows lost: %s" % sorted(lost)[:20]
+    for unit in units:
+        assert sql(model, unit, "SHOW GLOBAL STATUS LIKE 'wsrep_cluster_size'") == [
+            ["wsrep_cluster_size", "3"]]
+
+
+def test_backup_reports_folder_size_and_time(model):
+    unit = galera_units(model)[0]
+    result, task = action(model, unit, "backup")
+    results = task.get("results", {})
+    assert task.get("status") == "completed", result.report()
+    assert int(results["size-bytes"]) > 1 << 20 and float(results["seconds"]) > 0, results
+    mode = model.exec(unit, "stat -c '%%a' %s" % results["path"]).strip()
+    assert mode == "700", mode
+    print("\nbackup: %s bytes in %s s" % (results["size-bytes"], results["seconds"]))
+
+
+def test_every_node_stopped_then_recover_cluster(model):
+    units = galera_units(model)
+    before = committed_rows(model, units[0])
+    for unit in units:
+        model.exec(unit, "systemctl stop mariadb", timeout=300)
+    states = {}
+    for unit in units:
+        _, task = action(model, unit, "cluster-status")
+        states[unit] = task["results"]
+        assert states[unit]["running"] == "false", states[unit]
+    began = time.monotonic()
+    result, task = action(model, GALERA + "/leader", "recover-cluster")
+    assert task.get("status") == "completed", result.report()
+    chosen = task["results"]["bootstrap-unit"]
+    print("\nrecover-cluster chose %s; states %s" % (
+        chosen, {u: (s["seqno"], s["safe-to-bootstrap"]) for u, s in states.items()}))
+
+    def back():
+        return all(sql(model, u, "SHOW GLOBAL STATUS LIKE 'wsrep_cluster_size'") == [
+            ["wsrep_cluster_size", "3"]] for u in units
+            if model.exec(u, "systemctl is-active mariadb || true").strip() == "active") and \
+            all(model.exec(u, "systemctl is-active mariadb || true").strip() == "active"
+                for u in units)
+    model.until(back, timeout=600, interval=5, message="the cluster back with 3 nodes")
+    print("cluster of 3 again %.0f s after recover-cluster" % (time.monotonic() - began))
+    for unit in units:
+        assert committed_rows(model, unit) >= before
+    model.wait(timeout=SETTLE)
+    until_active(model)
+
+
+def test_no_password_in_logs_status_or_action_output(model):
+    listing = model.json("secrets")
+    [secret_id] = [key for key, meta in listing.items() if meta.get("owner") == GALERA]
+    content = model.json("show-secret", secret_id, "--reveal")[secret_id]["content"]
+    values = list(content.values())
+    assert len(values) >= 5, "root, sst and three shared-db users"
+    log = model.run("debug-log", "--replay", "--no-tail", timeout=600).stdout
+    status = model.run("status", "--format", "yaml").stdout
+    for name, text in [("debug-log", log), ("status", status)] + [
+            ("action output %d" % i, out) for i, out in enumerate(OUTPUTS)]:
+        for value in values:
+            assert value not in text, "a password is in the %s" % name
+    print("\nchecked %d passwords against debug-log (%d lines), status and %d action outputs"
+          % (len(values), len(log.splitlines()), len(OUTPUTS)))
