@@ -8,7 +8,8 @@ creates nothing; a bad option blocks naming it; a rolling restart (a config
 change, batch 1) while a writer loop writes through one node loses no
 committed row (how long writes failed is printed); every node stopped, then
 ``recover-cluster`` brings the cluster back with every row; ``backup``
-reports its folder, size and time.  Last, no password (the secret's content)
+reports its folder, size and time; a killed machine leaves a cluster of two
+that serves (yard cannot bring the machine back).  Last, no password (the secret's content)
 appears in ``yard debug-log --replay``, status or any action's output.
 """
 
@@ -150,9 +151,13 @@ def test_prefixed_requests_get_a_database_each(model):
     unit = galera_units(model)[0]
     databases = {row[0] for row in sql(model, unit, "SHOW DATABASES")}
     assert {"probe", "nova", "novaapi"} <= databases
-    bag = next(iter(model.relation_info(PROBE_UNIT, "shared-db")["related-units"].values()))
-    assert bag["data"]["nova_allowed_units"] == PROBE_UNIT
-    assert bag["data"]["novaapi_allowed_units"] == PROBE_UNIT
+
+    def answered():
+        # Every galera unit answers; the others may do so a hook after the leader.
+        bags = model.relation_info(PROBE_UNIT, "shared-db")["related-units"].values()
+        return all(bag["data"].get("nova_allowed_units") == PROBE_UNIT and
+                   bag["data"].get("novaapi_allowed_units") == PROBE_UNIT for bag in bags)
+    model.until(answered, timeout=120, interval=3, message="every galera unit's answer")
 
 
 def test_hostile_relation_data_is_refused_and_creates_nothing(model):
@@ -298,6 +303,31 @@ def test_every_node_stopped_then_recover_cluster(model):
         assert committed_rows(model, unit) >= before
     model.wait(timeout=SETTLE)
     until_active(model)
+
+
+def test_a_killed_machine_leaves_a_cluster_of_two_serving(model):
+    units = galera_units(model)
+    victim = units[2]
+    machine = model.units(GALERA)[victim]["machine"]
+    before = committed_rows(model, units[0])
+    model.run("kill-machine", machine)
+
+    def two():
+        return all(sql(model, u, "SHOW GLOBAL STATUS LIKE 'wsrep_cluster_size'") == [
+            ["wsrep_cluster_size", "2"]] for u in units[:2])
+    began = time.monotonic()
+    model.until(two, timeout=120, interval=2, message="a cluster of 2 after the kill")
+    print("\ncluster of 2 (Primary) %.0f s after killing %s's machine"
+          % (time.monotonic() - began, victim))
+    for unit in units[:2]:
+        assert sql(model, unit, "SHOW GLOBAL STATUS LIKE 'wsrep_cluster_status'") == [
+            ["wsrep_cluster_status", "Primary"]]
+        assert committed_rows(model, unit) >= before
+    # The probe still writes and reads through its db_host (a surviving node).
+    model.run("config", PROBE, "timeout=4")
+    model.wait(timeout=SETTLE)
+    message = messages(model)[PROBE_UNIT]
+    assert message["current"] == "active" and "round trip via" in message["message"], message
 
 
 def test_no_password_in_logs_status_or_action_output(model):

@@ -109,3 +109,15 @@ def test_answers_only_what_is_granted():
     assert found['shared-db:1'] == {None: {'password': 'pk', 'allowed_units': ['keystone/0']}}
     assert set(found['shared-db:3']) == {'nova', 'novaapi'}
     assert found['shared-db:4'] == {}
+
+
+@pytest.mark.parametrize('value, ok', [
+    ('', True), ('10.157.83.150', True), ('10.0.0.5', False), ('10.157.83.300', False),
+    ('vip', False)])
+def test_vip_reason(monkeypatch, value, ok):
+    import ipaddress
+    monkeypatch.setattr(checks, 'networks', lambda: [ipaddress.ip_network('10.157.83.0/24')])
+    reason = checks.vip_reason(value)
+    assert (reason is None) == ok
+    if value == '10.0.0.5':
+        assert 'outside' in reason and '10.157.83.0/24' in reason

@@ -56,9 +56,11 @@ def recover_cluster(params):
         raise actions.ActionFailed('no node has a usable seqno or safe_to_bootstrap: '
                                    '{}'.format(json.dumps(states, sort_keys=True)))
     token = secrets.token_hex(8)
-    hookenv.leader_set({'recover-from': json.dumps({'unit': chosen, 'token': token})})
     if chosen == hookenv.local_unit():
+        # Up before the others hear of it, so their hooks find a member to join.
         cluster.recover_here(token)
+        cluster.publish_state()
+    hookenv.leader_set({'recover-from': json.dumps({'unit': chosen, 'token': token})})
     return {'bootstrap-unit': chosen, 'seqno': str(states[chosen]['seqno']),
             'states': json.dumps(states, sort_keys=True),
             'message': '{} bootstraps the cluster; the other nodes rejoin in their next '

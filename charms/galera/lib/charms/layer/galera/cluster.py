@@ -129,15 +129,20 @@ def local_state():
 
 
 def publish_state():
-    """Write this node's state into its peer bag (if there is a peer relation)."""
-    endpoint = endpoint_from_name(PEER_ENDPOINT)
-    if not endpoint or not endpoint.relations:
+    """Write this node's state into its peer bag (if there is a peer relation).
+
+    Written with ``relation-set`` at once, not through the Endpoint (whose
+    data is flushed when a hook ends): ``cluster-status`` publishes from an
+    action, which has no hook end.
+    """
+    rids = hookenv.relation_ids(PEER_ENDPOINT)
+    if not rids:
         return None
     state = local_state()
     value = json.dumps(state, sort_keys=True)
-    for relation in endpoint.relations:
-        if relation.to_publish_raw.get(STATE_KEY) != value:
-            relation.to_publish_raw[STATE_KEY] = value
+    for rid in rids:
+        if hookenv.relation_get(STATE_KEY, unit=hookenv.local_unit(), rid=rid) != value:
+            hookenv.relation_set(relation_id=rid, relation_settings={STATE_KEY: value})
     return state
 
 

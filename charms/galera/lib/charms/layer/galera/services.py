@@ -108,6 +108,8 @@ def start_galera(service_name):
                '(run recover-cluster on the leader once every node reported)')
         return
     kv.set(NOT_STARTED_KEY, None)
+    # Peers waiting for a member to join learn of it from this change.
+    cluster.publish_state()
 
 
 def version():
