@@ -131,12 +131,16 @@ def test_probe_round_trip_through_db_host(model):
     hosts = {address(model, u) for u in galera_units(model)}
     found = re.search(r"shared-db: probe round trip via (\S+) \((\d+) rows\)", message)
     assert found and found.group(1) in hosts, message
-    # The answer in upstream's keys, this unit allowed.
-    data = model.relation_info(PROBE_UNIT, "shared-db")["related-units"]
-    for unit, bag in data.items():
-        assert bag["data"]["allowed_units"] == PROBE_UNIT, bag
-        assert bag["data"]["db_host"] == address(model, unit)
-        assert bag["data"]["db_port"] == "3306"
+    # The answer in upstream's keys, this unit allowed, from every galera unit
+    # (the others answer a hook after the leader made the user).
+
+    def answered():
+        data = model.relation_info(PROBE_UNIT, "shared-db")["related-units"]
+        return len(data) == 3 and all(
+            bag["data"].get("allowed_units") == PROBE_UNIT and
+            bag["data"].get("db_host") == address(model, unit) and
+            bag["data"].get("db_port") == "3306" for unit, bag in data.items())
+    model.until(answered, timeout=120, interval=3, message="every galera unit's answer")
     # The row the probe wrote is on every node (replicated).
     for unit in galera_units(model):
         rows = sql(model, unit, "SELECT COUNT(*) FROM probe.stackyard_probe")
@@ -272,6 +276,20 @@ def test_backup_reports_folder_size_and_time(model):
     mode = model.exec(unit, "stat -c '%%a' %s" % results["path"]).strip()
     assert mode == "700", mode
     print("\nbackup: %s bytes in %s s" % (results["size-bytes"], results["seconds"]))
+
+
+def test_benchmark_db_reports_sysbench_figures(model):
+    unit = galera_units(model)[0]
+    result, task = action(model, unit, "benchmark-db", "duration=10", "threads=2",
+                          "table-size=1000")
+    results = task.get("results", {})
+    assert task.get("status") == "completed", result.report()
+    tps = float(results["results"]["transactions"]["value"]) if isinstance(
+        results.get("results"), dict) else float(results["results.transactions.value"])
+    assert tps > 0, results
+    databases = {row[0] for row in sql(model, unit, "SHOW DATABASES")}
+    assert "stackyard_bench" not in databases
+    print("\nbenchmark-db on %s: %s" % (unit, results.get("message")))
 
 
 def test_every_node_stopped_then_recover_cluster(model):

@@ -4,7 +4,8 @@ from charmhelpers.core import hookenv
 from charms.reactive import endpoint_from_flag, when
 
 from charms.layer.stackyard import options, status
-from charms.layer.galera import actions, checks, cluster, services, shared_db  # noqa: F401
+from charms.layer.galera import (actions, bench, checks, cluster, services,  # noqa: F401
+                                 shared_db)
 
 status.version_source(services.version)
 status.ready_message(checks.ready_message)

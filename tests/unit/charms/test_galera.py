@@ -121,3 +121,28 @@ def test_vip_reason(monkeypatch, value, ok):
     assert (reason is None) == ok
     if value == '10.0.0.5':
         assert 'outside' in reason and '10.157.83.0/24' in reason
+
+
+SYSBENCH_RUN = """
+SQL statistics:
+    queries performed:
+        read:                            14000
+    transactions:                        1000   (33.21 per sec.)
+    queries:                             20000  (664.20 per sec.)
+Latency (ms):
+         min:                                   20.11
+         avg:                                  120.37
+         max:                                  480.03
+         95th percentile:                      207.82
+"""
+
+
+def test_sysbench_output_parsed():
+    from charms.layer.galera import bench
+    assert bench.parse(SYSBENCH_RUN) == {'tps': 33.21, 'qps': 664.2, 'latency-avg': 120.37,
+                                         'latency-p95': 207.82}
+
+
+def test_the_bench_database_is_refused_to_consumers():
+    request = _request('evil', 'evil', 'stackyard_bench', ['10.0.0.9'])
+    assert "charm's own" in shared_db.conflict(request, {})

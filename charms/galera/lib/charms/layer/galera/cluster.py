@@ -7,6 +7,10 @@ Leader settings (written by the leader only):
   ``recover-from``: JSON ``{"unit", "token"}`` set by ``recover-cluster``:
   that unit bootstraps from its own data once.
 
+Peer application bag (``cluster`` relation, the leader writes it):
+  ``credentials-secret`` (:mod:`credentials`), ``shared-db-users``
+  (:mod:`shared_db`).
+
 Peer unit bag (``cluster`` relation, every unit writes its own):
   ``galera-state``: JSON ``{"running": bool, "uuid", "seqno": int,
   "safe": bool}``, this node's grastate.dat (seqno recovered with
@@ -213,3 +217,34 @@ def recover_here(token):
     unitdata.kv().set(RECOVERED_TOKEN_KEY, token)
     mark_safe_to_bootstrap()
     bootstrap_new_cluster()
+
+
+# Written this hook (relation-get answers are cached per hook by charmhelpers).
+_app_written = {}
+
+
+def app_get(key):
+    """A key of the application's bag on the peer relation ('' when unset or no relation).
+
+    The leader keeps here what must reach the other units together with the
+    secret content it goes with: relation data and secret changes are both
+    committed when the leader's hook ends, where leader settings are
+    written at once (a unit saw a new user before its password, and the
+    secret's URI before the secret).
+    """
+    if key in _app_written:
+        return _app_written[key]
+    rids = hookenv.relation_ids(PEER_ENDPOINT)
+    if not rids:
+        return ''
+    return hookenv.relation_get(key, app=hookenv.application_name(), rid=rids[0]) or ''
+
+
+def app_set(key, value):
+    """Leader: set a key of the application's peer bag; False without a peer relation."""
+    rids = hookenv.relation_ids(PEER_ENDPOINT)
+    if not rids:
+        return False
+    hookenv.relation_set(relation_id=rids[0], relation_settings={key: value}, app=True)
+    _app_written[key] = value
+    return True

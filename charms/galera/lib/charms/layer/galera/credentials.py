@@ -4,7 +4,8 @@ Content keys: ``root-password``, ``sst-password``, and ``u-<hex of user name>``
 for each shared-db user (Juju's content keys allow only lower-case letters,
 digits and ``-``, so the name is hex-encoded).  The leader makes and updates
 it; every unit of the application reads it (owners always read the latest
-revision).  Its URI is in the leader settings under ``credentials-secret``.
+revision).  Its URI is in the peer relation's application bag under
+``credentials-secret`` (see :func:`cluster.app_get`).
 Values go to ``secret-add``/``secret-set`` through 0600 files, never argv.
 """
 
@@ -16,8 +17,10 @@ import tempfile
 
 from charmhelpers.core import hookenv
 
+from charms.layer.galera import cluster
+
 LABEL = 'galera-credentials'
-LEADER_KEY = 'credentials-secret'
+APP_KEY = 'credentials-secret'
 SST_USER = 'stackyard_sst'
 
 
@@ -43,12 +46,9 @@ class Unreadable(Exception):
 def read():
     """The secret's content, or ``{}`` before the leader made it.
 
-    Leader settings are written at once, a new secret when the leader's hook
-    ends: a unit may see the URI a moment before it can read the secret.
-
     :raises Unreadable: ``secret-get`` failed
     """
-    uri = hookenv.leader_get(LEADER_KEY)
+    uri = cluster.app_get(APP_KEY)
     if not uri:
         return {}
     try:
@@ -79,15 +79,18 @@ def _write(command, content):
 
 
 def ensure():
-    """Leader: the secret exists (root and SST passwords made once); its content."""
+    """Leader: the secret exists (root and SST passwords made once); its content.
+
+    ``{}`` until the peer relation exists (where its URI is kept).
+    """
     content = read()
-    if content:
+    if content or not hookenv.relation_ids(cluster.PEER_ENDPOINT):
         return content
     content = {'root-password': new_password(), 'sst-password': new_password()}
     uri = _write(['secret-add', '--label', LABEL,
                   '--description', 'Galera root, SST and shared-db user passwords'],
                  content).strip()
-    hookenv.leader_set({LEADER_KEY: uri})
+    cluster.app_set(APP_KEY, uri)
     return content
 
 
@@ -97,5 +100,5 @@ def add_users(content, usernames):
     if not missing:
         return content
     content = dict(content, **{user_key(u): new_password() for u in missing})
-    _write(['secret-set', hookenv.leader_get(LEADER_KEY)], content)
+    _write(['secret-set', cluster.app_get(APP_KEY)], content)
     return content

@@ -1,6 +1,7 @@
 """shared-db: a database and user per consumer, made by the leader, answered by every unit.
 
-Leader settings ``shared-db-users`` (JSON, no passwords) is the registry:
+The peer relation's application bag key ``shared-db-users`` (JSON, no
+passwords; committed with the secret's new passwords) is the registry:
 ``{username: {"app": application, "grants": {database: [host, ...]}}}``.
 A user belongs to the application that first asked for it, and so do its
 databases: another application asking for either is refused (logged once
@@ -15,13 +16,15 @@ from charmhelpers.core import hookenv
 from charms.layer.galera import cluster, credentials, db
 
 REGISTRY_KEY = 'shared-db-users'
+# Databases the charm uses itself (benchmark-db drops its database afterwards).
+RESERVED = frozenset({'stackyard_bench'})
 # unitdata: the ownership conflicts logged already.
 CONFLICTS_KEY = 'galera.shared-db.conflicts'
 
 
 def registry():
     try:
-        found = json.loads(hookenv.leader_get(REGISTRY_KEY) or '{}')
+        found = json.loads(cluster.app_get(REGISTRY_KEY) or '{}')
     except ValueError:
         return {}
     return found if isinstance(found, dict) else {}
@@ -30,6 +33,8 @@ def registry():
 def conflict(request, users):
     """Why ``request`` clashes with what other applications own, or None."""
     app, user, database = request['application'], request['username'], request['database']
+    if database.lower() in RESERVED:
+        return 'database {} is the charm\'s own (asked for by {})'.format(database, app)
     owner = users.get(user)
     if owner and owner['app'] != app:
         return 'user {} of {} is asked for by {}'.format(user, owner['app'], app)
@@ -81,7 +86,7 @@ def serve(endpoint):
             set(entry['grants'].get(request['database'], [])) | set(hosts))
         hookenv.log('shared-db: granted {} on {} at {} host(s) for {}'.format(
             user, request['database'], len(hosts), request['application']), level=hookenv.INFO)
-    hookenv.leader_set({REGISTRY_KEY: json.dumps(users, sort_keys=True)})
+    cluster.app_set(REGISTRY_KEY, json.dumps(users, sort_keys=True))
 
 
 def answers(requests, users, secret):
