@@ -140,7 +140,10 @@ def test_probe_round_trip_through_db_host(model):
             bag["data"].get("allowed_units") == PROBE_UNIT and
             bag["data"].get("db_host") == address(model, unit) and
             bag["data"].get("db_port") == "3306" for unit, bag in data.items())
-    model.until(answered, timeout=120, interval=3, message="every galera unit's answer")
+    # Up to an update-status later: yard commits a hook's relation data before its
+    # secret changes (Juju commits both at once), so a unit woken by the leader's
+    # registry change can read the secret a revision early and answer at its next hook.
+    model.until(answered, timeout=420, interval=5, message="every galera unit's answer")
     # The row the probe wrote is on every node (replicated).
     for unit in galera_units(model):
         rows = sql(model, unit, "SELECT COUNT(*) FROM probe.stackyard_probe")
@@ -161,7 +164,10 @@ def test_prefixed_requests_get_a_database_each(model):
         bags = model.relation_info(PROBE_UNIT, "shared-db")["related-units"].values()
         return all(bag["data"].get("nova_allowed_units") == PROBE_UNIT and
                    bag["data"].get("novaapi_allowed_units") == PROBE_UNIT for bag in bags)
-    model.until(answered, timeout=120, interval=3, message="every galera unit's answer")
+    # Up to an update-status later: yard commits a hook's relation data before its
+    # secret changes (Juju commits both at once), so a unit woken by the leader's
+    # registry change can read the secret a revision early and answer at its next hook.
+    model.until(answered, timeout=420, interval=5, message="every galera unit's answer")
 
 
 def test_hostile_relation_data_is_refused_and_creates_nothing(model):
