@@ -22,7 +22,6 @@ def nothing_from_an_earlier_hook(monkeypatch):
     """What one test's hook did does not leak into the next."""
     from charms.layer.stackyard import restart
     # Nor what one test's leader placed (one process is one hook).
-    monkeypatch.setattr(restart, '_plan_written', False)
     monkeypatch.setattr(restart, '_placed_now', set())
     # Only the layer's own option rules: a built charm has its charm's rules
     # alone, while the unit suites import every charm into one process.

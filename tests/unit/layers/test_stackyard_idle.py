@@ -157,21 +157,28 @@ def test_the_real_hook_takes_the_fast_path_under_its_shebang(hook_env, server, t
 def test_the_state_is_one_versioned_document(hook_env):
     """Line 1 for the shell, then every key as JSON; another version is not read."""
     import json
+    waiting = {'web/3': ['web/3#2', 'web/3#1'], 'web/2': ['web/2#1', '']}
     state = idle.write_state(hook_env.charm_dir, True, [{'kind': 'tcp', 'port': 1}], 5.0,
-                             'cluster-relation-changed', ['web/3', 'web/2'])
+                             'cluster-relation-changed', waiting)
     with open(idle.state_path(hook_env.charm_dir)) as f:
         line, body = f.read().splitlines()
     assert json.loads(body) == state == idle.read_state(hook_env.charm_dir)
     assert sorted(state) == ['checks', 'eligible', 'expires_at', 'peer_hook', 'version',
                              'waiting_for', 'written_at']
     # An override due to expire: the shell may skip nothing (it cannot tell the time).
-    assert line == '1 -' and state['peer_hook'] is None
+    assert line == '2 -' and state['peer_hook'] is None
     state = idle.write_state(hook_env.charm_dir, False, [], None,
-                             'cluster-relation-changed', ['web/3', 'web/2'])
+                             'cluster-relation-changed', waiting)
+    assert state['waiting_for'] == waiting
     with open(idle.state_path(hook_env.charm_dir)) as f:
-        assert f.readline() == '1 cluster-relation-changed web/2 web/3\n'
+        assert f.readline() == '2 cluster-relation-changed web/2=web/2#1= web/3=web/3#2=web/3#1\n'
+    # A word the shell could not split: it may skip nothing.
+    idle.write_state(hook_env.charm_dir, False, [], None, 'cluster-relation-changed',
+                     {'web/3': ['web/3#2', 'a=b']})
+    with open(idle.state_path(hook_env.charm_dir)) as f:
+        assert f.readline() == '2 -\n'
     with open(idle.state_path(hook_env.charm_dir), 'w') as f:
-        f.write('2 -\n' + json.dumps(dict(state, version=2)) + '\n')
+        f.write('3 -\n' + json.dumps(dict(state, version=3)) + '\n')
     assert idle.read_state(hook_env.charm_dir) is None
 
 
@@ -186,15 +193,37 @@ def test_the_hook_template_survives_charm_builds_substitution():
 
 SHELL_CASES = [
     # (state's peer hook, units waited for, version, hook, remote unit, the shell skips it)
-    ('cluster-relation-changed', ['web/0'], 1, 'cluster-relation-changed', 'web/2', True),
-    ('cluster-relation-changed', [], 1, 'cluster-relation-changed', 'web/2', True),
-    ('cluster-relation-changed', ['web/0'], 1, 'cluster-relation-changed', 'web/0', False),
-    ('cluster-relation-changed', ['web/0'], 1, 'cluster-relation-changed', '', False),  # app
-    ('cluster-relation-changed', ['web/0'], 1, 'website-relation-changed', 'web/2', False),
-    ('cluster-relation-changed', ['web/0'], 1, 'update-status', 'web/2', False),
-    (None, [], 1, 'cluster-relation-changed', 'web/2', False),   # leader, turn came, ...
-    ('cluster-relation-changed', [], 2, 'cluster-relation-changed', 'web/2', False),
+    ('cluster-relation-changed', {'web/0': ['web/0#2', 'web/0#1']}, 2,
+     'cluster-relation-changed', 'web/2', True),
+    ('cluster-relation-changed', {}, 2, 'cluster-relation-changed', 'web/2', True),
+    ('cluster-relation-changed', {'web/0': ['web/0#2', 'web/0#1']}, 2,
+     'cluster-relation-changed', 'web/0', True),    # its done id is unchanged (it halted, say)
+    ('cluster-relation-changed', {'web/0': ['web/0#2', '']}, 2,
+     'cluster-relation-changed', 'web/0', False),   # web/0#1 done: not what the state said
+    ('cluster-relation-changed', {'web/0': ['web/0#1', '']}, 2,
+     'cluster-relation-changed', 'web/0', False),   # the entry is done: the turn came
+    ('cluster-relation-changed', {'web/0': ['web/0#2', 'web/0#1']}, 2,
+     'cluster-relation-changed', '', False),  # app
+    ('cluster-relation-changed', {}, 2, 'website-relation-changed', 'web/2', False),
+    ('cluster-relation-changed', {}, 2, 'update-status', 'web/2', False),
+    (None, {}, 2, 'cluster-relation-changed', 'web/2', False),   # leader, turn came, ...
+    ('cluster-relation-changed', {}, 3, 'cluster-relation-changed', 'web/2', False),
 ]
+
+
+def fake_relation_get(tmp_path, done):
+    """A ``relation-get`` on PATH answering ``done[unit]`` for the done key (a missing
+    unit fails, as a tool that cannot answer)."""
+    import json
+    bin_dir = tmp_path / 'tools'
+    bin_dir.mkdir(exist_ok=True)
+    tool = bin_dir / 'relation-get'
+    tool.write_text('#!/usr/bin/python3\nimport sys\ndone = {}\n'
+                    'assert sys.argv[1] == "stackyard-restart-done", sys.argv\n'
+                    'sys.exit(print(done[sys.argv[2]]) if sys.argv[2] in done else 1)\n'
+                    .format(json.dumps(done)))
+    tool.chmod(0o755)
+    return '{}:/usr/bin:/bin'.format(bin_dir)
 
 
 @pytest.mark.parametrize('peer_hook, waiting, version, hook, remote, skips', SHELL_CASES)
@@ -207,7 +236,8 @@ def test_the_hooks_shell_skips_what_the_state_allows(
     (charm / 'hooks' / 'stackyard-hook.py').write_text('print("python")\n')
     monkeypatch.setattr(idle, 'VERSION', version)
     idle.write_state(str(charm), False, [], None, peer_hook, waiting)
-    proc = run_hook(charm, hook, JUJU_REMOTE_UNIT=remote, JUJU_REMOTE_APP='web')
+    path = fake_relation_get(tmp_path, {'web/0': 'web/0#1'})
+    proc = run_hook(charm, hook, JUJU_REMOTE_UNIT=remote, JUJU_REMOTE_APP='web', PATH=path)
     assert proc.returncode == 0 and proc.stderr == b'', proc.stderr
     assert (proc.stdout == b'') is skips, proc.stdout
     records = idle.take_fast_records(str(charm))
@@ -216,11 +246,36 @@ def test_the_hooks_shell_skips_what_the_state_allows(
         assert 0 <= records[0]['duration'] < 1
 
 
+def test_only_the_last_waited_unit_to_finish_runs_the_full_hook(hook_env, tmp_path):
+    """A batch of three finishing one by one: two skipped, the third one's change runs."""
+    charm = tmp_path / 'built'
+    built_hooks(charm, 'cluster-relation-changed')
+    (charm / 'hooks' / 'stackyard-hook.py').write_text('print("python")\n')
+    idle.write_state(str(charm), False, [], None, 'cluster-relation-changed', {
+        'web/1': ['web/1#2', 'web/1#1'], 'web/2': ['web/2#2', 'web/2#1'],
+        'web/3': ['web/3#2', 'web/3#1']})
+    done = {'web/1': 'web/1#1', 'web/2': 'web/2#1', 'web/3': 'web/3#1'}
+
+    def change(unit, now):
+        done[unit] = now
+        return run_hook(charm, 'cluster-relation-changed', JUJU_REMOTE_UNIT=unit,
+                        PATH=fake_relation_get(tmp_path, done)).stdout
+    assert change('web/2', 'web/2#2') == b''
+    assert change('web/2', 'web/2#2') == b'', 'seen once, still skipped'
+    assert change('web/1', 'web/1#1') == b'', 'halted: its done id is unchanged'
+    assert change('web/1', 'web/1#2') == b''
+    assert change('web/3', 'web/3#2') == b'python\n', 'the last one: its turn came'
+    del done['web/3']
+    assert change('web/3', 'web/3#2') == b'python\n', 'relation-get failed: the full hook'
+    idle.clear_state(str(charm))
+    assert not (charm / idle.SEEN_FILE).exists(), 'a full hook forgets what the shell saw'
+
+
 def test_a_full_hook_start_removes_the_state(hook_env, tmp_path):
     charm = tmp_path / 'built'
     built_hooks(charm, 'cluster-relation-changed')
     (charm / 'hooks' / 'stackyard-hook.py').write_text('print("python")\n')
-    idle.write_state(str(charm), True, [], None, 'cluster-relation-changed', [])
+    idle.write_state(str(charm), True, [], None, "cluster-relation-changed", {})
     idle.clear_state(str(charm))
     proc = run_hook(charm, 'cluster-relation-changed', JUJU_REMOTE_UNIT='web/2')
     assert proc.stdout == b'python\n'
@@ -233,15 +288,15 @@ def test_the_template_checks_the_state_version_the_module_writes():
 
 
 @pytest.mark.parametrize('leader, allowed, pending, turn, paused, expected', [
-    (False, True, None, None, False, ('cluster-relation-changed', ())),
-    (True, True, None, None, False, (None, ())),             # the leader places requests
-    (False, False, None, None, False, (None, ())),           # the charm did not allow it
-    (False, True, False, (None, {}), False, ('cluster-relation-changed', ())),  # unplaced
+    (False, True, None, None, False, ('cluster-relation-changed', {})),
+    (True, True, None, None, False, (None, {})),             # the leader places requests
+    (False, False, None, None, False, (None, {})),           # the charm did not allow it
+    (False, True, False, (None, {}), False, ('cluster-relation-changed', {})),  # unplaced
     (False, True, False, (4, {'web/0': 'web/0#2'}), False,
-     ('cluster-relation-changed', ('web/0',))),
-    (False, True, False, (4, {}), False, (None, ())),        # its turn came
-    (False, True, True, None, False, (None, ())),            # restarted, not released
-    (False, True, None, None, True, (None, ())),             # paused
+     ('cluster-relation-changed', {'web/0': ['web/0#2', 'web/0#1']})),
+    (False, True, False, (4, {}), False, (None, {})),        # its turn came
+    (False, True, True, None, False, (None, {})),            # restarted, not released
+    (False, True, None, None, True, (None, {})),             # paused
 ])
 def test_the_state_lets_the_shell_skip_only_a_settled_minions_peer_changes(
         hook_env, monkeypatch, leader, allowed, pending, turn, paused, expected):
@@ -250,6 +305,7 @@ def test_the_state_lets_the_shell_skip_only_a_settled_minions_peer_changes(
     monkeypatch.setattr(operations.hookenv, 'is_leader', lambda: leader)
     monkeypatch.setattr(restart, 'in_flight', lambda rid: False)
     monkeypatch.setattr(restart, 'my_turn', lambda rid, request_id: turn)
+    monkeypatch.setattr(restart, 'read_unit', lambda rid, unit: {'done': unit + '#1'})
     monkeypatch.setattr(services, 'health_checks', lambda: {})
     monkeypatch.setattr(options, 'current', lambda: type('E', (), {
         'valid': True, 'expires_at': None})())
@@ -261,5 +317,5 @@ def test_the_state_lets_the_shell_skip_only_a_settled_minions_peer_changes(
         kv.set(restart.PENDING, {'id': 'test/0#1', 'services': ['app'], 'restarted': pending})
     operations.write_state()
     state = idle.read_state(hook_env.charm_dir)
-    assert (state['peer_hook'], tuple(state['waiting_for'])) == expected
+    assert (state['peer_hook'], state['waiting_for']) == expected
     assert state['eligible'] is (pending is None and not paused)

@@ -348,12 +348,8 @@ def test_leader_writes_the_app_bag_only_when_it_places_requests(monkeypatch):
     assert not restart.in_flight('cluster:0')
     bags['web/0'] = {'stackyard-restart-request': 'web/0#2', 'stackyard-restart-done': 'web/0#1'}
     restart.schedule('cluster:0', 2)
-    assert len(writes) == 2 and restart.PLAN_KEY not in writes[1], \
-        'the leader alone asks for an echo before it places itself'
-    bags['web/1'][restart.ECHO_KEY] = json.loads(writes[1][restart.ECHO_KEY])['token']
-    restart.schedule('cluster:0', 2)
-    assert len(writes) == 3
-    assert json.loads(writes[2][restart.PLAN_KEY]) == {
+    assert len(writes) == 2, 'nothing in flight: the leader places its own request at once'
+    assert json.loads(writes[1][restart.PLAN_KEY]) == {
         'last': 2, 'batches': [{'n': 2, 'units': {'web/0': 'web/0#2'}}]}
     assert restart.in_flight('cluster:0')
 
@@ -361,7 +357,6 @@ def test_leader_writes_the_app_bag_only_when_it_places_requests(monkeypatch):
 def leader_hook(monkeypatch):
     """A new hook on the leader web/0, whose request web/0#1 is open."""
     from charmhelpers.core import unitdata
-    monkeypatch.setattr(restart, '_plan_written', False)
     monkeypatch.setattr(restart, '_placed_now', set())
     monkeypatch.setattr(restart.hookenv, 'is_leader', lambda: True)
     unitdata.kv().set(restart.PENDING, {'id': 'web/0#1', 'services': ['app'],
@@ -369,7 +364,6 @@ def leader_hook(monkeypatch):
 
 
 def next_leader_hook(monkeypatch):
-    monkeypatch.setattr(restart, '_plan_written', False)
     monkeypatch.setattr(restart, '_placed_now', set())
 
 
@@ -379,23 +373,16 @@ def plan_of(bags):
 
 
 def test_the_leader_keeps_its_request_back_and_restarts_last(monkeypatch):
-    """Its restart holds its hook: it goes once the other units asked."""
-    import json
-    bags = {'web': {}, 'web/0': {'stackyard-restart-request': 'web/0#1'}, 'web/2': {},
-            'web/1': {}}
+    """Its restart holds its hook: while others are in flight it goes once they all asked."""
+    bags = {'web': {}, 'web/0': {'stackyard-restart-request': 'web/0#1'},
+            'web/2': {'stackyard-restart-request': 'web/2#1'}, 'web/1': {}}
     fake_peers(monkeypatch, bags)
     leader_hook(monkeypatch)
     restarted = []
     config = {'restart-batch-size': 2}
     restart.coordinate(config, {}, restart=restarted.append)
-    assert restarted == [] and restart.PLAN_KEY not in bags['web']
-    echo = json.loads(bags['web'][restart.ECHO_KEY])
-    assert echo['by'] == 'web/2' and echo['token'].startswith('web/0#1@'), \
-        'nothing in flight: an echo makes sure of a next hook'
-    next_leader_hook(monkeypatch)
-    bags['web/2'] = {'stackyard-restart-request': 'web/2#1'}
-    restart.coordinate(config, {}, restart=restarted.append)
     assert plan_of(bags) == [['web/2']], 'web/1 may still ask'
+    assert restarted == []
     next_leader_hook(monkeypatch)
     bags['web/1'] = {'stackyard-restart-request': 'web/1#1'}
     restart.coordinate(config, {}, restart=restarted.append)
@@ -406,7 +393,19 @@ def test_the_leader_keeps_its_request_back_and_restarts_last(monkeypatch):
     bags['web/2'] = {'stackyard-restart-done': 'web/2#1'}
     restart.coordinate(config, {}, restart=restarted.append)
     assert restarted == ['app']
-    assert json.loads(bags['web'][restart.ECHO_KEY]) == echo, 'no echo needed any more'
+
+
+def test_with_nothing_in_flight_the_leader_restarts_at_once(monkeypatch):
+    """No other unit asked: nothing to go last after, and no later hook to wait for."""
+    bags = {'web': {}, 'web/0': {'stackyard-restart-request': 'web/0#1'}, 'web/1': {},
+            'web/2': {}}
+    writes = fake_peers(monkeypatch, bags)
+    leader_hook(monkeypatch)
+    restarted = []
+    restart.coordinate({'restart-batch-size': 2}, {}, restart=restarted.append)
+    assert plan_of(bags) == [['web/0']] and restarted == ['app']
+    assert [sorted(w) for w in writes] == [[restart.PLAN_KEY], sorted(
+        [restart.DONE_KEY, restart.REQUEST_KEY, restart.HALTED_KEY])]
 
 
 def test_a_unit_that_never_asks_holds_the_leader_only_until_a_batch_closes(monkeypatch):
@@ -432,11 +431,11 @@ def test_a_unit_that_never_asks_holds_the_leader_only_until_a_batch_closes(monke
 
 
 def test_placing_batch_mates_holds_the_leaders_turn_for_one_hook(monkeypatch):
-    """Places are committed when the hook ends: the leader restarts in its next hook."""
-    import json
+    """Places are committed when the hook ends: the leader restarts in its next hook,
+    which the placed mate's own next write brings."""
     bags = {'web': {}, 'web/0': {'stackyard-restart-request': 'web/0#1'},
             'web/1': {'stackyard-restart-request': 'web/1#1'}, 'web/2': {}}
-    fake_peers(monkeypatch, bags)
+    writes = fake_peers(monkeypatch, bags)
     leader_hook(monkeypatch)
     restarted = []
     config = {'restart-batch-size': 3}
@@ -447,30 +446,11 @@ def test_placing_batch_mates_holds_the_leaders_turn_for_one_hook(monkeypatch):
     restart.coordinate(config, {}, restart=restarted.append)
     assert plan_of(bags) == [['web/0', 'web/1', 'web/2']]
     assert restarted == [], 'this hook placed web/2: its place is committed first'
-    echo = json.loads(bags['web'][restart.ECHO_KEY])
-    assert echo['by'] == 'web/2' and echo['token'].startswith('web/0#1@')
+    assert len(writes) == 2, 'the plan twice, nothing else'
     next_leader_hook(monkeypatch)
+    bags['web/2'] = {'stackyard-restart-done': 'web/2#1'}
     restart.coordinate(config, {}, restart=restarted.append)
     assert restarted == ['app']
-
-
-def test_an_echo_nobody_answers_counts_as_answered_after_a_while(monkeypatch):
-    import json
-    bags = {'web': {}, 'web/0': {'stackyard-restart-request': 'web/0#1'}, 'web/1': {}}
-    fake_peers(monkeypatch, bags)
-    leader_hook(monkeypatch)
-    restart.coordinate({'restart-batch-size': 2}, {}, restart=[].append)
-    assert restart.PLAN_KEY not in bags['web']
-    echo = json.loads(bags['web'][restart.ECHO_KEY])
-    next_leader_hook(monkeypatch)
-    restart.coordinate({'restart-batch-size': 2}, {}, restart=[].append)
-    assert restart.PLAN_KEY not in bags['web'] and \
-        json.loads(bags['web'][restart.ECHO_KEY]) == echo, 'one echo at a time'
-    next_leader_hook(monkeypatch)
-    monkeypatch.setattr(restart.time, 'time', lambda: 1e10)
-    restarted = []
-    restart.coordinate({'restart-batch-size': 2}, {}, restart=restarted.append)
-    assert plan_of(bags) == [['web/0']] and restarted == ['app']
 
 
 def test_alone_the_leader_restarts_at_once(monkeypatch):
@@ -479,21 +459,7 @@ def test_alone_the_leader_restarts_at_once(monkeypatch):
     leader_hook(monkeypatch)
     restarted = []
     restart.coordinate({'restart-batch-size': 2}, {}, restart=restarted.append)
-    assert restarted == ['app'] and restart.ECHO_KEY not in bags['web']
-
-
-def test_the_named_peer_answers_the_echo_once(monkeypatch):
-    import json
-    bags = {'web': {restart.ECHO_KEY: json.dumps({'by': 'web/1', 'token': 'web/0#1'})},
-            'web/0': {}, 'web/1': {}}
-    writes = fake_peers(monkeypatch, bags, me='web/1')
-    restart.answer_echo('cluster:0')
-    assert bags['web/1'][restart.ECHO_KEY] == 'web/0#1'
-    restart.answer_echo('cluster:0')
-    assert len(writes) == 1
-    bags['web'][restart.ECHO_KEY] = '{bad'
-    restart.answer_echo('cluster:0')
-    assert len(writes) == 1
+    assert restarted == ['app']
 
 
 @pytest.mark.parametrize('count, size', [(6, 2), (12, 4), (5, 1)])
@@ -510,17 +476,6 @@ def test_placing_one_request_at_a_time_matches_the_planner(count, size):
     assert rollplan.place(one_by_one, names[0], names[0] + '#1', size, units) == one_by_one
 
 
-def test_a_new_echo_once_the_last_was_answered(monkeypatch):
-    import json
-    bags = {'web': {restart.ECHO_KEY: json.dumps({'by': 'web/1', 'token': 't1'})},
-            'web/0': {'stackyard-restart-request': 'web/0#1'},
-            'web/1': {restart.ECHO_KEY: 't1'}}
-    fake_peers(monkeypatch, bags)
-    leader_hook(monkeypatch)
-    restart.coordinate({'restart-batch-size': 2}, {}, restart=[].append)
-    assert json.loads(bags['web'][restart.ECHO_KEY])['token'] != 't1'
-
-
 def test_with_batches_of_one_the_leader_goes_after_the_others(monkeypatch):
     """Nobody can share its batch: once its turn comes it does not wait for a next hook."""
     bags = {'web': {}, 'web/0': {'stackyard-restart-request': 'web/0#1'},
@@ -533,7 +488,7 @@ def test_with_batches_of_one_the_leader_goes_after_the_others(monkeypatch):
     next_leader_hook(monkeypatch)
     bags['web/1'] = {'stackyard-restart-done': 'web/1#1'}
     restart.coordinate({'restart-batch-size': 1}, {}, restart=restarted.append)
-    assert restarted == ['app'] and restart.ECHO_KEY not in bags['web']
+    assert restarted == ['app']
 
 
 @pytest.mark.parametrize('wait, ok', [(0, False), (5, True)])
@@ -660,6 +615,26 @@ def test_a_unit_gives_back_a_place_it_did_not_ask_for_in_its_turn(monkeypatch, t
     assert [h['id'] for h in restart.history()] == ['web/3#6']
 
 
+def test_a_request_placed_ahead_is_not_published(monkeypatch, tmp_path):
+    """Each write of a unit bag is a hook on every other unit: one the plan holds already
+    needs none; one it does not hold is published, once."""
+    import json
+    bags = {'web': {restart.PLAN_KEY: json.dumps({'last': 1, 'batches': [
+                {'n': 1, 'units': {'web/1': 'web/1#2', 'web/0': 'web/0#4'}}]})},
+            'web/0': {}, 'web/1': v2(done='web/1#1')}
+    monkeypatch.setattr(restart.hookenv, 'is_leader', lambda: False)
+    writes = fake_peers(monkeypatch, bags, me='web/1')
+    kv = fresh_unit_state(monkeypatch, tmp_path / 'web1.db')
+    kv.set(restart.COUNTER, 1)
+    assert restart.request(['app'], 'config changed', {}) == 'web/1#2'
+    restart.announce('cluster:0', kv.get(restart.PENDING))
+    assert writes == [], 'the leader placed it ahead'
+    bags['web'] = {}
+    restart.announce('cluster:0', kv.get(restart.PENDING))
+    restart.announce('cluster:0', kv.get(restart.PENDING))
+    assert writes == [{restart.REQUEST_KEY: 'web/1#2'}], 'not in the plan: published once'
+
+
 def test_a_paused_unit_gives_back_an_empty_place_but_holds_a_real_request(
         monkeypatch, tmp_path):
     import json
@@ -699,11 +674,14 @@ def test_a_later_batch_waits_only_for_the_nearest_batch_with_a_unit_still_here()
         'web/1': ['web/1#1'], 'web/2': ['web/2#1']}
 
 
+@pytest.mark.parametrize('publish', [True, False])
 @pytest.mark.parametrize('count, size, idle', [(12, 4, ()), (6, 2, ('web/2', 'web/5')),
                                                (5, 1, ('web/1', 'web/2', 'web/3', 'web/4'))])
-def test_a_roll_placed_ahead_restarts_who_asked_once_and_never_too_many(count, size, idle):
+def test_a_roll_placed_ahead_restarts_who_asked_once_and_never_too_many(
+        count, size, idle, publish):
     """Units that need no restart give their places back in their turn; the rest go in
-    batches, each unit deciding its turn from the nearest earlier batch only."""
+    batches, each unit deciding its turn from the nearest earlier batch only.  A unit
+    whose request the leader placed ahead need not publish it (``restart.announce``)."""
     names = ['web/{}'.format(n) for n in range(count)]
     leader = 'web/0'
     units = {u: {'request': '', 'done': '{}#1'.format(u)} for u in names}
@@ -711,15 +689,17 @@ def test_a_roll_placed_ahead_restarts_who_asked_once_and_never_too_many(count, s
     plan = rollplan.plan_restarts({}, {**units, **restart.ahead_requests({}, units, leader)},
                                   size, leader=leader)
     assert sum(len(b['units']) for b in plan['batches']) == count
-    for u in names:       # every unit's request, or the place it took with nothing in it
-        units[u]['request'] = '{}#2'.format(u)
+    own = {u: '{}#2'.format(u) for u in names}    # every unit's request, or the place taken
+    for u in names:
+        if publish or u == leader:
+            units[u]['request'] = own[u]
     restarted, waves, live = [], [], set(names)
     for _ in range(40):
         plan = rollplan.plan_restarts(plan, units, size, leader=leader)
         wave = []
         for u in names:
-            n, earlier = rollplan.place_of(plan, u, units[u]['request'], live)
-            if units[u]['request'] and n is not None and all(
+            n, earlier = rollplan.place_of(plan, u, own[u], live)
+            if not rollplan.entry_done(own[u], units[u]) and n is not None and all(
                     rollplan.entry_done(r, units[x]) for x, ids in earlier.items() for r in ids):
                 wave.append(u)
         if not wave:
@@ -728,8 +708,9 @@ def test_a_roll_placed_ahead_restarts_who_asked_once_and_never_too_many(count, s
         for u in wave:
             if u not in idle:
                 restarted.append(u)
-            units[u] = dict(units[u], request='', done=units[u]['request'])
+            units[u] = dict(units[u], request='', done=own[u])
     assert leader in waves[-1] and max(len(w) for w in waves) <= size
+    assert sorted(restarted) == sorted(u for u in names if u not in idle)
     assert all(not q['request'] for q in units.values())
 
 
@@ -963,16 +944,3 @@ def test_skip_restart_refuses_naming_why(hook_env, monkeypatch, leader, unit, er
         restart.skip(unit)
     assert str(e.value) == error
     assert bags['web'] == before
-
-
-def test_the_leader_asks_no_skipped_unit_for_an_echo(monkeypatch):
-    import json
-    plan = {'last': 1, 'batches': [], 'skipped': {'web/2': 'web/2#1'}}
-    bags = {'web': {restart.PLAN_KEY: json.dumps(plan)},
-            'web/0': {restart.REQUEST_KEY: 'web/0#1'}, 'web/1': {},
-            'web/2': {restart.REQUEST_KEY: 'web/2#1'}}
-    fake_peers(monkeypatch, bags)
-    leader_hook(monkeypatch)
-    restart.coordinate({'restart-batch-size': 1}, {}, restart=[].append)
-    assert json.loads(bags['web'][restart.ECHO_KEY])['by'] == 'web/1', \
-        'web/2 (lost) would never answer'

@@ -7,8 +7,8 @@ completed (:func:`write_state`, called by ``operations.write_state``), so a
 failed hook leaves none and the next hook runs in full.  It holds two lines:
 
 1. for the hook's shell part (``hooks/hook.template``, which checks the
-   version itself): ``<version> <peer hook or -> [<unit> ...]``, that is
-   ``version``, ``peer_hook`` and ``waiting_for`` below;
+   version itself): ``<version> <peer hook or -> [<unit>=<entry>=<done> ...]``,
+   that is ``version``, ``peer_hook`` and ``waiting_for`` below;
 2. the state as one JSON object:
 
    - ``version`` (int): :data:`VERSION`; a file of another version is
@@ -28,12 +28,23 @@ failed hook leaves none and the next hook runs in full.  It holds two lines:
      unit is not the leader (whose hooks place every request), active with
      a valid config, not paused, no failing check, no override due to
      expire, and no restart of its own, or one waiting for its turn;
-   - ``waiting_for`` (list of str): units whose changes are never skipped:
-     those whose restarts this unit's restart waits for (``restart.my_turn``).
+   - ``waiting_for`` (object): ``{unit: [entry, done]}``, the units whose
+     restarts this unit's restart waits for (``restart.my_turn``): the
+     plan entry waited for and the unit's done id (``restart.DONE_KEY``)
+     when the state was written.
 
 A non-leader's restart depends on other units' bags only through the units
-it waits for; the rest reaches it through the application bag, whose changes
-always run the full hook, as do joins, departures and the leader's hooks.
+it waits for, and on those only through their done ids; the rest reaches it
+through the application bag, whose changes always run the full hook, as do
+joins, departures and the leader's hooks.  On a change of a waited unit the
+shell reads that unit's done id (one ``relation-get``): unchanged (a halt,
+say), it skips; the entry done, it appends ``<unit>=<entry>=<done>`` to
+``$CHARM_DIR/.stackyard-seen`` (:data:`SEEN_FILE`, 0600, one line) and skips
+while a waited unit is not in it yet, so only the last of them runs the full
+hook, in which the turn comes; any other id runs the full hook.  A done id
+once published only grows, so a unit seen done stays done.  No Python reads
+that file: a full hook removes it with the state and works out the turn
+from the relation data itself.
 
 Fast hooks (an idle update-status here, a skipped peer change in the shell)
 append their timing to ``$CHARM_DIR/.stackyard-fast-hooks``, one line each:
@@ -49,7 +60,8 @@ import os
 import time
 
 STATE_FILE = '.stackyard-state'
-VERSION = 1
+VERSION = 2
+SEEN_FILE = '.stackyard-seen'
 FAST_LOG = '.stackyard-fast-hooks'
 FAST_LOG_LIMIT = 64 * 1024
 
@@ -59,14 +71,17 @@ def state_path(charm_dir):
 
 
 def write_state(charm_dir, eligible, checks, expires_at=None, peer_hook=None,
-                waiting_for=()):
+                waiting_for=None):
     """Write the state (see the module docstring for each key)."""
+    waiting = {u: list(ed) for u, ed in (waiting_for or {}).items()}
     state = {'version': VERSION, 'written_at': time.time(), 'eligible': bool(eligible),
              'checks': list(checks), 'expires_at': expires_at,
-             'peer_hook': None if expires_at else peer_hook,
-             'waiting_for': sorted(waiting_for)}
-    words = [str(VERSION), state['peer_hook']] + state['waiting_for']
-    if not state['peer_hook'] or not all(w.split() == [w] for w in words):
+             'peer_hook': None if expires_at else peer_hook, 'waiting_for': waiting}
+    words = [str(VERSION), state['peer_hook']] + [
+        '='.join([u] + waiting[u]) for u in sorted(waiting)]
+    parts = [str(p) for u, ed in waiting.items() for p in [u] + ed]
+    if not state['peer_hook'] or any(len(ed) != 2 for ed in waiting.values()) or \
+            not all(w.split() == [w] for w in words) or any('=' in p for p in parts):
         state['peer_hook'], words = None, [str(VERSION), '-']
     path = state_path(charm_dir)
     fd = os.open(path + '.tmp', os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -89,10 +104,11 @@ def read_state(charm_dir):
 
 def clear_state(charm_dir):
     """At the start of a full hook: only a hook that completes writes the state."""
-    try:
-        os.remove(state_path(charm_dir))
-    except FileNotFoundError:
-        pass
+    for name in (STATE_FILE, SEEN_FILE):
+        try:
+            os.remove(os.path.join(charm_dir, name))
+        except FileNotFoundError:
+            pass
 
 
 def try_fast_path(charm_dir, hook_name, now=None):

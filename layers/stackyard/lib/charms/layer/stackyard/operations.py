@@ -123,25 +123,26 @@ def _settled(kv):
 
 
 def peer_skip(rid, leader):
-    """``(peer hook, units waited for)`` when the shell may skip other units' changes.
+    """``(peer hook, {unit: [entry, done]})`` when the shell may skip other units' changes.
 
     Only on a settled unit that is not the leader, with no restart or one
     waiting for its turn: such a unit depends on other units' bags only
-    through those its restart waits for (see :mod:`idle`).  ``(None, ())``
-    otherwise.
+    through the done ids of those its restart waits for (see :mod:`idle`).
+    ``(None, {})`` otherwise.
     """
     kv = unitdata.kv()
     if not rid or leader or not status.peer_fast_path_enabled() or not _settled(kv):
-        return None, ()
+        return None, {}
     pending = kv.get(restart.PENDING)
     if not pending:
-        return restart.PEER + '-relation-changed', ()
+        return restart.PEER + '-relation-changed', {}
     if pending.get('restarted'):
-        return None, ()
+        return None, {}
     batch_n, waiting = restart.my_turn(rid, pending['id'])
     if batch_n is not None and not waiting:
-        return None, ()     # its turn came: the next hook takes it
-    return restart.PEER + '-relation-changed', tuple(waiting)
+        return None, {}     # its turn came: the next hook takes it
+    return restart.PEER + '-relation-changed', {
+        u: [entry, restart.read_unit(rid, u)['done']] for u, entry in waiting.items()}
 
 
 def write_state():

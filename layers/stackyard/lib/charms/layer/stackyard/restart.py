@@ -27,9 +27,6 @@ Peer relation keys (endpoint ``cluster``):
   only when the ``skip-restart`` action skipped a request, see :func:`skip`)
 - app bag ``stackyard-restart-roll``: JSON ``{"id": str, "services": [..],
   "deferred_only": bool}``, written by the ``restart-services`` action on the leader
-- app bag ``stackyard-restart-echo``: JSON ``{"by": unit, "token": str}``: the
-  leader waits for its next hook (:func:`hold_own_turn`, :func:`_echo_for`);
-  unit ``by`` answers with ``token`` in its unit bag key of the same name
 """
 
 import json
@@ -45,7 +42,6 @@ REQUEST_KEY = 'stackyard-restart-request'
 DONE_KEY = 'stackyard-restart-done'
 PLAN_KEY = 'stackyard-restart-plan'
 ROLL_KEY = 'stackyard-restart-roll'
-ECHO_KEY = 'stackyard-restart-echo'
 HALTED_KEY = 'stackyard-restart-halted'
 
 PENDING = 'stackyard.restart.pending'      # {"id", "services", "restarted"}
@@ -63,8 +59,7 @@ SLOTS = 'stackyard.restart.slots'          # leader: {id: when it saw that turn 
 SLOT_MARGIN = 60
 
 # What the leader placed in this very hook (one process per hook): its own
-# turn may then wait for its next hook (see hold_own_turn()).
-_plan_written = False
+# turn then waits for its next hook (see _turn_now()).
 _placed_now = set()
 
 
@@ -113,10 +108,10 @@ def read_plan(rid):
 
 
 def read_unit(rid, unit):
-    """``{"request", "done", "halted", "echo"}`` of one unit's bag."""
+    """``{"request", "done", "halted"}`` of one unit's bag."""
     data = _unit_data(rid, unit)
     return {'request': data.get(REQUEST_KEY, ''), 'done': data.get(DONE_KEY, ''),
-            'halted': data.get(HALTED_KEY, ''), 'echo': data.get(ECHO_KEY, '')}
+            'halted': data.get(HALTED_KEY, '')}
 
 
 def read_units(rid):
@@ -170,10 +165,20 @@ def request(services, reason, config, force=False):
                    'services': sorted(set(services)), 'restarted': False,
                    'reason': reason, 'requested_at': time.time()}
     kv.set(PENDING, pending)
-    rid = peer_relation()
-    if rid:
-        publish(rid, **{REQUEST_KEY: pending['id']})
+    announce(peer_relation(), pending)
     return pending['id']
+
+
+def announce(rid, pending):
+    """Publish the open request in this unit's bag, unless the plan holds it already.
+
+    Each unit bag write is a hook on every other unit: a request the leader
+    placed ahead (:func:`ahead_requests`) needs none.
+    """
+    me = hookenv.local_unit()
+    if rid and pending and rollplan.place_of(read_plan(rid), me, pending['id'])[0] is None \
+            and _unit_data(rid, me).get(REQUEST_KEY) != pending['id']:
+        publish(rid, **{REQUEST_KEY: pending['id']})
 
 
 def deferred():
@@ -217,12 +222,10 @@ def coordinate(config, checks, restart=None, paused=False):
     :param restart: how to restart one service (``host.service_restart``)
     """
     rid = peer_relation()
-    if rid and not hookenv.is_leader():
-        # Even when paused: the leader may wait for this answer to go on.
-        answer_echo(rid)
     if rid:
         decline_unasked(rid)
         ask_again(rid)
+        announce(rid, unitdata.kv().get(PENDING))
     restart = restart or host.service_restart
     pending = unitdata.kv().get(PENDING)
     batch_size, interval, timeout, _ = settings(config)
@@ -317,44 +320,23 @@ def _interval_over(pending, interval, budget):
 
 
 def _turn_now(rid, pending):
-    """The batch number when this unit's turn came in this hook, else None."""
-    batch_n, waiting = my_turn(rid, pending['id'])
-    if batch_n is None or waiting or hold_own_turn(rid, pending, batch_n):
-        return None
-    return batch_n
+    """The batch number when this unit's turn came in this hook, else None.
 
-
-def hold_own_turn(rid, pending, batch_n):
-    """Leader: leave a turn that came to the next hook when this one placed batch-mates.
-
-    Relation data is committed when the hook ends: restarting now would hide
-    their places from the units just placed for a whole restart.  In case
-    no request or release brings the next hook, a peer named in the app bag
-    answers in its own bag (``stackyard-restart-echo``): that is the hook.
+    Not on the leader in a hook that placed batch-mates of its own: relation
+    data is committed when the hook ends, so restarting now would hide their
+    places from them for a whole restart.  Their next write (a release, a
+    halt) brings the leader's next hook; one that never writes is a lost
+    slot holder (:func:`overdue`).
     """
-    if not _plan_written or pending.get('restarted'):
-        return False
+    batch_n, waiting = my_turn(rid, pending['id'])
+    if batch_n is None or waiting:
+        return None
     me = hookenv.local_unit()
     mates = next((b['units'] for b in read_plan(rid)['batches'] if b['n'] == batch_n), {})
-    if not any(u != me and (u, r) in _placed_now for u, r in mates.items()):
-        return False
-    peers = _echo_peers(rid)
-    if not peers:
-        return False
-    echo = _load(_app_data(rid).get(ECHO_KEY), {})
-    if echo.get('by') in peers and echo.get('token') and \
-            _unit_data(rid, echo['by']).get(ECHO_KEY) != echo['token']:
-        return True     # an answer to an earlier echo is on its way: that is the hook
-    # A peer outside its batch: one inside would answer after its own restart.
-    others = [u for u in peers if u not in mates] or peers
-    _ask_echo(rid, pending['id'], others[-1])
-    return True
-
-
-def _ask_echo(rid, request_id, peer):
-    """Leader: name ``peer`` to answer in its bag; that change is the leader's next hook."""
-    token = '{}@{:.6f}'.format(request_id, time.time())
-    _publish_app(rid, ECHO_KEY, json.dumps({'by': peer, 'token': token}, sort_keys=True))
+    if not pending.get('restarted') and any(
+            u != me and (u, r) in _placed_now for u, r in mates.items()):
+        return None
+    return batch_n
 
 
 def my_turn(rid, request_id):
@@ -396,23 +378,18 @@ def schedule(rid, batch_size):
     Written only when it places something (each app bag write is a hook on
     every other unit); finished batches are dropped with that write.
     """
-    global _plan_written
     me = hookenv.local_unit()
     current = read_plan(rid)
     units = read_units(rid)
     own = units[me]['request'] if not rollplan.entry_done(units[me]['request'], units[me]) else ''
     if own and app_config_changed():
         units = {**units, **ahead_requests(current, units, me)}
-    new = rollplan.plan_restarts(current, units, batch_size, leader=me,
-                                 echo_answered=bool(own) and _echo_answered(rid, own))
+    new = rollplan.plan_restarts(current, units, batch_size, leader=me)
     before = {(u, r) for b in current['batches'] for u, r in b['units'].items()}
     placed = {(u, r) for b in new['batches'] for u, r in b['units'].items()} - before
     if placed:
         _publish_app(rid, PLAN_KEY, json.dumps(new, sort_keys=True))
-        _plan_written = True
         _placed_now.update(placed)
-    if own and rollplan.place_of(new, me, own)[0] is None and not rollplan.unfinished(new, units):
-        _echo_for(rid, own)
     # When the leader first saw each turn of the running batch come (for status_check).
     seen, now = unitdata.kv().get(SLOTS, {}), time.time()
     unitdata.kv().set(SLOTS, {r: seen.get(r, now) for b in rollplan.unfinished(new, units)[:1]
@@ -489,56 +466,6 @@ def decline_unasked(rid):
     hookenv.log('Restart place {} made ahead: given back in its turn '
                 'unless a restart is needed by then'.format(taken))
     return taken
-
-
-#: Seconds after which an echo nobody answered counts as answered (a peer
-#: whose hooks fail, say); the leader's next hook (update-status at the
-#: latest) then goes on.
-ECHO_PATIENCE = 60
-
-
-def _echo_for(rid, request_id):
-    """Leader: ask a peer for an echo that wakes it, unless one for ``request_id`` is due."""
-    echo = _load(_app_data(rid).get(ECHO_KEY), {})
-    token = echo.get('token')
-    if isinstance(token, str) and token.startswith(request_id + '@'):
-        return
-    peers = _echo_peers(rid)
-    if peers:
-        _ask_echo(rid, request_id, peers[-1])
-
-
-def _echo_peers(rid):
-    """Peers to ask for an echo, in unit order: one whose restart the operator
-    skipped (lost, most likely) only when there is no other."""
-    skipped = read_plan(rid).get('skipped', {})
-    peers = sorted(hookenv.related_units(rid), key=rollplan.unit_key)
-    return [p for p in peers if p not in skipped] or peers
-
-
-def _echo_answered(rid, request_id):
-    """Whether the echo asked for ``request_id`` came back (or its peer left, or it is stale)."""
-    echo = _load(_app_data(rid).get(ECHO_KEY), {})
-    token, by = echo.get('token'), echo.get('by')
-    if not isinstance(token, str) or not token.startswith(request_id + '@'):
-        return False
-    if by not in hookenv.related_units(rid):
-        return True
-    try:
-        stale = time.time() - float(token.rpartition('@')[2]) > ECHO_PATIENCE
-    except ValueError:
-        stale = True
-    return stale or _unit_data(rid, by).get(ECHO_KEY) == token
-
-
-def answer_echo(rid):
-    """A peer the leader named: answer in this unit's bag (once per token)."""
-    echo = _load(_app_data(rid).get(ECHO_KEY), {})
-    token = echo.get('token')
-    if echo.get('by') != hookenv.local_unit() or not isinstance(token, str):
-        return
-    if _unit_data(rid, hookenv.local_unit()).get(ECHO_KEY) != token:
-        publish(rid, **{ECHO_KEY: token})
 
 
 def in_flight(rid):

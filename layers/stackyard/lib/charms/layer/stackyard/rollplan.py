@@ -46,7 +46,7 @@ def waiting_for(earlier, live, state_of):
     return waiting
 
 
-def plan_restarts(plan, units, batch_size, leader=None, echo_answered=False):
+def plan_restarts(plan, units, batch_size, leader=None):
     """The leader's plan: every open request placed in a batch of at most ``batch_size``.
 
     The plan is an ordered list of batches; a unit starts when every entry of
@@ -79,7 +79,7 @@ def plan_restarts(plan, units, batch_size, leader=None, echo_answered=False):
     for u in unplaced(plan, units):
         if u != leader:
             plan = place(plan, u, units[u]['request'], batch_size, units)
-    if leader in unplaced(plan, units) and leader_goes_now(plan, leader, units, echo_answered):
+    if leader in unplaced(plan, units) and leader_goes_now(plan, leader, units):
         plan = place(plan, leader, units[leader]['request'], batch_size, units)
     return plan
 
@@ -100,7 +100,7 @@ def unfinished(plan, units):
             if any(u in units and not entry_done(r, units[u]) for u, r in b['units'].items())]
 
 
-def leader_goes_now(plan, leader, units, echo_answered):
+def leader_goes_now(plan, leader, units):
     """Whether the leader places its own open request now, or keeps it back.
 
     The leader's hooks place requests, and its own restart holds one through
@@ -109,8 +109,9 @@ def leader_goes_now(plan, leader, units, echo_answered):
     - when every other live unit has an open request in the plan;
     - or when the first unfinished batch closed (one of its units finished
       or halted): a request still to come would open a new batch anyway;
-    - or when nothing is in flight and a peer answered the leader's echo
-      with no request in between: nobody else needs a restart.
+    - or when nothing is in flight: no other unit asked (an application
+      config change that makes every unit ask is placed at once, ahead:
+      ``restart.ahead_requests``).
 
     :param plan: the plan with every other open request placed
     """
@@ -120,7 +121,7 @@ def leader_goes_now(plan, leader, units, echo_answered):
         return True
     running = unfinished(plan, units)
     if not running:
-        return bool(echo_answered)
+        return True
     return any(u in units and (entry_done(r, units[u]) or units[u].get('halted') == r)
                for u, r in running[0]['units'].items())
 
