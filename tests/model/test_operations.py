@@ -118,7 +118,7 @@ def test_config_change_rolls_in_batches_of_two(web):
     # Once settled, a unit that does not lead skips other units' peer changes
     # in its hook's shell part; the leader, whose hooks place requests, never.
     assert {u: skip_line(web, u) for u in unit_names()} == {
-        u: "1 -" if u == web.leader(APP) else "1 cluster-relation-changed"
+        u: "2 -" if u == web.leader(APP) else "2 cluster-relation-changed"
         for u in unit_names()}
     entries = [v[0] for v in done.values()]
     # Never more than two restarting at once: each new slot opens only when an

@@ -121,7 +121,9 @@ def test_the_hook_under_the_venv_does_not_try_the_fast_path_again(charm, tmp_pat
     # A state whose checks are not a list: the fast path raises, says so, and
     # the hook goes on into the venv (which lacks the charm's packages, so
     # the full hook fails there: only the fast path's lines matter here).
-    (charm / '.stackyard-state').write_text('1 -\n{"version": 1, "eligible": true, "checks": 5}\n')
+    from charms.layer.stackyard import idle
+    (charm / '.stackyard-state').write_text(
+        '{0} -\n{{"version": {0}, "eligible": true, "checks": 5}}\n'.format(idle.VERSION))
     env = dict(os.environ, JUJU_CHARM_DIR=str(charm), PATH='/usr/bin:/bin',
                JUJU_HOOK_NAME='update-status')
     proc = subprocess.run([str(hook)], env=env, stdout=subprocess.PIPE,
