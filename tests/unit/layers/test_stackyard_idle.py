@@ -303,7 +303,6 @@ def test_the_state_lets_the_shell_skip_only_a_settled_minions_peer_changes(
     from charms.layer.stackyard import operations, options, restart, services, status
     monkeypatch.setattr(restart, 'peer_relation', lambda: 'cluster:0')
     monkeypatch.setattr(operations.hookenv, 'is_leader', lambda: leader)
-    monkeypatch.setattr(restart, 'in_flight', lambda rid: False)
     monkeypatch.setattr(restart, 'my_turn', lambda rid, request_id: turn)
     monkeypatch.setattr(restart, 'read_unit', lambda rid, unit: {'done': unit + '#1'})
     monkeypatch.setattr(services, 'health_checks', lambda: {})

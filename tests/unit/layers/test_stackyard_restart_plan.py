@@ -3,6 +3,7 @@
 import pytest
 
 from charms.layer.stackyard import health, restart, rollplan
+from charms.layer.stackyard import operations  # its option rules, before each test
 
 
 def units_with_requests(names, done=()):
@@ -332,6 +333,7 @@ def fake_peers(monkeypatch, bags, me='web/0'):
 def test_leader_writes_the_app_bag_only_when_it_places_requests(monkeypatch):
     """Each app-bag write wakes every other unit: finishing alone is not written."""
     import json
+    from charmhelpers.core import unitdata
     bags = {'web': {}, 'web/0': {'stackyard-restart-request': 'web/0#1'},
             'web/1': {'stackyard-restart-request': 'web/1#1'}}
     writes = fake_peers(monkeypatch, bags)
@@ -345,13 +347,13 @@ def test_leader_writes_the_app_bag_only_when_it_places_requests(monkeypatch):
     bags['web/1'] = {'stackyard-restart-done': 'web/1#1'}
     restart.schedule('cluster:0', 2)
     assert len(writes) == 1, 'the batch finished: not worth a write of its own'
-    assert not restart.in_flight('cluster:0')
+    assert not unitdata.kv().get(restart.SLOTS), 'nothing in flight'
     bags['web/0'] = {'stackyard-restart-request': 'web/0#2', 'stackyard-restart-done': 'web/0#1'}
     restart.schedule('cluster:0', 2)
     assert len(writes) == 2, 'nothing in flight: the leader places its own request at once'
     assert json.loads(writes[1][restart.PLAN_KEY]) == {
         'last': 2, 'batches': [{'n': 2, 'units': {'web/0': 'web/0#2'}}]}
-    assert restart.in_flight('cluster:0')
+    assert unitdata.kv().get(restart.SLOTS) == {}, 'only its own: the leader is not idle'
 
 
 def leader_hook(monkeypatch):
@@ -494,7 +496,7 @@ def test_with_batches_of_one_the_leader_goes_after_the_others(monkeypatch):
 @pytest.mark.parametrize('wait, ok', [(0, False), (5, True)])
 def test_resume_waits_for_a_service_that_is_not_listening_yet(hook_env, monkeypatch, wait, ok):
     from charmhelpers.core import unitdata
-    from charms.layer.stackyard import operations, services
+    from charms.layer.stackyard import services
     calls = []
 
     def check():
@@ -818,7 +820,7 @@ def test_a_new_restart_of_a_halted_unit_waits_for_its_checks_again(hook_env, mon
 
 @pytest.mark.parametrize('value, ok', [(1, True), (600, True), (601, False), (3600, False)])
 def test_the_health_timeout_is_capped(value, ok):
-    from charms.layer.stackyard import operations, options
+    from charms.layer.stackyard import options
     problems = options.check_values({'restart-health-timeout': value},
                                     {'restart-health-timeout': options._rules[
                                         'restart-health-timeout']})

@@ -23,28 +23,20 @@ failed hook leaves none and the next hook runs in full.  It holds two lines:
    - ``expires_at`` (float or null): when the earliest unit override
      expires; from then on no hook is fast or skipped;
    - ``peer_hook`` (str or null): ``<peer>-relation-changed`` when the shell
-     may skip another unit's change of its peer bag, without starting
-     Python: the charm enabled ``idle_fast_path(peer_changes=True)``, the
-     unit is not the leader (whose hooks place every request), active with
-     a valid config, not paused, no failing check, no override due to
-     expire, and no restart of its own, or one waiting for its turn;
-   - ``waiting_for`` (object): ``{unit: [entry, done]}``, the units whose
-     restarts this unit's restart waits for (``restart.my_turn``): the
-     plan entry waited for and the unit's done id (``restart.DONE_KEY``)
-     when the state was written.
+     may skip other units' peer bag changes: the charm enabled
+     ``idle_fast_path(peer_changes=True)``, the unit does not lead, is active
+     with a valid config, not paused, no failing check, no override due to
+     expire, and has no restart, or one waiting for its turn;
+   - ``waiting_for`` (object): ``{unit: [entry, done]}``: the units this unit's
+     restart waits for (``restart.my_turn``), each with the plan entry waited
+     for and its done id (``restart.DONE_KEY``) when the state was written.
 
-A non-leader's restart depends on other units' bags only through the units
-it waits for, and on those only through their done ids; the rest reaches it
-through the application bag, whose changes always run the full hook, as do
-joins, departures and the leader's hooks.  On a change of a waited unit the
-shell reads that unit's done id (one ``relation-get``): unchanged (a halt,
-say), it skips; the entry done, it appends ``<unit>=<entry>=<done>`` to
-``$CHARM_DIR/.stackyard-seen`` (:data:`SEEN_FILE`, 0600, one line) and skips
-while a waited unit is not in it yet, so only the last of them runs the full
-hook, in which the turn comes; any other id runs the full hook.  A done id
-once published only grows, so a unit seen done stays done.  No Python reads
-that file: a full hook removes it with the state and works out the turn
-from the relation data itself.
+A non-leader's restart depends on other units' bags only through the done
+ids of the units it waits for (app bag changes, joins and departures always
+run in full).  The shell notes each waited unit it saw done in
+``.stackyard-seen`` (:data:`SEEN_FILE`; a done id only grows, so the note
+stays true) and runs the full hook for the last of them; no Python reads
+that file, and :func:`clear_state` removes it with the state.
 
 Fast hooks (an idle update-status here, a skipped peer change in the shell)
 append their timing to ``$CHARM_DIR/.stackyard-fast-hooks``, one line each:

@@ -111,8 +111,8 @@ def idle_eligible(leader):
         return False
     if kv.get(restart.PENDING) or kv.get(restart.DEFERRED):
         return False
-    rid = restart.peer_relation()
-    return not (rid and leader and restart.in_flight(rid))
+    # The leader's running batch (restart.schedule keeps it up to date).
+    return not (leader and kv.get(restart.SLOTS))
 
 
 def _settled(kv):

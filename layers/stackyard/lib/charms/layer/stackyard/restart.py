@@ -1,9 +1,10 @@
 """Batched, health-gated restarts, planned by the leader over the peer relation.
 
 A unit that needs a restart records a *request* and publishes its id in its
-peer unit bag.  The leader places each request in the *plan*, an ordered
-list of batches of at most ``restart-batch-size`` units, in the app bag
-(:mod:`rollplan` decides; the leader's own request goes last when it can).
+peer unit bag unless the plan holds it already.  The leader places each
+request in the *plan*, an ordered list of batches of at most
+``restart-batch-size`` units, in the app bag (:mod:`rollplan` decides; the
+leader's own request goes last when it can).
 A unit's turn comes when every request of every earlier batch is done, which
 it reads in those units' bags itself, so batches follow each other without
 a leader hook and a roll survives a change of leader.  In its turn a unit
@@ -52,10 +53,8 @@ UNHEALTHY = 'stackyard.restart.unhealthy'  # failing check descriptions
 HISTORY = 'stackyard.restart.history'      # [{"id", "services", "restarted_at", ...}]
 MAX_HISTORY = 50
 SLOTS = 'stackyard.restart.slots'          # leader: {id: when it saw that turn come}
-#: Seconds a unit may hold its slot past restart-health-timeout and
-#: restart-batch-interval before the leader names it: the hook that takes the
-#: slot may start late (queued behind the unit's other hooks, or behind a
-#: subordinate's on the machine lock), and the leader re-checks at its hooks.
+#: Seconds a unit may hold its slot past restart-health-timeout and the interval
+#: before the leader names it: the hook taking the slot may start late (queued).
 SLOT_MARGIN = 60
 
 # What the leader placed in this very hook (one process per hook): its own
@@ -96,9 +95,8 @@ def _unit_data(rid, unit):
 def _publish_app(rid, key, value):
     """Leader: write one key of the application bag."""
     hookenv.relation_set(relation_id=rid, app=True, relation_settings={key: value})
-    # charmhelpers forgets cached reads of the local unit's bag after a write,
-    # not of the app's; a later read in this hook must see the new value, as
-    # relation-get itself would.
+    # charmhelpers forgets cached reads of the unit's own bag after a write, not
+    # of the app's: later reads in this hook must see the new value.
     hookenv.flush('"app": {}'.format(json.dumps(hookenv.application_name())))
 
 
@@ -164,17 +162,13 @@ def request(services, reason, config, force=False):
         pending = {'id': '{}#{}'.format(hookenv.local_unit(), counter),
                    'services': sorted(set(services)), 'restarted': False,
                    'reason': reason, 'requested_at': time.time()}
-    kv.set(PENDING, pending)
-    announce(peer_relation(), pending)
+    kv.set(PENDING, pending)     # published at the end of the hook (:func:`announce`)
     return pending['id']
 
 
 def announce(rid, pending):
-    """Publish the open request in this unit's bag, unless the plan holds it already.
-
-    Each unit bag write is a hook on every other unit: a request the leader
-    placed ahead (:func:`ahead_requests`) needs none.
-    """
+    """Publish the open request in this unit's bag, unless the plan holds it already
+    (placed ahead, :func:`ahead_requests`): each write is a hook on every other unit."""
     me = hookenv.local_unit()
     if rid and pending and rollplan.place_of(read_plan(rid), me, pending['id'])[0] is None \
             and _unit_data(rid, me).get(REQUEST_KEY) != pending['id']:
@@ -230,9 +224,8 @@ def coordinate(config, checks, restart=None, paused=False):
     pending = unitdata.kv().get(PENDING)
     batch_size, interval, timeout, _ = settings(config)
     if paused:
-        # Paused: nothing is placed, no roll is joined, nothing restarts; only
-        # a place with nothing to restart is given back in its turn, since
-        # later batches wait for it.
+        # Nothing placed, joined or restarted; an empty place (later batches
+        # wait for it) is given back in its turn.
         if pending and not pending['services']:
             _step(rid, batch_size, interval, timeout, checks, restart, plan=False)
         return
@@ -302,10 +295,9 @@ def ask_again(rid):
 def _interval_over(pending, interval, budget):
     """Whether ``restart-batch-interval`` since the checks passed is over (then release).
 
-    Slept in this hook only if the hook then waits no longer than
-    ``restart-health-timeout`` in all (``budget`` is what is left) and not
-    on the leader, whose hooks place requests; otherwise the slot is given
-    back at the first hook after the interval (update-status at the latest).
+    Slept here only within ``budget`` (what is left of ``restart-health-timeout``)
+    and not on the leader, whose hooks place requests; else the first hook after
+    the interval gives the slot back (update-status at the latest).
     """
     if interval <= 0 or not pending['services']:
         return True
@@ -322,11 +314,9 @@ def _interval_over(pending, interval, budget):
 def _turn_now(rid, pending):
     """The batch number when this unit's turn came in this hook, else None.
 
-    Not on the leader in a hook that placed batch-mates of its own: relation
-    data is committed when the hook ends, so restarting now would hide their
-    places from them for a whole restart.  Their next write (a release, a
-    halt) brings the leader's next hook; one that never writes is a lost
-    slot holder (:func:`overdue`).
+    Not on the leader in a hook that placed batch-mates of its own (its data is
+    committed when the hook ends): their next write (a release, a halt) is its
+    next hook; one that never writes is a lost slot holder (:func:`overdue`).
     """
     batch_n, waiting = my_turn(rid, pending['id'])
     if batch_n is None or waiting:
@@ -340,11 +330,8 @@ def _turn_now(rid, pending):
 
 
 def my_turn(rid, request_id):
-    """``(batch n, {unit: id} still to finish before this unit may go)``.
-
-    ``(None, {})`` while the leader has not placed the request yet.  Units
-    that left the relation do not hold anyone up.
-    """
+    """``(batch n, {unit: id} still to finish before this unit may go)``; ``(None, {})``
+    while the request is not placed.  Units that left hold nobody up."""
     me = hookenv.local_unit()
     live = set(hookenv.related_units(rid)) | {me}
     n, earlier = rollplan.place_of(read_plan(rid), me, request_id, live)
@@ -373,11 +360,8 @@ def history():
 
 
 def schedule(rid, batch_size):
-    """Leader: place new requests in the restart plan (:func:`rollplan.plan_restarts`).
-
-    Written only when it places something (each app bag write is a hook on
-    every other unit); finished batches are dropped with that write.
-    """
+    """Leader: place new requests (:func:`rollplan.plan_restarts`); the plan is written
+    only when that places something (each app bag write is a hook on every other unit)."""
     me = hookenv.local_unit()
     current = read_plan(rid)
     units = read_units(rid)
@@ -419,13 +403,11 @@ def request_number(request_id):
 def ahead_requests(plan, units, leader):
     """Leader: ``{unit: state}`` with the next request of every unit placed ahead.
 
-    The leader sees each unit's request only in a hook for that unit, so a
-    config change would be placed one leader hook per unit, each plan write
-    waking every unit.  When its own files changed with the application's
-    config, it places every other unit's next request id (one more than the
-    last it saw) at once instead; a unit that needs no restart gives the
-    place back in its turn (:func:`decline_unasked`).  Units with an open
-    request or an unfinished place are left to the usual placing.
+    After an application config change, every other unit's next request id
+    (one more than the last it saw) is placed in one plan write, instead of
+    one write per leader hook; a unit that needs no restart gives the place
+    back in its turn (:func:`decline_unasked`).  Units with an open request
+    or an unfinished place are left to the usual placing.
     """
     holding = {u for b in rollplan.sane_plan(plan)['batches'] for u, r in b['units'].items()
                if u in units and not rollplan.entry_done(r, units[u])}
@@ -441,13 +423,11 @@ def ahead_requests(plan, units, leader):
 
 
 def decline_unasked(rid):
-    """Take a place the leader made ahead for a request this unit did not make.
+    """Take a place made ahead for a request this unit did not make; returns its id or None.
 
-    It becomes this unit's request with nothing to restart, done in its turn
-    (an entry is only ever done after every earlier batch, which
-    :func:`rollplan.place_of` relies on); a restart needed meanwhile joins it.
-
-    :returns: the request id taken, or None
+    It becomes a request with nothing to restart, done in its turn (an entry is
+    done only after every earlier batch: :func:`rollplan.place_of`); a restart
+    needed meanwhile joins it.
     """
     kv = unitdata.kv()
     if kv.get(PENDING):
@@ -466,16 +446,6 @@ def decline_unasked(rid):
     hookenv.log('Restart place {} made ahead: given back in its turn '
                 'unless a restart is needed by then'.format(taken))
     return taken
-
-
-def in_flight(rid):
-    """Leader: whether a planned restart of a live unit has not finished."""
-    plan = read_plan(rid)
-    if not plan['batches']:
-        return False
-    units = read_units(rid)
-    return any(u in units and not rollplan.entry_done(r, units[u])
-               for b in plan['batches'] for u, r in b['units'].items())
 
 
 def announce_roll(services, deferred_only):

@@ -49,14 +49,10 @@ def waiting_for(earlier, live, state_of):
 def plan_restarts(plan, units, batch_size, leader=None):
     """The leader's plan: every open request placed in a batch of at most ``batch_size``.
 
-    The plan is an ordered list of batches; a unit starts when every entry of
-    every earlier batch is done (or its unit left), which it reads in the
-    other units' bags itself.  The leader only places new requests: it fills
-    the last batch while none of its members finished or halted (late
-    requests join without a unit starting after an earlier batch-mate proved
-    healthy or not), then opens new batches.  Planned batches are never
-    regrouped (a changed ``restart-batch-size`` applies to later requests);
-    finished batches at the head are dropped.
+    A unit starts when every entry of every earlier batch is done (or its
+    unit left).  New requests fill the last batch while none of its members
+    finished or halted, then open new batches; planned batches are never
+    regrouped, and finished ones at the head are dropped.
 
     :param plan: current ``{"last": n, "batches": [{"n": n, "units": {unit: id}}]}``
     :param units: every live unit: ``{unit: {"request", "done", "halted"}}``
@@ -103,15 +99,10 @@ def unfinished(plan, units):
 def leader_goes_now(plan, leader, units):
     """Whether the leader places its own open request now, or keeps it back.
 
-    The leader's hooks place requests, and its own restart holds one through
-    the health wait, so it restarts last when it can: it places its request
-
-    - when every other live unit has an open request in the plan;
-    - or when the first unfinished batch closed (one of its units finished
-      or halted): a request still to come would open a new batch anyway;
-    - or when nothing is in flight: no other unit asked (an application
-      config change that makes every unit ask is placed at once, ahead:
-      ``restart.ahead_requests``).
+    Its own restart holds its hook, so it goes last when it can: now when
+    every other live unit has an open request in the plan, when the first
+    unfinished batch closed (a later request would open a new batch anyway),
+    or when nothing is in flight.
 
     :param plan: the plan with every other open request placed
     """
@@ -127,11 +118,9 @@ def leader_goes_now(plan, leader, units):
 
 
 def place(plan, unit, request_id, batch_size, states):
-    """The plan with one more request placed, as :func:`plan_restarts` places it.
-
-    The request joins the last batch while it has room and none of its
-    members finished or halted, else opens a new batch.  Finished batches
-    stay (:func:`plan_restarts` drops them).
+    """The plan with one more request placed, as :func:`plan_restarts` places it:
+    in the last batch while it has room and none of its members finished or
+    halted, else in a new batch.
 
     :param states: ``{unit: {"done", "halted"}}`` of the last batch's members
     """
@@ -192,15 +181,11 @@ def skip(plan, unit, entries):
 def place_of(plan, unit, request_id, live=None):
     """``(n, earlier entries)`` of the batch holding ``unit``'s ``request_id``.
 
-    An entry is done only after every entry of every earlier batch was, so
-    with ``live`` given the earlier entries stop at the nearest earlier batch
-    holding a unit still on the relation (batches whose units all left vouch
-    for nothing): a third-batch unit waits for the second batch only.
-
-    :param live: units on the relation (this one included); None: every
-        earlier batch
-    :returns: ``(None, {})`` when the request is not planned yet; earlier
-        entries as ``{unit: [ids]}``
+    An entry is done only after every earlier batch was, so with ``live``
+    (units on the relation, this one included) the earlier entries start at
+    the nearest earlier batch holding a live unit: a third-batch unit waits
+    for the second batch only.  ``(None, {})`` when the request is not
+    planned yet; earlier entries as ``{unit: [ids]}``.
     """
     batches = sane_plan(plan)['batches']
     for i, batch in enumerate(batches):
