@@ -26,7 +26,7 @@ import subprocess
 from charmhelpers.core import hookenv, unitdata
 from charms.reactive import Endpoint, toggle_flag
 
-from charms.layer.stackyard import benchmark
+from charms.layer import benchmark
 
 RUN_BYTES = 16 * 1024
 RUNS_BYTES = 48 * 1024

@@ -20,7 +20,7 @@ import re
 from charmhelpers.core import hookenv
 from charms.reactive import Endpoint, toggle_flag
 
-from charms.layer.stackyard import benchmark
+from charms.layer import benchmark
 
 _NAME = re.compile(r'^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$')
 MAX_RUNS = 200

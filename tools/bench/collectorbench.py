@@ -25,11 +25,11 @@ import uuid
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 sys.path.insert(0, os.path.join(REPO, 'layers', 'stackyard', 'lib'))
 import charms.layer  # noqa: E402  the layers' shared namespace, as in a built charm
-charms.layer.__path__.append(os.path.join(REPO, 'charms', 'benchmark-collector', 'lib',
-                                          'charms', 'layer'))
+for lib in (('layers', 'benchmark'), ('charms', 'benchmark-collector')):
+    charms.layer.__path__.append(os.path.join(REPO, *lib, 'lib', 'charms', 'layer'))
 
 from charms.layer.benchmark_collector import store, web  # noqa: E402
-from charms.layer.stackyard import benchmark  # noqa: E402
+from charms.layer import benchmark  # noqa: E402
 
 BENCHMARKS = ('http', 'disk', 'cpu', 'latency')
 

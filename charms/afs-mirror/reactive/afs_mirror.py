@@ -2,7 +2,8 @@
 
 from charms.reactive import endpoint_from_flag, when
 
-from charms.layer.stackyard import benchmark, status
+from charms.layer.stackyard import status
+from charms.layer import benchmark
 from charms.layer.afs_mirror import (  # noqa: F401  registers actions and checks
     actions, bench, checks, contexts, services)
 

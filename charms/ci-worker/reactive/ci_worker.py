@@ -6,7 +6,8 @@ import subprocess
 from charmhelpers.core import hookenv, unitdata
 from charms.reactive import endpoint_from_flag, set_flag, when, when_any, when_not
 
-from charms.layer.stackyard import benchmark, options, status
+from charms.layer.stackyard import options, status
+from charms.layer import benchmark
 from charms.layer.stackyard import services as sy
 from charms.layer.ci_worker import (  # noqa: F401  registers rules, checks, actions
     actions, bench, checks, contexts, disk, mirror_config, paths, services)

@@ -1,8 +1,8 @@
-"""Runs for the benchmark-collector tests, made with layer:stackyard's helpers."""
+"""Runs for the benchmark-collector tests, made with layer:benchmark's helpers."""
 
 import random
 
-from charms.layer.stackyard import benchmark
+from charms.layer import benchmark
 
 
 def make_run(unit='web/0', name='http', rps=1000.0, latency=10.0, seed=1, start=None,

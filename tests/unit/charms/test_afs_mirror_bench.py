@@ -9,7 +9,8 @@ import threading
 
 import pytest
 
-from charms.layer.stackyard import actions, benchmark
+from charms.layer.stackyard import actions
+from charms.layer import benchmark
 from charms.layer.afs_mirror import bench, contexts
 
 CHARM = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'charms', 'afs-mirror')

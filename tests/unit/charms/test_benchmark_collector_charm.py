@@ -173,7 +173,7 @@ def test_set_baseline_and_compare_newest_against_it(stored):
     assert same['verdict'] == 'unchanged'
     with pytest.raises(sy_actions.ActionFailed, match='is worse than'):
         actions.compare_action({'benchmark': 'http', 'fail-on-worse': True})
-    from charms.layer.stackyard import benchmark
+    from charms.layer import benchmark
     assert all(benchmark.valid_key(k) for k in result)
 
 

@@ -9,7 +9,8 @@ import threading
 
 import pytest
 
-from charms.layer.stackyard import actions, benchmark
+from charms.layer.stackyard import actions
+from charms.layer import benchmark
 from charms.layer.stackyard_test import bench
 
 HERE = os.path.dirname(__file__)

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from charms.layer.stackyard import benchmark
+from charms.layer import benchmark
 
 TOP = os.path.join(os.path.dirname(__file__), '..', '..', '..')
 

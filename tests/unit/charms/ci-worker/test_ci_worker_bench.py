@@ -8,7 +8,8 @@ import subprocess
 import pytest
 import yaml
 
-from charms.layer.stackyard import actions, benchmark
+from charms.layer.stackyard import actions
+from charms.layer import benchmark
 from charms.layer.ci_worker import bench, contexts
 
 CHARM = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'charms', 'ci-worker')

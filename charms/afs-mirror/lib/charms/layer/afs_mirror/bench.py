@@ -3,7 +3,7 @@
 Cold: ``cold-requests`` GETs of the URL each with a query string never asked
 before, so Apache's cache misses and fetches from the upstream (for a static
 mirror: a read from its directory) - timed one by one.  Cached: after one
-warm-up GET, ApacheBench (layer:stackyard's ``benchmark.run_ab``) ``repeats``
+warm-up GET, ApacheBench (layer:benchmark's ``benchmark.run_ab``) ``repeats``
 times on the plain URL, which the cache answers.  Registered with
 ``benchmark.register``: the action, and what a collector's suite may run.
 """
@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 import uuid
 
-from charms.layer.stackyard import benchmark
+from charms.layer import benchmark
 from charms.layer.afs_mirror import contexts
 
 _PATH = re.compile(r'^[A-Za-z0-9._~/-]*$')

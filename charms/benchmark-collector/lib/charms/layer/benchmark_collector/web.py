@@ -106,7 +106,7 @@ class App:
         return _json(200, run)
 
     def api_post(self, query, body):
-        from charms.layer.stackyard import benchmark  # the run schema's one owner
+        from charms.layer import benchmark  # the run schema's one owner
         try:
             run = benchmark.validate(json.loads(body.decode('utf-8')))
         except (ValueError, UnicodeDecodeError) as e:  # benchmark.Invalid is a ValueError

@@ -1,6 +1,6 @@
 """ci-worker's benchmarks: ``benchmark-disk`` (fio) and ``benchmark-cpu`` (sysbench).
 
-Each is registered with layer:stackyard's ``benchmark.register``: the action of
+Each is registered with layer:benchmark's ``benchmark.register``: the action of
 that name (the run handed to a related collector too), and what a collector's
 suite may run detached.  Tools come from Debian packages installed on first use.
 """
@@ -13,7 +13,7 @@ import shutil
 import statistics
 import subprocess
 
-from charms.layer.stackyard import benchmark
+from charms.layer import benchmark
 from charms.layer.ci_worker import contexts
 
 FIO, FIO_PACKAGE = 'fio', 'fio'

@@ -3,7 +3,8 @@
 import re
 import subprocess
 
-from charms.layer.stackyard import actions, benchmark
+from charms.layer.stackyard import actions
+from charms.layer import benchmark
 from charms.layer.galera import cluster, db
 
 DATABASE = 'stackyard_bench'

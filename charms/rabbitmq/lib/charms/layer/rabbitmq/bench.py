@@ -13,7 +13,7 @@ import time
 
 from charmhelpers.core import hookenv
 
-from charms.layer.stackyard import benchmark
+from charms.layer import benchmark
 from charms.layer.rabbitmq import ctl, paths
 
 QUEUE_TYPES = ('quorum', 'classic')

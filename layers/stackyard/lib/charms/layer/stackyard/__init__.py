@@ -21,5 +21,4 @@ In the venv:
 - ``options``: config validation and unit-level overrides.
 - ``config_flags``: ``config.changed`` / ``config.set`` / ``config.default`` flags.
 - ``hookstats``: per-hook timing records; ``migrations``: run by upgrade-charm.
-- ``benchmark``: benchmark result helpers (metrics, run JSON, action keys).
 """

@@ -1,6 +1,6 @@
 """stackyard-test's ``benchmark-http``: ApacheBench against its own service.
 
-Shows how a charm builds a benchmark with layer:stackyard's helpers and hands
+Shows how a charm builds a benchmark with layer:benchmark's helpers and hands
 the run to a related collector (interface:benchmark).
 """
 
@@ -10,11 +10,12 @@ import statistics
 from charmhelpers.core import hookenv
 from charms.reactive.relations import relation_factory
 
-from charms.layer.stackyard import actions, benchmark, options
+from charms.layer.stackyard import actions, options
+from charms.layer import benchmark
 
 ENDPOINT = 'benchmark'
 LIMITS = {'requests': (1, 1000000), 'concurrency': (1, 1000), 'repeats': (1, 20)}
-# ab's report parser and runner live in layer:stackyard's benchmark module.
+# ab's report parser and runner live in layer:benchmark's module.
 AB_PACKAGE = benchmark.AB_PACKAGE
 parse_ab = benchmark.parse_ab
 

@@ -261,14 +261,13 @@ def start_suite(spec, root=SUITE_DIR, python=None):
     spec_path = suite_paths(spec['id'], root)[0]
     _write_json(spec_path, spec)
     service = 'benchmark-suite-{}'.format(spec['id'])
-    lib = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__)))))
+    lib = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     command = ['systemd-run', '--unit', service, '--collect', '--quiet',
                '--property=RuntimeMaxSec={}'.format(SUITE_MAX_SECONDS),
                '--setenv=PYTHONPATH=' + lib]
     command += ['--setenv={}={}'.format(k, os.environ[k]) for k in ('CHARM_DIR', 'JUJU_UNIT_NAME')
                 if os.environ.get(k)]
-    command += [python or sys.executable, '-m', 'charms.layer.stackyard.benchmark', spec_path]
+    command += [python or sys.executable, '-m', 'charms.layer.benchmark', spec_path]
     proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           universal_newlines=True, timeout=30)
     if proc.returncode != 0:
@@ -457,7 +456,7 @@ def fingerprint(proc='/proc', packages=PACKAGES):
 
 
 if __name__ == '__main__':
-    # The detached suite service: python -m charms.layer.stackyard.benchmark SPEC.
+    # The detached suite service: python -m charms.layer.benchmark SPEC.
     # Runs through the imported module, whose registry the charm's modules fill.
-    from charms.layer.stackyard import benchmark as _lib
+    from charms.layer import benchmark as _lib
     _lib.run_suite(sys.argv[1])

@@ -1,8 +1,9 @@
-"""layer:stackyard's benchmark suites: the spec a hook writes, the detached run, its result."""
+"""layer:benchmark's suites: the spec a hook writes, the detached run, its result."""
 
 import http.server
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -10,12 +11,14 @@ import threading
 
 import pytest
 
-from charms.layer.stackyard import actions, benchmark
+from charms.layer.stackyard import actions
+from charms.layer import benchmark
 
-LIB = os.path.abspath(os.path.join(os.path.dirname(benchmark.__file__), '..', '..', '..'))
+LIB = os.path.abspath(os.path.join(os.path.dirname(benchmark.__file__), '..', '..'))
+STACKYARD_LIB = os.path.abspath(os.path.join(os.path.dirname(actions.__file__), '..', '..', '..'))
 MODULE = textwrap.dedent('''\
     """Two benchmarks for the suite tests: one measures, one always fails."""
-    from charms.layer.stackyard import benchmark
+    from charms.layer import benchmark
 
     CONTEXT_CALLS = []
 
@@ -138,7 +141,11 @@ def test_a_detached_suite_runs_posts_and_writes_its_result(charm, collector, tmp
     tail = command[command.index(sys.executable):]
     env = dict(a[len('--setenv='):].split('=', 1) for a in command if a.startswith('--setenv='))
     assert env['PYTHONPATH'] == LIB and env['CHARM_DIR'] == str(tmp_path / 'charm')
-    env['PYTHONPATH'] += os.pathsep + str(tmp_path / 'mods')
+    # A built charm has one lib/ that merges every layer's: make one the same way.
+    merged = str(tmp_path / 'lib')
+    for lib in (STACKYARD_LIB, LIB):
+        shutil.copytree(lib, merged, dirs_exist_ok=True)
+    env['PYTHONPATH'] = merged + os.pathsep + str(tmp_path / 'mods')
     subprocess.run(tail, check=True, env=env, timeout=120)
     result = benchmark.suite_result('suite-0002', root)
     assert result['state'] == 'failed'

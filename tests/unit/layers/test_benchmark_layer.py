@@ -1,4 +1,4 @@
-"""layer:stackyard benchmark helpers: action keys Juju accepts, typed values, fingerprint."""
+"""layer:benchmark helpers: action keys Juju accepts, typed values, fingerprint."""
 
 import json
 import os
@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from charms.layer.stackyard import benchmark
+from charms.layer import benchmark
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'yard'))
 from fake_context import FakeContext  # noqa: E402  yard's test context, from its test dir
