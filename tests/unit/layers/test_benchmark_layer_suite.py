@@ -18,6 +18,7 @@ LIB = os.path.abspath(os.path.join(os.path.dirname(benchmark.__file__), '..', '.
 STACKYARD_LIB = os.path.abspath(os.path.join(os.path.dirname(actions.__file__), '..', '..', '..'))
 MODULE = textwrap.dedent('''\
     """Two benchmarks for the suite tests: one measures, one always fails."""
+    from charmhelpers.core import host  # noqa: F401  as charm modules do (needs compat)
     from charms.layer import benchmark
 
     CONTEXT_CALLS = []
@@ -166,3 +167,16 @@ def test_an_unreachable_collector_is_an_error_of_the_suite(charm, tmp_path):
     result = benchmark.run_suite(path)
     assert result['state'] == 'failed' and len(result['runs']) == 1
     assert result['errors'][0].startswith('benchmark-count: POST to http://127.0.0.1:9/')
+
+
+def test_a_module_that_does_not_load_fails_the_suite(charm, tmp_path):
+    spec = benchmark.suite_spec('suite-0004', ['benchmark-count'], 'suite_fixture_bench', [])
+    spec['module'] = 'no_such_charm_module'
+    path = str(tmp_path / 'suite-0004.spec.json')
+    with open(path, 'w') as f:
+        json.dump(spec, f)
+    result = benchmark.run_suite(path)
+    assert result['state'] == 'failed' and result['runs'] == []
+    assert result['errors'] == ["loading no_such_charm_module: No module named "
+                                "'no_such_charm_module'"]
+    assert benchmark.suite_result('suite-0004', str(tmp_path)) == result

@@ -283,9 +283,14 @@ def run_suite(spec_path):
     """
     with open(spec_path) as f:
         spec = json.load(f)
-    importlib.import_module(spec['module'])       # registers the benchmarks
     result = {'id': spec['id'], 'state': 'done', 'runs': [], 'errors': []}
-    for entry in spec['benchmarks']:
+    try:
+        importlib.import_module(spec['module'])   # registers the benchmarks
+        entries = spec['benchmarks']
+    except Exception as e:   # reported like a failed benchmark, not left pending
+        result['errors'].append('loading {}: {}'.format(spec['module'], e)[:500])
+        entries = []
+    for entry in entries:
         name = entry['action']
         try:
             run = _registry[name][0](entry['params'], **entry['context'])
@@ -457,6 +462,9 @@ def fingerprint(proc='/proc', packages=PACKAGES):
 
 if __name__ == '__main__':
     # The detached suite service: python -m charms.layer.benchmark SPEC.
-    # Runs through the imported module, whose registry the charm's modules fill.
+    # Runs through the imported module, whose registry the charm's modules fill;
+    # charmhelpers gets the common layer's fixes first, as in a hook.
+    from charms.layer.stackyard import compat
+    compat.install()
     from charms.layer import benchmark as _lib
     _lib.run_suite(sys.argv[1])
