@@ -1,29 +1,18 @@
 """interface:benchmark: runs round-trip; bad or spoofed runs are refused; big runs go by HTTP."""
 
 import http.server
-import importlib.util
 import json
-import os
 import threading
 
 import pytest
 
 from charms.layer import benchmark
 
-TOP = os.path.join(os.path.dirname(__file__), '..', '..', '..')
+import iface
 
 
-def _load(name):
-    # Loaded by path under its own name: every interface has a requires.py.
-    path = os.path.join(TOP, 'interfaces', 'benchmark', name + '.py')
-    spec = importlib.util.spec_from_file_location('benchmark_' + name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-requires = _load('requires')
-provides = _load('provides')
+requires = iface.load('benchmark', 'requires')
+provides = iface.load('benchmark', 'provides')
 
 
 def make_run(unit='web/0', samples=3, name='http'):
@@ -123,8 +112,6 @@ class _Relations:
 def hook(tmp_path, monkeypatch):
     from charmhelpers.core import hookenv, unitdata
     sets = []
-    monkeypatch.setenv('UNIT_STATE_DB', str(tmp_path / 'state.db'))
-    monkeypatch.setattr(unitdata, '_KV', None)
     monkeypatch.setattr(hookenv, 'relation_set',
                         lambda rid, data, app=False: sets.append((rid, dict(data), app)))
     monkeypatch.setattr(hookenv, 'log', lambda *a, **k: None)

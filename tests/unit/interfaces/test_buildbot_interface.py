@@ -1,36 +1,23 @@
 """interface:buildbot: worker data is validated, passwords travel as per-worker secrets."""
 
-import importlib.util
 import json
 import os
 
 import pytest
-from charmhelpers.core import unitdata
 from charms.reactive import is_flag_set, set_flag
 
-TOP = os.path.join(os.path.dirname(__file__), '..', '..', '..')
+import iface
 
 
-def _load(name):
-    path = os.path.join(TOP, 'interfaces', 'buildbot', name + '.py')
-    spec = importlib.util.spec_from_file_location('buildbot_' + name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-requires = _load('requires')
-provides = _load('provides')
+requires = iface.load('buildbot', 'requires')
+provides = iface.load('buildbot', 'provides')
 
 
 @pytest.fixture(autouse=True)
 def unit_state(tmp_path, monkeypatch):
-    monkeypatch.setenv('UNIT_STATE_DB', str(tmp_path / 'state.db'))
-    monkeypatch.setattr(unitdata, '_KV', None)
     monkeypatch.setattr(provides.hookenv, 'log', lambda *a, **k: None)
     monkeypatch.setattr(requires.hookenv, 'log', lambda *a, **k: None)
     yield
-    unitdata._KV = None
 
 
 class Unit:

@@ -1,36 +1,21 @@
 """interface:hacluster: a principal's VIP request round-trips; hostile data is refused."""
 
 import hashlib
-import importlib.util
 import json
-import os
 
 import pytest
-from charmhelpers.core import unitdata
 from charms.reactive import is_flag_set
 
-TOP = os.path.join(os.path.dirname(__file__), '..', '..', '..')
+import iface
 
 
-def _load(name):
-    # Loaded by path under its own name: every interface has a requires.py.
-    path = os.path.join(TOP, 'interfaces', 'hacluster', name + '.py')
-    spec = importlib.util.spec_from_file_location('hacluster_' + name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-requires = _load('requires')
-provides = _load('provides')
+requires = iface.load('hacluster', 'requires')
+provides = iface.load('hacluster', 'provides')
 
 
 @pytest.fixture(autouse=True)
 def unit_state(tmp_path, monkeypatch):
-    monkeypatch.setenv('UNIT_STATE_DB', str(tmp_path / 'state.db'))
-    monkeypatch.setattr(unitdata, '_KV', None)
     yield
-    unitdata._KV = None
 
 
 class Unit:

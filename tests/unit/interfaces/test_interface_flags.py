@@ -1,30 +1,14 @@
 """Interface flags are managed in ``manage_flags`` from the relation's state."""
 
-import importlib.util
-import os
-
 import pytest
-from charmhelpers.core import unitdata
 from charms.reactive import clear_flag, is_flag_set, set_flag
 
-TOP = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'interfaces')
-
-
-def load(interface, module):
-    path = os.path.join(TOP, interface, module + '.py')
-    spec = importlib.util.spec_from_file_location(
-        'iface_{}_{}'.format(interface.replace('-', '_'), module), path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+import iface
 
 
 @pytest.fixture(autouse=True)
 def unit_state(tmp_path, monkeypatch):
-    monkeypatch.setenv('UNIT_STATE_DB', str(tmp_path / 'state.db'))
-    monkeypatch.setattr(unitdata, '_KV', None)
     yield
-    unitdata._KV = None
 
 
 class Unit:
@@ -45,7 +29,7 @@ def endpoint(cls, name, units, relations=1):
 
 
 def test_http_provides_connected_follows_joined_units():
-    provides = load('http', 'provides')
+    provides = iface.load('http', 'provides')
     ep = endpoint(provides.HttpProvides, 'website', [Unit('probe/0', {})])
     ep.manage_flags()
     assert is_flag_set('website.connected')
@@ -55,7 +39,7 @@ def test_http_provides_connected_follows_joined_units():
 
 
 def test_http_requires_available_only_with_valid_data_and_changed_renamed():
-    requires = load('http', 'requires')
+    requires = iface.load('http', 'requires')
     ep = endpoint(requires.HttpRequires, 'target', [Unit('web/0', {'hostname': 'x'})])
     ep.manage_flags()
     assert is_flag_set('target.connected') and not is_flag_set('target.available')
@@ -71,7 +55,7 @@ def test_http_requires_available_only_with_valid_data_and_changed_renamed():
 
 
 def test_peers_connected_from_created_joined_from_units():
-    peers = load('stackyard-peers', 'peers')
+    peers = iface.load('stackyard-peers', 'peers')
     ep = endpoint(peers.StackyardPeers, 'cluster', [])
     ep.manage_flags()
     assert is_flag_set('cluster.connected') and not is_flag_set('cluster.joined')
@@ -106,7 +90,7 @@ class CountingUnit:
 
 def joined_peers(count):
     """A joined StackyardPeers endpoint with ``count`` counting units web/1..web/count."""
-    peers = load('stackyard-peers', 'peers')
+    peers = iface.load('stackyard-peers', 'peers')
     units = [CountingUnit('web/{}'.format(n), {'k': str(n)}) for n in range(1, count + 1)]
     set_flag('endpoint.cluster.joined')
     return endpoint(peers.StackyardPeers, 'cluster', units), units

@@ -1,38 +1,27 @@
 """interface:jenkins_agent_v0 (agent side): keys of both upstream masters, bad data refused."""
 
-import importlib.util
 import os
 import shutil
 import sys
 
 import pytest
-from charmhelpers.core import unitdata
 from charms.reactive import is_flag_set
+
+import iface
 
 TOP = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'interfaces')
 SECRET = 'a1' * 32
 
 
-def _load():
-    path = os.path.join(TOP, 'jenkins_agent_v0', 'provides.py')
-    spec = importlib.util.spec_from_file_location('iface_jenkins_agent_provides', path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-provides = _load()
+provides = iface.load('jenkins_agent_v0', 'provides')
 
 
 @pytest.fixture(autouse=True)
 def unit_state(tmp_path, monkeypatch):
-    monkeypatch.setenv('UNIT_STATE_DB', str(tmp_path / 'state.db'))
-    monkeypatch.setattr(unitdata, '_KV', None)
     monkeypatch.setattr(provides.hookenv, 'model_name', lambda: 'ci')
     monkeypatch.setattr(provides.hookenv, 'local_unit', lambda: 'ci-worker/3')
     monkeypatch.setattr(provides.hookenv, 'log', lambda *a, **k: None)
     yield
-    unitdata._KV = None
 
 
 class Unit:

@@ -1,6 +1,5 @@
 """interface:mirror: the provider's mirror-info round-trips; bad data is refused."""
 
-import importlib.util
 import json
 import os
 
@@ -9,21 +8,14 @@ import yaml
 
 from charms.layer.afs_mirror import contexts, proxies, static
 
+import iface
+
 HERE = os.path.dirname(__file__)
 TOP = os.path.join(HERE, '..', '..', '..')
 
 
-def _load(name):
-    # Loaded by path under its own name: every interface has a requires.py.
-    path = os.path.join(TOP, 'interfaces', 'mirror', name + '.py')
-    spec = importlib.util.spec_from_file_location('mirror_' + name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-requires = _load('requires')
-provides = _load('provides')
+requires = iface.load('mirror', 'requires')
+provides = iface.load('mirror', 'provides')
 
 
 def charm_info():

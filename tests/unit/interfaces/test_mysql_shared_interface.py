@@ -1,23 +1,12 @@
 """interface:mysql-shared: requests parsed and validated, answers in upstream's keys."""
 
-import importlib.util
-import os
-
 import pytest
 
-HERE = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'interfaces', 'mysql-shared')
+import iface
 
 
-def _load(name):
-    spec = importlib.util.spec_from_file_location('mysql_shared_' + name,
-                                                  os.path.join(HERE, name + '.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-provides = _load('provides')
-requires = _load('requires')
+provides = iface.load('mysql-shared', 'provides')
+requires = iface.load('mysql-shared', 'requires')
 
 
 def test_unprefixed_request():

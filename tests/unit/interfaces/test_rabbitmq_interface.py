@@ -1,31 +1,18 @@
 """interface:rabbitmq: consumers' requests are validated, answers go per relation."""
 
-import importlib.util
-import os
-
 import pytest
 from charmhelpers.core import unitdata
 from charms.reactive import is_flag_set
 
-TOP = os.path.join(os.path.dirname(__file__), '..', '..', '..')
+import iface
 
 
-def _load(name):
-    path = os.path.join(TOP, 'interfaces', 'rabbitmq', name + '.py')
-    spec = importlib.util.spec_from_file_location('rabbitmq_' + name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-requires = _load('requires')
-provides = _load('provides')
+requires = iface.load('rabbitmq', 'requires')
+provides = iface.load('rabbitmq', 'provides')
 
 
 @pytest.fixture(autouse=True)
 def unit_state(tmp_path, monkeypatch):
-    monkeypatch.setenv('UNIT_STATE_DB', str(tmp_path / 'state.db'))
-    monkeypatch.setattr(unitdata, '_KV', None)
     logged = []
     monkeypatch.setattr(provides.hookenv, 'log', lambda msg, level=None: logged.append(msg))
     monkeypatch.setattr(requires.hookenv, 'log', lambda msg, level=None: logged.append(msg))
