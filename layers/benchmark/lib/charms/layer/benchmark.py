@@ -20,6 +20,7 @@ import math
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import urllib.request
@@ -171,6 +172,20 @@ def parse_ab(text):
             'mean': figure(r'^Time per request:\s+([\d.]+) \[ms\] \(mean\)$'),
             'p50': figure(r'^\s+50%\s+(\d+)'), 'p95': figure(r'^\s+95%\s+(\d+)'),
             'p99': figure(r'^\s+99%\s+(\d+)'), 'failed': figure(r'^Failed requests:\s+(\d+)')}
+
+
+def ab_metrics(run, reports):
+    """Add ab's metrics to ``run``: the mean of ``reports`` (``parse_ab`` dicts), samples kept."""
+    def samples(key):
+        return [r[key] for r in reports]
+    run.metric('requests-per-second', statistics.fmean(samples('rps')), 'req/s', 'higher',
+               samples=samples('rps'))
+    run.metric('latency-mean', statistics.fmean(samples('mean')), 'ms', 'lower',
+               samples=samples('mean'))
+    for key in ('p50', 'p95', 'p99'):
+        run.metric('latency-' + key, statistics.fmean(samples(key)), 'ms', 'lower',
+                   samples=samples(key))
+    run.metric('failed-requests', sum(samples('failed')), 'requests', 'lower')
 
 
 def run_ab(url, requests, concurrency, timeout=600):

@@ -70,21 +70,11 @@ def http_run(p, cold, reports):
     """The run of ``cold`` (ms per cold GET) and ``reports`` (``parse_ab`` dicts)."""
     run = benchmark.Run('mirror-http', p)
     run.metric('cold-latency', statistics.fmean(cold), 'ms', 'lower', samples=cold)
-
-    def samples(key):
-        return [r[key] for r in reports]
-    run.metric('requests-per-second', statistics.fmean(samples('rps')), 'req/s', 'higher',
-               samples=samples('rps'))
-    run.metric('latency-mean', statistics.fmean(samples('mean')), 'ms', 'lower',
-               samples=samples('mean'))
-    for key in ('p50', 'p95', 'p99'):
-        run.metric('latency-' + key, statistics.fmean(samples(key)), 'ms', 'lower',
-                   samples=samples(key))
-    run.metric('failed-requests', sum(samples('failed')), 'requests', 'lower')
+    benchmark.ab_metrics(run, reports)
     # How much faster the cache answers than the upstream (mean latencies).
     run.metric('cache-speedup', statistics.fmean(cold) / max(
-        statistics.fmean(samples('mean')), 1e-6), 'x', 'higher')
-    run.composite(statistics.fmean(samples('rps')), 'req/s', 'higher')
+        statistics.fmean(r['mean'] for r in reports), 1e-6), 'x', 'higher')
+    run.composite(statistics.fmean(r['rps'] for r in reports), 'req/s', 'higher')
     return run.finish()
 
 

@@ -46,18 +46,8 @@ def run_ab(url, requests, concurrency):
 def build_run(params, reports):
     """The benchmark run of ``reports`` (one ``parse_ab`` dict per repeat)."""
     run = benchmark.Run('http', params)
-
-    def samples(key):
-        return [r[key] for r in reports]
-    run.metric('requests-per-second', statistics.fmean(samples('rps')), 'req/s', 'higher',
-               samples=samples('rps'))
-    run.metric('latency-mean', statistics.fmean(samples('mean')), 'ms', 'lower',
-               samples=samples('mean'))
-    for key in ('p50', 'p95', 'p99'):
-        run.metric('latency-' + key, statistics.fmean(samples(key)), 'ms', 'lower',
-                   samples=samples(key))
-    run.metric('failed-requests', sum(samples('failed')), 'requests', 'lower')
-    run.composite(statistics.fmean(samples('rps')), 'req/s', 'higher')
+    benchmark.ab_metrics(run, reports)
+    run.composite(statistics.fmean(r['rps'] for r in reports), 'req/s', 'higher')
     return run.finish()
 
 
