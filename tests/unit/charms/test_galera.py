@@ -146,3 +146,24 @@ def test_sysbench_output_parsed():
 def test_the_bench_database_is_refused_to_consumers():
     request = _request('evil', 'evil', 'stackyard_bench', ['10.0.0.9'])
     assert "charm's own" in shared_db.conflict(request, {})
+
+
+@pytest.mark.parametrize('vip, relations, flags, expected', [
+    ('', [], set(), None),
+    ('10.157.83.160', [], set(), ('blocked', 'vip 10.157.83.160 needs a relation to '
+                                             'hacluster (ha)')),
+    # a bundle's first hooks: the relation exists, its subordinate has not joined yet
+    ('10.157.83.160', ['ha:4'], set(), ('waiting', 'Waiting for hacluster to run the vip '
+                                                   '10.157.83.160')),
+    ('10.157.83.160', ['ha:4'], {'ha.connected'}, ('waiting', 'Waiting for hacluster to run '
+                                                              'the vip 10.157.83.160')),
+    ('10.157.83.160', ['ha:4'], {'ha.connected', 'ha.clustered'}, None),
+])
+def test_vip_status(monkeypatch, vip, relations, flags, expected):
+    import ipaddress
+    import charms.reactive
+    monkeypatch.setattr(checks, 'networks', lambda: [ipaddress.ip_network('10.157.83.0/24')])
+    monkeypatch.setattr(checks.options, 'config', lambda: {'vip': vip})
+    monkeypatch.setattr(checks.hookenv, 'relation_ids', lambda name: relations)
+    monkeypatch.setattr(charms.reactive, 'is_flag_set', lambda flag: flag in flags)
+    assert checks.vip_status() == expected

@@ -122,12 +122,16 @@ def vip_reason(value):
 
 @status.check
 def vip_status():
-    """The VIP waits for hacluster; without an ha relation it cannot run."""
+    """The VIP waits for hacluster; without an ha relation it cannot run.
+
+    A relation whose subordinate has not joined yet (a bundle's first hooks)
+    is waited for, not blocked on.
+    """
     from charms.reactive import is_flag_set
     vip = (options.config().get('vip') or '').strip()
     if not vip or vip_reason(vip):
         return None
-    if not is_flag_set('ha.connected'):
+    if not hookenv.relation_ids('ha'):
         return 'blocked', 'vip {} needs a relation to hacluster (ha)'.format(vip)
     if not is_flag_set('ha.clustered'):
         return 'waiting', 'Waiting for hacluster to run the vip {}'.format(vip)
