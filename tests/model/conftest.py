@@ -13,11 +13,13 @@ on PATH, else ``python3 -m yard`` from ``tools/yard``).
 """
 
 import hashlib
+import ipaddress
 import json
 import os
 import pathlib
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -255,6 +257,23 @@ class Yard:
             if result.returncode == 0:
                 break
         return result
+
+
+def free_vip(model):
+    """An address of yard's vip-range that nothing answers (other models share the bridge)."""
+    first, last = model.run("model-config", "vip-range").stdout.strip().split("-")
+    first, last = ipaddress.ip_address(first), ipaddress.ip_address(last)
+    offset = int(model.model.encode().hex(), 16) % (int(last) - int(first) + 1)
+    for step in range(int(last) - int(first) + 1):
+        address = first + (offset + step) % (int(last) - int(first) + 1)
+        probe = socket.socket()
+        probe.settimeout(1)
+        code = probe.connect_ex((str(address), 22))
+        probe.close()
+        # Refused means something holds the address; a timeout or no route means free.
+        if code not in (0, 111):
+            return str(address)
+    raise AssertionError("no free address in vip-range %s-%s" % (first, last))
 
 
 def require_built(bundle_path):

@@ -10,16 +10,14 @@ and the VIP already running keeps serving.  Slow (three containers install
 corosync and pacemaker): marker ``ha``, ``make model-ha``.
 """
 
-import ipaddress
 import json
-import socket
 import threading
 import time
 import urllib.request
 
 import pytest
 
-from conftest import BUILD, skip_or_fail
+from conftest import BUILD, free_vip, skip_or_fail
 
 pytestmark = pytest.mark.ha
 
@@ -43,23 +41,6 @@ def get(url, timeout=3):
             return json.loads(reply.read().decode())
     except (OSError, ValueError):
         return None
-
-
-def free_vip(model):
-    """An address of yard's vip-range that nothing answers (other models share the bridge)."""
-    first, last = model.run("model-config", "vip-range").stdout.strip().split("-")
-    first, last = ipaddress.ip_address(first), ipaddress.ip_address(last)
-    offset = int(model.model.encode().hex(), 16) % (int(last) - int(first) + 1)
-    for step in range(int(last) - int(first) + 1):
-        address = first + (offset + step) % (int(last) - int(first) + 1)
-        probe = socket.socket()
-        probe.settimeout(1)
-        code = probe.connect_ex((str(address), 22))
-        probe.close()
-        # Refused means something holds the address; a timeout or no route means free.
-        if code not in (0, 111):
-            return str(address)
-    raise AssertionError("no free address in vip-range %s-%s" % (first, last))
 
 
 @pytest.fixture(scope="module")
