@@ -10,7 +10,8 @@ REQS := $(wildcard requirements/*.txt tools/yard/pyproject.toml)
 
 .DEFAULT_GOAL := help
 .PHONY: help venv lint unit build model test demo func lock clean constraints \
-	model-bundle model-ha bench-yard bench-restarts bench-hooks bench-scale bench-yard-scale bench-mirror bench-collector bench-ci
+	model-bundle model-ha bench-yard bench-restarts bench-hooks bench-scale bench-yard-scale bench-mirror bench-collector bench-ci \
+	bench-openstack-data
 
 help: ## list the targets
 	@echo "Stackyard make targets:"
@@ -83,6 +84,9 @@ bench-mirror: build ## afs-mirror: cached vs static file (ab: req/s, MB/s), firs
 
 bench-ci: build ## the ci-workers bundle: settle time, hooks per application, two builds
 	$(BIN)/python tools/bench/stackbench.py ci
+
+bench-openstack-data: build ## the HA data bundle: settle time and hooks, sysbench tx/s, AMQP msg/s, VIP failover
+	$(BIN)/python tools/bench/stackbench.py openstack-data
 
 lock: $(STAMP) ## re-resolve wheelhouses and rewrite each charm's build.lock
 	WRITE_LOCK=1 $(TOX) -e build

@@ -1,6 +1,9 @@
 """rabbitmq on LXD: three units form one cluster (one join at a time), the probe's round
-trip through a quorum queue passes on every broker unit, bad input is refused, and a
-killed rabbitmq machine loses no acknowledged message.
+trip through a quorum queue passes on every broker unit, bad options block naming
+themselves and change nothing, hostile user and vhost names are refused and logged
+once, the queue actions show a queue nobody consumes, a memory alarm fails the node's
+own health check only, a killed rabbitmq machine loses no acknowledged message, and no
+secret shows in the log, the status or any action's output.
 
 Marker ``ha`` (``make model-ha``): three RabbitMQ containers and a probe take several
 minutes on the shared 2-core host.  Timings are printed, not asserted.
@@ -107,37 +110,97 @@ def test_probe_round_trips_through_every_broker_unit(model):
     assert {'name': 'stackyard-probe', 'type': 'quorum'} in json.loads(out)
 
 
-def test_bad_partition_handling_blocks_and_changes_nothing(model):
+@pytest.mark.parametrize('option, value', [
+    ('cluster-partition-handling', 'pause-minority'),
+    ('min-cluster-size', '0'),
+])
+def test_bad_option_blocks_naming_it_and_changes_nothing(model, option, value):
     yard = model
-    before = yard.exec(APP + '/0', 'md5sum /etc/rabbitmq/rabbitmq.conf')
-    yard.run('config', APP, 'cluster-partition-handling=pause-minority')
+    files = 'md5sum /etc/rabbitmq/rabbitmq.conf /etc/rabbitmq/stackyard-seed'
+    before = {name: yard.exec(name, files) for name in units(yard)}
+    members = sorted(cluster_json(yard, APP + '/0')['disk_nodes'])
+    yard.run('config', APP, '%s=%s' % (option, value))
     yard.wait()
     for name, unit in units(yard).items():
         assert unit['workload-status']['current'] == 'blocked', (name, unit)
-        assert 'cluster-partition-handling' in unit['workload-status']['message']
-    assert yard.exec(APP + '/0', 'md5sum /etc/rabbitmq/rabbitmq.conf') == before
-    yard.run('config', APP, '--reset', 'cluster-partition-handling')
+        assert option in unit['workload-status']['message'], (name, unit)
+    assert {name: yard.exec(name, files) for name in units(yard)} == before
+    assert sorted(cluster_json(yard, APP + '/0')['disk_nodes']) == members
+    yard.run('config', APP, '--reset', option)
     yard.wait()
     assert all(u['workload-status']['current'] == 'active' for u in units(yard).values())
 
 
-def test_hostile_username_is_refused_and_logged_once(model):
+@pytest.mark.parametrize('key, value', [
+    ('username', 'evil;rm -rf /'),
+    ('vhost', '../probe;x'),
+])
+def test_hostile_name_is_refused_and_logged_once(model, key, value):
     yard = model
-    yard.run('config', PROBE, 'amqp-username=evil;rm -rf /')
+    yard.run('config', PROBE, 'amqp-%s=%s' % (key, value))
     yard.wait()
     bag = yard.relation_info(PROBE + '/0', 'amqp')['related-units']
     for name, data in bag.items():
         assert 'password' not in data['data'], (name, data)
-    users = yard.exec(APP + '/0', 'rabbitmqctl -q list_users --formatter json')
-    assert 'evil' not in users
+    made = yard.exec(APP + '/0', 'rabbitmqctl -q list_users --formatter json; '
+                     'rabbitmqctl -q list_vhosts --formatter json')
+    assert value.split(';')[0] not in made, made
     log = yard.run('debug-log', '--replay', '--no-tail', '-i', APP).stdout
-    refusals = [line for line in log.splitlines() if 'Refusing amqp request' in line]
+    refusals = [line for line in log.splitlines() if 'Refusing amqp request' in line and
+                '%s %r' % (key, value) in line]
     # once per broker unit, however many hooks ran since
     assert len(refusals) == 3, refusals
-    yard.run('config', PROBE, '--reset', 'amqp-username')
+    yard.run('config', PROBE, '--reset', 'amqp-%s' % key)
     yard.wait()
     message = units(yard, PROBE)[PROBE + '/0']['workload-status']['message']
     assert 'amqp: 3/3 brokers round trip' in message
+
+
+def push_client(yard):
+    push = 'cat > %s <<"EOF"\n%s\nEOF' % (CLIENT, (HERE / 'rabbitmq_client.py').read_text())
+    yard.exec(PROBE + '/0', push)
+    return '%s %s' % (PROBE_PYTHON, CLIENT)
+
+
+def test_queue_actions_show_a_queue_nobody_consumes(model):
+    yard = model
+    client = push_client(yard)
+    yard.exec(PROBE + '/0', '%s publish idle-test 2 /root/idle.json' % client)
+    confirmed = len(json.loads(yard.exec(PROBE + '/0', 'cat /root/idle.json'))['confirmed'])
+    assert confirmed > 0
+    _, task = yard.run_action(APP + '/1', 'check-queues', 'vhost=probe', 'queue-depth=1')
+    found = {q['name']: q for q in json.loads(task['results']['queues'])}
+    assert found['idle-test']['type'] == 'quorum' and found['idle-test']['consumers'] == 0
+    assert found['idle-test']['messages'] == confirmed, found
+    _, task = yard.run_action(APP + '/2', 'list-unconsumed-queues')
+    idle = json.loads(task['results']['unconsumed-queues'])
+    assert 'idle-test - %d' % confirmed in idle['probe'], idle
+    result, task = yard.run_action(APP + '/0', 'check-queues', 'vhost=nowhere', check=False)
+    assert task.get('status') == 'failed' and "'nowhere'" in json.dumps(task), task
+    received = json.loads(yard.exec(PROBE + '/0', '%s consume idle-test' % client))
+    assert len(received['received']) == confirmed
+    _, task = yard.run_action(APP + '/2', 'list-unconsumed-queues')
+    assert 'idle-test - 0' in json.loads(task['results']['unconsumed-queues'])['probe']
+
+
+def test_health_fails_on_a_local_alarm_only(model):
+    yard = model
+    node = 'rabbit@yard-%s-%s' % (yard.model, units(yard)[APP + '/1']['machine'])
+    try:
+        yard.exec(APP + '/1', 'rabbitmqctl -q set_vm_memory_high_watermark absolute 1MB')
+        yard.until(lambda: 'memory' in json.dumps(cluster_json(yard, APP + '/1')['alarms']),
+                   timeout=60, interval=2, message='a memory alarm on %s' % node)
+        _, task = yard.run_action(APP + '/1', 'health')
+        assert task['results']['healthy'] == 'false', task
+        assert 'alarm on %s' % node in task['results']['results'], task
+        _, task = yard.run_action(APP + '/2', 'health')
+        assert task['results']['healthy'] == 'true', task
+    finally:
+        yard.exec(APP + '/1', 'rabbitmqctl -q set_vm_memory_high_watermark 0.4')
+    yard.until(lambda: not cluster_json(yard, APP + '/1')['alarms'], timeout=60,
+               interval=2, message='the alarm on %s to clear' % node)
+    _, task = yard.run_action(APP + '/1', 'health')
+    assert task['results']['healthy'] == 'true', task
 
 
 def quorum_queue(yard, unit=APP + '/0'):
@@ -153,11 +216,9 @@ def test_killed_machine_loses_no_acknowledged_message(model):
     status = units(yard)
     probe_machine = units(yard, PROBE)[PROBE + '/0']['machine']
     victim = sorted(n for n, u in status.items() if u['machine'] != probe_machine)[0]
-    push = 'cat > %s <<"EOF"\n%s\nEOF' % (CLIENT, (HERE / 'rabbitmq_client.py').read_text())
-    yard.exec(PROBE + '/0', push)
     # declared through the victim, the queue has its leader there (client-local
     # placement); a drain empties it again
-    client = '%s %s' % (PROBE_PYTHON, CLIENT)
+    client = push_client(yard)
     yard.exec(PROBE + '/0', '%s publish %s 1 /root/warm.json %s && %s consume %s' % (
         client, QUEUE, status[victim]['public-address'], client, QUEUE))
     leader, members = quorum_queue(yard)

@@ -11,15 +11,21 @@ inside the machines, never from guesses.
     stackbench.py hooks [--samples 15]
     stackbench.py mirror [--requests 2000] [--concurrency 8] [--rounds 3] [--samples 9]
     stackbench.py ci [--workers 3]
+    stackbench.py openstack-data [--db-seconds 20] [--amqp-messages 2000] [--keep]
 """
 
 import argparse
+import ipaddress
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
+
+import yaml
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 BUILD = os.path.join(REPO, 'build')
@@ -52,8 +58,9 @@ class Model:
     def exec(self, unit, script):
         return self.run('exec', '--unit', unit, '--', script)
 
-    def action(self, unit, name, *params):
-        out = self.json('run', unit, name, *params)
+    def action(self, unit, name, *params, timeout=1800):
+        out = json.loads(self.run('run', unit, name, *params, '--format', 'json',
+                                  timeout=timeout))
         return list(out.values())[0]
 
 
@@ -376,6 +383,26 @@ def bench_mirror(args):
          len(static_lat), '-')])
 
 
+def app_hooks_table(hooks, began=None):
+    """Hooks per application (subordinates are applications of their own), and all.
+
+    With ``began`` (the deploy's epoch time), when each application's last hook
+    ended, in seconds from the deploy: when it settled.
+    """
+    def row(name, mine):
+        cells = [name, len(mine), sum(1 for h in mine if h.get('exit-code')),
+                 '{:.1f}'.format(sum(h['duration'] for h in mine)),
+                 '{:.2f}'.format(statistics.median(h['duration'] for h in mine))]
+        if began is not None:
+            cells.append('{:.0f}'.format(max(h['start'] + h['duration'] for h in mine) - began))
+        return cells
+    rows = [row(app, [h for h in hooks if h['unit'].split('/')[0] == app])
+            for app in sorted({h['unit'].split('/')[0] for h in hooks})]
+    rows.append(row('all', hooks))
+    headers = ['application', 'hooks run', 'failed', 'hook s total', 'median hook s']
+    table(headers + (['settled at s'] if began is not None else []), rows)
+
+
 def bench_ci(args):
     """bundles/ci-workers.yaml: settle time, hooks per application, two builds of its job."""
     for charm in ('buildbot-master', 'ci-worker', 'afs-mirror'):
@@ -392,16 +419,8 @@ def bench_ci(args):
     model.run('deploy', os.path.join(REPO, 'bundles', 'ci-workers.yaml'), '--overlay', overlay)
     model.run('wait', '--timeout', 2400, timeout=2500)
     settle = time.monotonic() - start
-    hooks = model.hooks()
-    rows = []
-    for app in sorted({h['unit'].split('/')[0] for h in hooks}):
-        mine = [h['duration'] for h in hooks if h['unit'].startswith(app + '/')]
-        rows.append((app, len(mine), '{:.1f}'.format(sum(mine)),
-                     '{:.2f}'.format(statistics.median(mine))))
-    rows.append(('all', len(hooks), '{:.1f}'.format(sum(h['duration'] for h in hooks)),
-                 '{:.2f}'.format(statistics.median(h['duration'] for h in hooks))))
     print('ci-workers bundle, {} workers: settled in {:.0f} s'.format(args.workers, settle))
-    table(('application', 'hooks run', 'hook s total', 'median hook s'), rows)
+    app_hooks_table(model.hooks())
     print()
     builds = []
     for n in (1, 2):
@@ -410,6 +429,167 @@ def bench_ci(args):
                        result['results']['result'], result['results']['seconds']))
     table(('mirror-smoke', 'result', 'seconds'), builds)
     model.destroy()
+
+
+OPENSTACK_DATA = os.path.join(REPO, 'bundles', 'openstack-data.yaml')
+NO_VIP = 'n/a (no VIP in the bundle)'
+
+
+def free_vip(model):
+    """An address of yard's vip-range that nothing answers (other models share the bridge)."""
+    first, last = (ipaddress.ip_address(a) for a in
+                   model.run('model-config', 'vip-range').strip().split('-'))
+    for step in range(int(last) - int(first) + 1):
+        address = str(first + step)
+        probe = socket.socket()
+        probe.settimeout(1)
+        code = probe.connect_ex((address, 22))
+        probe.close()
+        if code not in (0, 111):      # refused: something holds it; timeout: free
+            return address
+    raise SystemExit('no free address in vip-range {}-{}'.format(first, last))
+
+
+def mysql_answers(address, port=3306, timeout=1.0):
+    """True when a MariaDB server greets on ``address``:``port`` (its handshake packet)."""
+    try:
+        with socket.create_connection((address, port), timeout=timeout) as conn:
+            conn.settimeout(timeout)
+            return len(conn.recv(64)) > 4
+    except OSError:
+        return False
+
+
+class VipWatcher(threading.Thread):
+    """Connects to the VIP's MariaDB every 0.2 s: failed tries, and the longest time from
+    the last answer before failures to the first answer after them."""
+
+    def __init__(self, vip):
+        super().__init__(daemon=True)
+        self.vip, self.stop, self.failures, self.gap = vip, threading.Event(), 0, 0.0
+
+    def run(self):
+        last_ok, failing = time.monotonic(), False
+        while not self.stop.is_set():
+            if mysql_answers(self.vip):
+                if failing:
+                    self.gap = max(self.gap, time.monotonic() - last_ok)
+                last_ok, failing = time.monotonic(), False
+            else:
+                self.failures, failing = self.failures + 1, True
+            time.sleep(0.2)
+
+
+def vip_holder(model, vip):
+    """The galera unit whose machine has the VIP on an interface, or None."""
+    for name in sorted(model.json('status')['applications']['galera']['units']):
+        if ' {}/'.format(vip) in model.exec(name, 'ip -o -4 addr show'):
+            return name
+    return None
+
+
+def hacluster_of(model, principal):
+    unit = model.json('status')['applications']['galera']['units'][principal]
+    subs = [s for s in unit.get('subordinates') or {} if s.startswith('hacluster/')]
+    return subs[0] if subs else None
+
+
+def vip_failover(model, vip):
+    """``pause`` on the VIP holder's hacluster: rows of how the VIP moved, then resume."""
+    before = vip_holder(model, vip)
+    if before is None:
+        return [('VIP failover', 'VIP {} is on no galera unit'.format(vip))]
+    sub = hacluster_of(model, before)
+    watcher = VipWatcher(vip)
+    watcher.start()
+    time.sleep(2)
+    began = time.monotonic()
+    result = model.action(sub, 'pause', timeout=600)
+    paused = time.monotonic() - began
+    after = None
+    while time.monotonic() - began < 180:
+        after = vip_holder(model, vip)
+        if after and after != before and mysql_answers(vip):
+            break
+        time.sleep(0.5)
+    answered = time.monotonic() - began
+    time.sleep(2)
+    watcher.stop.set()
+    watcher.join()
+    model.action(sub, 'resume', timeout=600)
+    moved = after and after != before
+    return [
+        ('VIP failover: pause on', '{} (VIP {} on {})'.format(sub, vip, before)),
+        ('VIP failover: moved to', after if moved else 'did not move in 180 s'),
+        ('VIP failover: pause action s', '{:.1f} ({} s in standby by its own count)'.format(
+            paused, result.get('results', {}).get('seconds', '?'))),
+        ('VIP failover: answering from the new holder s', '{:.1f}'.format(answered)
+         if moved else 'n/a'),
+        ('VIP failover: longest gap without an answer s', '{:.1f} ({} failed connects at '
+         '0.2 s)'.format(watcher.gap, watcher.failures)),
+    ]
+
+
+def action_number(results, *path):
+    """A number from an action's results (nested, as juju shows dotted keys), or None."""
+    if '.'.join(path) in results:
+        return float(results['.'.join(path)])
+    for key in path:
+        if not isinstance(results, dict) or key not in results:
+            return None
+        results = results[key]
+    return float(results)
+
+
+def bench_openstack_data(args):
+    """bundles/openstack-data.yaml: settle time and hooks, sysbench, AMQP rates, VIP failover."""
+    with open(OPENSTACK_DATA) as f:
+        apps = yaml.safe_load(f)['applications']
+    for spec in apps.values():
+        need(os.path.basename(spec['charm']))
+    model = Model('bench-openstack-data')
+    model.destroy()
+    deploy = ['deploy', OPENSTACK_DATA]
+    vip = None
+    if 'hacluster' in apps:
+        vip = free_vip(model)
+        overlay = os.path.join(BUILD, '.bench-openstack-data-overlay.yaml')
+        with open(overlay, 'w') as f:
+            yaml.safe_dump({'applications': {'galera': {'options': {'vip': vip}}}}, f)
+        deploy += ['--overlay', overlay]
+    began, start = time.time(), time.monotonic()
+    model.run(*deploy)
+    model.run('wait', '--timeout', 2400, timeout=2500)
+    settle = time.monotonic() - start
+    status = model.json('status')['applications']
+    states = sorted({u['workload-status']['current'] for a in status.values()
+                     for u in (a.get('units') or {}).values()})
+    print('openstack-data bundle{}: settled in {:.0f} s ({:.1f} min; target under 6 min); '
+          'workload states: {}'.format(' with VIP ' + vip if vip else '', settle, settle / 60,
+                                       ', '.join(states)))
+    app_hooks_table(model.hooks(), began)
+    print()
+    rows = []
+    galera = vip_holder(model, vip) if vip else None
+    galera = galera or 'galera/leader'
+    db = model.action(galera, 'benchmark-db', 'duration={}'.format(args.db_seconds),
+                      timeout=args.db_seconds + 900)
+    tps = action_number(db.get('results', {}), 'results', 'transactions', 'value')
+    rows.append(('sysbench oltp_read_write tx/s ({}, {} s; local socket{})'.format(
+        galera, args.db_seconds, ', VIP holder' if vip else ''),
+        '{:.1f}'.format(tps) if tps is not None else db.get('message') or db))
+    amqp = model.action('rabbitmq/leader', 'benchmark-amqp',
+                        'messages={}'.format(args.amqp_messages), timeout=1200)
+    for key, label in (('publish-rate', 'AMQP publish msg/s (confirmed)'),
+                       ('consume-rate', 'AMQP consume msg/s (acknowledged)')):
+        value = action_number(amqp.get('results', {}), 'results', key, 'value')
+        rows.append(('{} (rabbitmq/leader, {} x 1 KiB, quorum, median of 3)'.format(
+            label, args.amqp_messages),
+            '{:.0f}'.format(value) if value is not None else amqp.get('message') or amqp))
+    rows += vip_failover(model, vip) if vip else [('VIP failover s', NO_VIP)]
+    table(('measure', 'value'), rows)
+    if not args.keep:
+        model.destroy()
 
 
 def main(argv=None):
@@ -433,9 +613,14 @@ def main(argv=None):
     p.add_argument('--rounds', type=int, default=3)
     p = sub.add_parser('ci')
     p.add_argument('--workers', type=int, default=3)
+    p = sub.add_parser('openstack-data')
+    p.add_argument('--db-seconds', type=int, default=20)
+    p.add_argument('--amqp-messages', type=int, default=2000)
+    p.add_argument('--keep', action='store_true', help='leave the model deployed')
     args = parser.parse_args(argv)
     {'yard': bench_yard, 'restarts': bench_restarts, 'hooks': bench_hooks,
-     'mirror': bench_mirror, 'ci': bench_ci}[args.bench](args)
+     'mirror': bench_mirror, 'ci': bench_ci, 'openstack-data': bench_openstack_data}[
+         args.bench](args)
 
 
 if __name__ == '__main__':
