@@ -439,8 +439,10 @@ def free_vip(model):
     """An address of yard's vip-range that nothing answers (other models share the bridge)."""
     first, last = (ipaddress.ip_address(a) for a in
                    model.run('model-config', 'vip-range').strip().split('-'))
-    for step in range(int(last) - int(first) + 1):
-        address = str(first + step)
+    size = int(last) - int(first) + 1
+    offset = int(model.name.encode().hex(), 16) % size   # models differ in where they start
+    for step in range(size):
+        address = str(first + (offset + step) % size)
         probe = socket.socket()
         probe.settimeout(1)
         code = probe.connect_ex((address, 22))
