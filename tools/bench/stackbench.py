@@ -383,17 +383,22 @@ def bench_mirror(args):
          len(static_lat), '-')])
 
 
-def app_hooks_table(hooks, began=None):
+def app_hooks_table(hooks, began=None, full=None):
     """Hooks per application (subordinates are applications of their own), and all.
 
     With ``began`` (the deploy's epoch time), when each application's last hook
     other than update-status ended, in seconds from the deploy: when it settled.
+    With ``full`` (:func:`full_hooks`), how many of them ran the reactive
+    dispatch (the rest took the layer's shell skip or fast path).
     """
     def row(name, mine):
-        cells = [name, len(mine), sum(1 for h in mine if h.get('exit-code')),
-                 sum(1 for h in mine if h['hook'] == 'update-status'),
-                 '{:.1f}'.format(sum(h['duration'] for h in mine)),
-                 '{:.2f}'.format(statistics.median(h['duration'] for h in mine))]
+        cells = [name, len(mine)]
+        if full is not None:
+            cells.append(sum(n for app, n in full.items() if name in (app, 'all')))
+        cells += [sum(1 for h in mine if h.get('exit-code')),
+                  sum(1 for h in mine if h['hook'] == 'update-status'),
+                  '{:.1f}'.format(sum(h['duration'] for h in mine)),
+                  '{:.2f}'.format(statistics.median(h['duration'] for h in mine))]
         if began is not None:
             cells.append('{:.0f}'.format(max(h['start'] + h['duration'] for h in mine
                                              if h['hook'] != 'update-status') - began))
@@ -401,9 +406,29 @@ def app_hooks_table(hooks, began=None):
     rows = [row(app, [h for h in hooks if h['unit'].split('/')[0] == app])
             for app in sorted({h['unit'].split('/')[0] for h in hooks})]
     rows.append(row('all', hooks))
-    headers = ['application', 'hooks run', 'failed', 'update-status', 'hook s total',
-               'median hook s']
+    headers = ['application', 'hooks run'] + (['full'] if full is not None else []) + [
+        'failed', 'update-status', 'hook s total', 'median hook s']
     table(headers + (['settled at s'] if began is not None else []), rows)
+
+
+HOOK_KINDS = (
+    'cd "$CHARM_DIR" && .venv/bin/python -c \''
+    'import json, sys; sys.path.insert(0, "lib"); '
+    'from charms.layer.stackyard import hookstats; '
+    'print(json.dumps(sum(1 for r in hookstats.records() if not r.get("fast"))))\'')
+
+
+def full_hooks(model):
+    """``{application: hooks that ran the reactive dispatch}``, from each unit's own
+    record (layer:stackyard's hookstats: the shell skip and the fast path are marked)."""
+    found = {}
+    for app, data in model.json('status')['applications'].items():
+        for name, unit in (data.get('units') or {}).items():
+            for unit_name in [name] + list(unit.get('subordinates') or {}):
+                owner = unit_name.split('/')[0]
+                found[owner] = found.get(owner, 0) + int(
+                    model.exec(unit_name, HOOK_KINDS).strip().splitlines()[-1])
+    return found
 
 
 def bench_ci(args):
@@ -581,7 +606,7 @@ def measure_openstack_data(model, deploy, vip, args):
     print('openstack-data bundle{}: settled in {:.0f} s ({:.1f} min; target under 6 min); '
           'workload states: {}'.format(' with VIP ' + vip if vip else '', settle, settle / 60,
                                        ', '.join(states)))
-    app_hooks_table(model.hooks(), began)
+    app_hooks_table(model.hooks(), began, full_hooks(model))
     print()
     rows = []
     holder = vip_holder(model, vip) if vip else None

@@ -21,15 +21,16 @@ def test_app_hooks_table_counts_per_application_and_when_each_settled(capsys):
     hooks = [hook('galera/0', 'install', 100.0, 10.0), hook('galera/1', 'install', 101.0, 4.0),
              hook('hacluster/0', 'ha-relation-changed', 120.0, 2.0, code=1),
              hook('galera/0', 'update-status', 130.0, 1.0)]
-    stackbench.app_hooks_table(hooks, began=95.0)
+    stackbench.app_hooks_table(hooks, began=95.0, full={'galera': 2, 'hacluster': 1})
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ['application', 'hooks', 'run', 'failed', 'update-status',
-                                'hook', 's', 'total', 'median', 'hook', 's', 'settled', 'at', 's']
+    assert lines[0].split() == ['application', 'hooks', 'run', 'full', 'failed',
+                                'update-status', 'hook', 's', 'total', 'median', 'hook', 's',
+                                'settled', 'at', 's']
     rows = {line.split()[0]: line.split()[1:] for line in lines[2:]}
     # galera's update-status at 130 s is not when it settled
-    assert rows['galera'] == ['3', '0', '1', '15.0', '4.00', '15']
-    assert rows['hacluster'] == ['1', '1', '0', '2.0', '2.00', '27']
-    assert rows['all'] == ['4', '1', '1', '17.0', '3.00', '27']
+    assert rows['galera'] == ['3', '2', '0', '1', '15.0', '4.00', '15']
+    assert rows['hacluster'] == ['1', '1', '1', '0', '2.0', '2.00', '27']
+    assert rows['all'] == ['4', '3', '1', '1', '17.0', '3.00', '27']
 
 
 def test_action_number_reads_nested_and_dotted_results():
