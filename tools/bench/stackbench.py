@@ -553,7 +553,7 @@ def vip_failover(model, vip):
         ('VIP failover: moved to', after if moved else 'did not move in 180 s'),
         ('VIP failover: pause action s', '{:.1f} ({} s in standby by its own count)'.format(
             paused, result.get('results', {}).get('seconds', '?'))),
-        ('VIP failover: answering from the new holder s', '{:.1f}'.format(answered)
+        ('VIP failover: seen on the new holder, answering s', '{:.1f}'.format(answered)
          if moved else 'n/a'),
         ('VIP failover: longest gap without an answer s', '{:.1f} ({} failed connects at '
          '0.2 s)'.format(watcher.gap, watcher.failures)),
@@ -614,17 +614,17 @@ def measure_openstack_data(model, deploy, vip, args):
     db = model.action(galera, 'benchmark-db', 'duration={}'.format(args.db_seconds),
                       timeout=args.db_seconds + 900)
     tps = action_number(db.get('results', {}), 'results', 'transactions', 'value')
-    rows.append(('sysbench oltp_read_write tx/s ({}, {} s; local socket{})'.format(
-        galera, args.db_seconds, ', the VIP holder' if holder else ''),
+    rows.append(('sysbench tx/s ({}{}, local socket, {} s)'.format(
+        galera, ', VIP holder' if holder else '', args.db_seconds),
         '{:.1f}'.format(tps) if tps is not None else db.get('message') or db))
     amqp = model.action('rabbitmq/leader', 'benchmark-amqp',
                         'messages={}'.format(args.amqp_messages), timeout=1200)
-    for key, label in (('publish-rate', 'AMQP publish msg/s (each confirmed before the next)'),
-                       ('consume-rate', 'AMQP consume msg/s (acknowledged)')):
+    for key, label in (('publish-rate', 'AMQP publish msg/s (confirmed'),
+                       ('consume-rate', 'AMQP consume msg/s (acked')):
         value = action_number(amqp.get('results', {}), 'results', key, 'value')
-        rows.append(('{} (rabbitmq/leader, {} x 1 KiB, quorum, mean of 3 runs)'.format(
-            label, args.amqp_messages),
-            '{:.0f}'.format(value) if value is not None else amqp.get('message') or amqp))
+        rows.append(('{}, {} x 1 KiB, quorum)'.format(label, args.amqp_messages),
+                     '{:.0f}'.format(value) if value is not None
+                     else amqp.get('message') or amqp))
     rows += vip_failover(model, vip) if vip else [('VIP failover s', NO_VIP)]
     table(('measure', 'value'), rows)
 
