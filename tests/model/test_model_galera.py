@@ -13,13 +13,14 @@ that serves (yard cannot bring the machine back).  Last, no password (the secret
 appears in ``yard debug-log --replay``, status or any action's output.
 """
 
-import json
 import re
 import time
 
 import pytest
 
+import galera_writer as writer
 from conftest import BUILD, skip_or_fail
+from galera_writer import committed_rows, sql
 
 pytestmark = pytest.mark.ha
 
@@ -29,39 +30,6 @@ PROBE_UNIT = PROBE + "/0"
 SETTLE = 1500
 # Every action's output, for the password check at the end.
 OUTPUTS = []
-WRITER = "/root/galera-writer.py"
-# The writer loop, run with the probe charm's Python (it has PyMySQL). One
-# INSERT per 50 ms through one node; an id is written to the log only after
-# the server acknowledged its commit.  Failures are logged with their time.
-WRITER_SCRIPT = r'''
-import os, sys, time
-import pymysql
-host, user, database, pwfile, log = sys.argv[1:6]
-password = open(pwfile).read().strip()
-conn = None
-n = 0
-with open(log, "a", buffering=1) as out:
-    while not os.path.exists(log + ".stop"):
-        n += 1
-        try:
-            if conn is None:
-                conn = pymysql.connect(host=host, user=user, password=password,
-                                       database=database, autocommit=True,
-                                       connect_timeout=2, read_timeout=5, write_timeout=5)
-                conn.cursor().execute("CREATE TABLE IF NOT EXISTS writer "
-                                      "(id INT PRIMARY KEY, at DOUBLE)")
-            conn.cursor().execute("INSERT INTO writer VALUES (%s, %s)", (n, time.time()))
-            out.write("ok %d %.3f\n" % (n, time.time()))
-        except Exception as e:
-            out.write("fail %d %.3f %s\n" % (n, time.time(), type(e).__name__))
-            try:
-                conn.close()
-            except Exception:
-                pass
-            conn = None
-            time.sleep(0.2)
-        time.sleep(0.05)
-'''
 
 
 @pytest.fixture(scope="module")
@@ -100,11 +68,6 @@ def action(yard, target, name, *params, check=True):
     result, task = yard.run_action(target, name, *params, check=check)
     OUTPUTS.append(result.output)
     return result, task
-
-
-def sql(yard, unit, statement):
-    out = yard.exec(unit, "mariadb --batch --skip-column-names -e %s" % json.dumps(statement))
-    return [line.split("\t") for line in out.splitlines()]
 
 
 def galera_units(yard):
@@ -206,44 +169,10 @@ def test_a_bad_option_blocks_naming_it_and_changes_nothing(model):
     until_active(model)
 
 
-def start_writer(model, target):
-    """The writer loop on the probe's machine, writing through ``target`` only."""
-    python = "/var/lib/juju/agents/unit-stackyard-probe-0/charm/.venv/bin/python3"
-    rid = model.exec(PROBE_UNIT, "relation-ids shared-db").strip()
-    model.exec(PROBE_UNIT, "cat > %s <<'EOF'\n%s\nEOF" % (WRITER, WRITER_SCRIPT))
-    # The password goes from relation-get to a 0600 file, never through this test.
-    model.exec(PROBE_UNIT, "umask 077; relation-get -r %s password galera/0 > /root/writer.pw; "
-                           "rm -f /root/writer.log /root/writer.log.stop; "
-                           "setsid nohup %s %s %s probe probe /root/writer.pw /root/writer.log "
-                           ">/root/writer.out 2>&1 < /dev/null &"
-               % (rid, python, WRITER, address(model, target)))
-
-
-def stop_writer(model):
-    model.exec(PROBE_UNIT, "touch /root/writer.log.stop; sleep 1")
-    lines = model.exec(PROBE_UNIT, "cat /root/writer.log").splitlines()
-    ok = [int(line.split()[1]) for line in lines if line.startswith("ok ")]
-    fails = [float(line.split()[2]) for line in lines if line.startswith("fail ")]
-    return ok, fails
-
-
-def outage_seconds(model):
-    """Longest time between two acknowledged writes, from the writer's log."""
-    lines = model.exec(PROBE_UNIT, "cat /root/writer.log").splitlines()
-    times = [float(line.split()[2]) for line in lines if line.startswith("ok ")]
-    return max((b - a for a, b in zip(times, times[1:])), default=0.0)
-
-
-def committed_rows(model, unit):
-    return {int(r[0]) for r in sql(model, unit, "SELECT id FROM probe.writer")}
-
-
 def test_rolling_restart_loses_no_committed_row(model):
     units = galera_units(model)
     target = units[1]
-    start_writer(model, target)
-    model.until(lambda: "ok " in model.exec(PROBE_UNIT, "cat /root/writer.log"), timeout=60,
-                message="the writer's first commit")
+    writer.start(model, address(model, target), units[0])
     began = time.monotonic()
     model.run("config", GALERA, "max-connections=501")
 
@@ -261,12 +190,12 @@ def test_rolling_restart_loses_no_committed_row(model):
     roll = time.monotonic() - began
     model.wait(timeout=SETTLE)
     time.sleep(3)
-    ok, fails = stop_writer(model)
+    ok, fails = writer.stop(model)
     lost = set(ok) - committed_rows(model, units[0])
     _, history = action(model, target, "restart-history")
     print("\nrolling restart of 3 nodes (batch 1): %.0f s; writes through %s: %d committed, "
           "%d failed attempts, longest gap between commits %.1f s"
-          % (roll, target, len(ok), len(fails), outage_seconds(model)))
+          % (roll, target, len(ok), len(fails), writer.longest_gap(writer.log(model))))
     assert ok and not lost, "committed rows lost: %s" % sorted(lost)[:20]
     for unit in units:
         assert sql(model, unit, "SHOW GLOBAL STATUS LIKE 'wsrep_cluster_size'") == [
