@@ -89,3 +89,35 @@ def test_effective_config_keeps_last_good_while_invalid(charm_config, monkeypatc
     assert options.status_check() == [
         ('blocked', "Invalid config: unit-overrides: debug must be of type boolean, "
                     "not 'maybe'")]
+
+
+# -- the helpers charms parse their own options with ----------------------------------
+
+@pytest.mark.parametrize('text, kind, found', [
+    ('', list, []), (None, list, []), ('  \n', dict, {}), ('- a\n- b: 1\n', list, ['a', {'b': 1}]),
+    ('name: /srv/x\n', dict, {'name': '/srv/x'})])
+def test_yaml_option_returns_what_it_holds(text, kind, found):
+    assert options.yaml_option(text, kind, 'a YAML list of things') == found
+
+
+@pytest.mark.parametrize('text, kind, message', [
+    ('- a\n- [b\n', list, 'not valid YAML at line 3'),
+    ('a: b: c', dict, 'not valid YAML at line 1'),
+    ('name: x', list, 'must be a YAML list of proxies'),
+    ('- x', dict, 'must be a YAML list of proxies'),
+    ('just words', list, 'must be a YAML list of proxies')])
+def test_yaml_option_refuses_naming_the_problem(text, kind, message):
+    with pytest.raises(options.Invalid) as e:
+        options.yaml_option(text, kind, 'a YAML list of proxies')
+    assert str(e.value) == message
+
+
+def test_reason_of_a_parser():
+    def parse(value):
+        if value < 0:
+            raise options.Invalid('{} is negative'.format(value))
+        return value
+    assert options.reason(parse, 3) is None
+    assert options.reason(parse, -1) == '-1 is negative'
+    with pytest.raises(TypeError):   # only Invalid is a reason; a bug still raises
+        options.reason(parse, None)

@@ -16,29 +16,13 @@ CLEAN_INTERVAL = 30
 @options.rule('proxies')
 def proxies_reason(value):
     """Validator: ``proxies`` must parse (see :mod:`proxies`)."""
-    try:
-        proxies.parse(value)
-    except proxies.Invalid as e:
-        return str(e)
-    return None
+    return options.reason(proxies.parse, value)
 
 
 @options.rule('cache-size')
 def cache_size_reason(value):
     """Validator: ``cache-size`` is a size or a percentage of the cache volume."""
-    try:
-        proxies.parse_size(value, 1024 ** 3)
-    except proxies.Invalid as e:
-        return str(e)
-    return None
-
-
-def _reason(parse, value):
-    try:
-        parse(value)
-    except proxies.Invalid as e:
-        return str(e)
-    return None
+    return options.reason(lambda v: proxies.parse_size(v, 1024 ** 3), value)
 
 
 def _proxies_or_none(text):
@@ -51,38 +35,38 @@ def _proxies_or_none(text):
 @options.rule('static-mirrors')
 def static_mirrors_reason(value):
     """Validator: a mapping of names to directories clashing with no proxy."""
-    return _reason(lambda v: static.parse(v, _proxies_or_none(hookenv.config().get('proxies'))),
-                   value)
+    configured = _proxies_or_none(hookenv.config().get('proxies'))
+    return options.reason(lambda v: static.parse(v, configured), value)
 
 
 @options.rule('max-staleness')
 def max_staleness_reason(value):
     """Validator: a duration from 1 second to a year."""
-    return _reason(static.parse_staleness, value)
+    return options.reason(static.parse_staleness, value)
 
 
 @options.rule('afs-cell')
 def afs_cell_reason(value):
     """Validator: empty or a cell name."""
-    return _reason(afs.parse_cell, value)
+    return options.reason(afs.parse_cell, value)
 
 
 @options.rule('afs-db-servers')
 def afs_db_servers_reason(value):
     """Validator: IPv4 addresses."""
-    return _reason(afs.parse_db_servers, value)
+    return options.reason(afs.parse_db_servers, value)
 
 
 @options.rule('afs-cache-size')
 def afs_cache_size_reason(value):
     """Validator: a size of at least 10M."""
-    return _reason(afs.parse_cache_size, value)
+    return options.reason(afs.parse_cache_size, value)
 
 
 @options.rule('ssl-cert')
 def ssl_cert_reason(value):
     """Validator: PEM or base64 of PEM."""
-    return _reason(lambda v: tls.decode(v, 'the certificate'), value)
+    return options.reason(lambda v: tls.decode(v, 'the certificate'), value)
 
 
 @options.rule('ssl-key')
@@ -91,7 +75,7 @@ def ssl_key_reason(value):
     cert = hookenv.config().get('ssl-cert')
     if ssl_cert_reason(cert):
         return None
-    return _reason(lambda v: tls.pair(cert, v), value)
+    return options.reason(lambda v: tls.pair(cert, v), value)
 
 
 def cache_dir():

@@ -21,7 +21,7 @@ the unit tests exercise it directly.
 import re
 import urllib.parse
 
-import yaml
+from charms.layer.stackyard import options
 
 TYPES = ('pypi', 'npm', 'apt', 'generic')
 KEYS = {'name', 'type', 'upstream', 'path', 'ttl', 'files-upstream', 'suites', 'components',
@@ -39,8 +39,7 @@ _SIZE = re.compile(r'^(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?$', re.I)
 _SIZE_UNITS = {'': 1, 'K': 1024, 'M': 1024 ** 2, 'G': 1024 ** 3, 'T': 1024 ** 4}
 
 
-class Invalid(ValueError):
-    """A reason the value cannot be used, worded for "Invalid config: <option>: ..."."""
+Invalid = options.Invalid
 
 
 def parse_duration(value, what='ttl', longest=MAX_TTL):
@@ -162,17 +161,7 @@ def parse(text):
 
     :raises Invalid: broken YAML, not a list, a bad entry, duplicate names or paths
     """
-    try:
-        data = yaml.safe_load(text or '[]')
-    except yaml.YAMLError as e:
-        mark = getattr(e, 'problem_mark', None)
-        where = ' at line {}'.format(mark.line + 1) if mark else ''
-        raise Invalid('not valid YAML{}'.format(where)) from None
-    if data is None:
-        data = []
-    if not isinstance(data, list):
-        raise Invalid('must be a YAML list of proxies')
-    proxies = [parse_entry(e) for e in data]
+    proxies = [parse_entry(e) for e in options.yaml_option(text, list, 'a YAML list of proxies')]
     names = set()
     paths = []
     for p in proxies:

@@ -14,8 +14,7 @@ an ISO 8601 date or ``date -u``'s default output are read as well.
 import datetime
 import re
 
-import yaml
-
+from charms.layer.stackyard import options
 from charms.layer.afs_mirror import proxies
 
 TIMESTAMP_FILE = 'timestamp.txt'
@@ -45,16 +44,7 @@ def parse(text, configured_proxies=()):
         mirror may not reuse
     :raises Invalid: broken YAML, not a mapping, a bad name or path, a clash
     """
-    try:
-        data = yaml.safe_load(text or '{}')
-    except yaml.YAMLError as e:
-        mark = getattr(e, 'problem_mark', None)
-        raise proxies.Invalid('not valid YAML{}'.format(
-            ' at line {}'.format(mark.line + 1) if mark else '')) from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise proxies.Invalid('must be a YAML mapping of a name to a directory')
+    data = options.yaml_option(text, dict, 'a YAML mapping of a name to a directory')
     mirrors = [_entry(name, directory) for name, directory in sorted(
         data.items(), key=lambda item: str(item[0]))]
     for mirror in mirrors:

@@ -12,11 +12,7 @@ ENDPOINT = 'workers'
 @options.rule('jobs')
 def jobs_reason(value):
     """Validator: ``jobs`` must parse (see :mod:`jobs`)."""
-    try:
-        jobs.parse(value)
-    except jobs.Invalid as e:
-        return str(e)
-    return None
+    return options.reason(jobs.parse, value)
 
 
 def _port_reason(value):

@@ -17,7 +17,7 @@ Everything here is pure: the option rule, the contexts and the unit tests call i
 import re
 import urllib.parse
 
-import yaml
+from charms.layer.stackyard import options
 
 KEYS = {'name', 'repo', 'branch', 'labels', 'steps'}
 STEP_KEYS = {'name', 'run', 'timeout'}
@@ -31,8 +31,7 @@ _BRANCH = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$')
 _SCP = re.compile(r'^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+$')
 
 
-class Invalid(ValueError):
-    """A reason the value cannot be used, worded for "Invalid config: jobs: ..."."""
+Invalid = options.Invalid
 
 
 def check_repo(value, job):
@@ -130,17 +129,7 @@ def parse(text):
 
     :raises Invalid: broken YAML, not a list, a bad job, duplicate names
     """
-    try:
-        data = yaml.safe_load(text or '[]')
-    except yaml.YAMLError as e:
-        mark = getattr(e, 'problem_mark', None)
-        where = ' at line {}'.format(mark.line + 1) if mark else ''
-        raise Invalid('not valid YAML{}'.format(where)) from None
-    if data is None:
-        data = []
-    if not isinstance(data, list):
-        raise Invalid('must be a YAML list of jobs')
-    jobs = [parse_job(e) for e in data]
+    jobs = [parse_job(e) for e in options.yaml_option(text, list, 'a YAML list of jobs')]
     seen = set()
     for job in jobs:
         if job['name'] in seen:

@@ -10,42 +10,34 @@ from charms.layer.stackyard import options
 from charms.layer.ci_worker import offline, paths, settings
 
 
-def _reason(fn, value):
-    try:
-        fn(value)
-    except settings.Invalid as e:
-        return str(e)
-    return None
-
-
 @options.rule('git-cache-repos')
 def repos_reason(value):
-    return _reason(settings.parse_repos, value)
+    return options.reason(settings.parse_repos, value)
 
 
 @options.rule('git-cache-refresh')
 def refresh_reason(value):
-    return _reason(settings.parse_duration, value)
+    return options.reason(settings.parse_duration, value)
 
 
 @options.rule('min-free-disk')
 def min_free_reason(value):
-    return _reason(lambda v: settings.parse_size(v, 100), value)
+    return options.reason(lambda v: settings.parse_size(v, 100), value)
 
 
 @options.rule('executors')
 def executors_reason(value):
-    return _reason(lambda v: settings.executors(v, 1), value)
+    return options.reason(lambda v: settings.executors(v, 1), value)
 
 
 @options.rule('labels')
 def labels_reason(value):
-    return _reason(settings.parse_labels, value)
+    return options.reason(settings.parse_labels, value)
 
 
 @options.rule('packages')
 def packages_reason(value):
-    return _reason(settings.parse_packages, value)
+    return options.reason(settings.parse_packages, value)
 
 
 def _storage(name, default):

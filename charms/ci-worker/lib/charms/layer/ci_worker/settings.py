@@ -14,7 +14,7 @@ import os
 import re
 import urllib.parse
 
-import yaml
+from charms.layer.stackyard import options
 
 _SIZE = re.compile(r'^(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?$', re.I)
 _SIZE_UNITS = {'': 1, 'K': 1024, 'M': 1024 ** 2, 'G': 1024 ** 3, 'T': 1024 ** 4}
@@ -28,8 +28,7 @@ SCHEMES = ('http', 'https', 'git', 'ssh', 'file')
 MAX_EXECUTORS = 256
 
 
-class Invalid(ValueError):
-    """A reason the value cannot be used, worded for "Invalid config: <option>: ..."."""
+Invalid = options.Invalid
 
 
 def parse_size(value, total_bytes):
@@ -190,18 +189,8 @@ def parse_repos(text):
     :raises Invalid: broken YAML, not a list of strings, a bad URL, two URLs
         mirrored to the same place
     """
-    try:
-        data = yaml.safe_load(text or '[]')
-    except yaml.YAMLError as e:
-        mark = getattr(e, 'problem_mark', None)
-        raise Invalid('not valid YAML{}'.format(
-            ' at line {}'.format(mark.line + 1) if mark else '')) from None
-    if data is None:
-        data = []
-    if not isinstance(data, list):
-        raise Invalid('must be a YAML list of git URLs')
     repos, seen = [], {}
-    for url in data:
+    for url in options.yaml_option(text, list, 'a YAML list of git URLs'):
         where = repo_dir(url)
         if where in seen:
             raise Invalid('{!r} and {!r} would share the mirror {}'.format(

@@ -32,6 +32,44 @@ _rules = {}
 _overridable = set()
 
 
+class Invalid(ValueError):
+    """A reason a value cannot be used, worded for "Invalid config: <option>: ..."."""
+
+
+def reason(parse, value):
+    """A rule's answer from a parser: None when ``parse(value)`` passes, else its reason.
+
+    :param parse: a callable raising :class:`Invalid` on a bad value
+    """
+    try:
+        parse(value)
+    except Invalid as e:
+        return str(e)
+    return None
+
+
+def _not_yaml(error):
+    mark = getattr(error, 'problem_mark', None)
+    return 'not valid YAML{}'.format(' at line {}'.format(mark.line + 1) if mark else '')
+
+
+def yaml_option(text, kind, shape):
+    """The ``kind`` (list or dict) a YAML option holds, empty when the option is.
+
+    :param shape: what it must be, for the message (``"a YAML list of proxies"``)
+    :raises Invalid: broken YAML (naming the line) or not a ``kind``
+    """
+    try:
+        data = yaml.safe_load(text or '')
+    except yaml.YAMLError as e:
+        raise Invalid(_not_yaml(e)) from None
+    if data is None:
+        return kind()
+    if not isinstance(data, kind):
+        raise Invalid('must be ' + shape)
+    return data
+
+
 def rule(option):
     """Register a validator for ``option`` (decorator).
 
@@ -103,9 +141,7 @@ def _load_overrides(text):
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        mark = getattr(e, 'problem_mark', None)
-        where = ' at line {}'.format(mark.line + 1) if mark else ''
-        return None, 'unit-overrides is not valid YAML{}'.format(where)
+        return None, 'unit-overrides is ' + _not_yaml(e)
     if data is None:
         return {}, None
     if not isinstance(data, dict):
