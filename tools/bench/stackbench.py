@@ -431,6 +431,19 @@ def full_hooks(model):
     return found
 
 
+def hook_names(hooks, app):
+    """Print which hooks each unit of ``app`` ran: runs per unit by hook name, and seconds."""
+    mine = [h for h in hooks if h['unit'].startswith(app + '/')]
+    units = len({h['unit'] for h in mine})
+    rows = []
+    for name in dict.fromkeys(h['hook'] for h in mine):   # in the order they first ran
+        runs = [h['duration'] for h in mine if h['hook'] == name]
+        rows.append((name, '{:g}'.format(len(runs) / units), '{:.2f}'.format(
+            statistics.median(runs))))
+    rows.append(('all', '{:g}'.format(len(mine) / units), ''))
+    table(('{} hook ({} units)'.format(app, units), 'runs per unit', 'median s'), rows)
+
+
 def bench_ci(args):
     """bundles/ci-workers.yaml: settle time, hooks per application, two builds of its job."""
     for charm in ('buildbot-master', 'ci-worker', 'afs-mirror'):
@@ -448,7 +461,10 @@ def bench_ci(args):
     model.run('wait', '--timeout', 2400, timeout=2500)
     settle = time.monotonic() - start
     print('ci-workers bundle, {} workers: settled in {:.0f} s'.format(args.workers, settle))
-    app_hooks_table(model.hooks())
+    hooks = model.hooks()
+    app_hooks_table(hooks)
+    print()
+    hook_names(hooks, 'ci-worker')
     print()
     builds = [model.action('buildbot-master/0', 'run-job', 'job=mirror-smoke',
                            'timeout=900')['results'] for _ in (1, 2)]
