@@ -330,3 +330,12 @@ def test_bundle_job_times_each_download_phase():
     phases = re.findall(r"TIMEFORMAT='timing ([a-z-]+) %3R'", script)
     assert phases == ['pip-install', 'apt-update', 'apt-download', 'node-download',
                       'npm-download', 'npm-install'], phases
+
+
+def test_client_methods_after_steps_are_methods():
+    # run-job calls these after the step logs (the module's timings() once swallowed them).
+    client = FakeApi({'/workers/2': {'workers': [{'name': 'ci-worker-0'}]},
+                      '/workers': {'workers': [{'name': 'b', 'connected_to': [1]},
+                                               {'name': 'a', 'connected_to': []}]}})
+    assert client.worker_name(2) == 'ci-worker-0'
+    assert client.connected_workers() == ['b']

@@ -102,6 +102,14 @@ class Client:
         # Each line of a stdio log starts with its stream: o(ut), e(rr), h(eader), i(n).
         return [line[1:] for chunk in chunks for line in chunk['content'].splitlines()]
 
+    def worker_name(self, worker_id):
+        """The name of a worker id."""
+        return self.get('/workers/{}'.format(worker_id))['workers'][0]['name']
+
+    def connected_workers(self):
+        """Names of the workers connected to this master."""
+        return sorted(w['name'] for w in self.get('/workers')['workers'] if w['connected_to'])
+
 
 TIMING = re.compile(r'^timing ([A-Za-z0-9._-]{1,63}) (\d+(?:\.\d+)?)$')
 
@@ -119,11 +127,3 @@ def timings(lines):
         if found:
             out[found.group(1)] = round(out.get(found.group(1), 0.0) + float(found.group(2)), 3)
     return out
-
-    def worker_name(self, worker_id):
-        """The name of a worker id."""
-        return self.get('/workers/{}'.format(worker_id))['workers'][0]['name']
-
-    def connected_workers(self):
-        """Names of the workers connected to this master."""
-        return sorted(w['name'] for w in self.get('/workers')['workers'] if w['connected_to'])
