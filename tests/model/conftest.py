@@ -30,6 +30,9 @@ import yaml
 REPO = pathlib.Path(__file__).resolve().parents[2]
 BUILD = REPO / "build"
 BUNDLES = pathlib.Path(__file__).resolve().parent / "bundles"
+# Helpers shared with the unit tests (tests/headless.py: Chromium).
+if str(REPO / "tests") not in sys.path:
+    sys.path.append(str(REPO / "tests"))
 TEST_CHARMS = ("yard-classic", "yard-ops", "yard-sub", "yard-secret-owner",
                "yard-secret-consumer", "yard-storage", "yard-resource")
 WAIT_TIMEOUT = 600

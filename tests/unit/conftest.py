@@ -22,6 +22,9 @@ for lib in LIBS:
 YARD = os.path.join(TOP, 'tools', 'yard')
 if YARD not in sys.path:
     sys.path.insert(0, YARD)
+# Helpers shared with the model tests (tests/headless.py: Chromium).
+if os.path.join(TOP, 'tests') not in sys.path:
+    sys.path.append(os.path.join(TOP, 'tests'))
 
 # Endpoint classes read the charm's metadata.yaml when they are imported.
 if 'CHARM_DIR' not in os.environ:

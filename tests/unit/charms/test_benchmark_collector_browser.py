@@ -3,116 +3,19 @@
 Chromium loads the pages from the collector on localhost, saves a screenshot
 and a net log; the test checks the page rendered, the plot's pixels are on
 the screenshot, and every request Chromium made went to localhost.
-Under CI=true a missing Chromium is installed (apt-get), never skipped.
+Under CI=true a missing Chromium is installed (apt-get), never skipped
+(tests/headless.py, shared with the ci-bench model test).
 """
-
-import json
-import os
-import shutil
-import struct
-import subprocess
-import urllib.parse
-import zlib
 
 import pytest
 
 from charms.layer.benchmark_collector import pages
-
-FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync', '--disable-default-apps',
-         '--no-first-run', '--no-default-browser-check', '--disable-extensions',
-         '--metrics-recording-only', '--hide-scrollbars', '--window-size=900,1100',
-         # Chromium's own autofill lookup for pages with forms (not the page's doing).
-         '--disable-features=AutofillServerCommunication']
+from headless import browse, count_colour, elsewhere, find_chromium
 
 
 @pytest.fixture(scope='module')
 def chromium():
-    path = shutil.which('chromium')
-    if path is None:
-        if os.environ.get('CI') != 'true' and os.geteuid() != 0:
-            pytest.skip('chromium is not installed (apt-get install chromium)')
-        subprocess.run(['apt-get', 'install', '-y', '-q', 'chromium'], check=True,
-                       stdout=subprocess.DEVNULL, env=dict(os.environ,
-                                                           DEBIAN_FRONTEND='noninteractive'))
-        path = shutil.which('chromium')
-    return path
-
-
-def browse(chromium, tmp_path, url, *extra):
-    profile = tmp_path / 'profile'
-    netlog = tmp_path / 'netlog-{}.json'.format(len(list(tmp_path.glob('netlog-*'))))
-    proc = subprocess.run([chromium] + FLAGS + ['--user-data-dir={}'.format(profile),
-                                                '--log-net-log={}'.format(netlog)] +
-                          list(extra) + [url],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
-    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
-    return proc.stdout.decode(), requested_urls(netlog)
-
-
-def requested_urls(netlog):
-    """The URLs of the requests the page made (its own and every resource it loaded).
-
-    Chromium's net log also holds the browser's own background requests (time
-    sync, account checks) that no page asked for; a request belongs to the
-    page when its network isolation key's top frame is the page's site.
-    """
-    log = json.loads(netlog.read_text())
-    start = log['constants']['logEventTypes']['URL_REQUEST_START_JOB']
-    urls = set()
-    for event in log.get('events', []):
-        params = event.get('params') or {}
-        if event['type'] == start and params.get('url') and params.get(
-                'network_isolation_key', '').startswith('http://127.0.0.1 '):
-            urls.add(params['url'])
-    return urls
-
-
-def local(url):
-    return urllib.parse.urlsplit(url).hostname in ('127.0.0.1', 'localhost')
-
-
-def png_pixels(path):
-    """``(width, height, rows of RGB(A) bytes)`` of an 8-bit non-interlaced PNG."""
-    data = path.read_bytes()
-    assert data[:8] == b'\x89PNG\r\n\x1a\n'
-    pos, idat, header = 8, b'', None
-    while pos < len(data):
-        length, kind = struct.unpack('>I4s', data[pos:pos + 8])
-        chunk = data[pos + 8:pos + 8 + length]
-        if kind == b'IHDR':
-            header = struct.unpack('>IIBBBBB', chunk)
-        elif kind == b'IDAT':
-            idat += chunk
-        pos += 12 + length
-    width, height, depth, colour, _, _, interlace = header
-    assert depth == 8 and interlace == 0 and colour in (2, 6)
-    bpp = 3 if colour == 2 else 4
-    raw, stride, rows, prev = zlib.decompress(idat), width * bpp, [], bytearray(width * bpp)
-    for r in range(height):
-        kind, line = raw[r * (stride + 1)], bytearray(raw[r * (stride + 1) + 1:(r + 1) *
-                                                          (stride + 1)])
-        for i in range(stride):
-            a = line[i - bpp] if i >= bpp else 0
-            b, c = prev[i], prev[i - bpp] if i >= bpp else 0
-            pred = [0, a, b, (a + b) // 2, _paeth(a, b, c)][kind]
-            line[i] = (line[i] + pred) & 0xff
-        rows.append(line)
-        prev = line
-    return width, height, bpp, rows
-
-
-def _paeth(a, b, c):
-    p = a + b - c
-    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-    return a if pa <= pb and pa <= pc else b if pb <= pc else c
-
-
-def count_colour(path, hex_colour, tolerance=8):
-    want = bytes.fromhex(hex_colour.lstrip('#'))
-    width, _, bpp, rows = png_pixels(path)
-    return sum(1 for row in rows for x in range(width)
-               if all(abs(row[x * bpp + i] - want[i]) <= tolerance for i in range(3)))
+    return find_chromium(pytest.skip)
 
 
 def test_dashboard_plots_render_in_chromium_and_nothing_leaves_localhost(
@@ -134,7 +37,7 @@ def test_dashboard_plots_render_in_chromium_and_nothing_leaves_localhost(
     assert '<h1>http: worse</h1>' in compared
     urls |= more | third
     assert any(base in u for u in urls), urls            # the net log did record requests
-    assert sorted(u for u in urls if not local(u)) == []
+    assert elsewhere(urls, '127.0.0.1') == []
 
 
 def test_the_request_check_sees_a_page_that_loads_from_outside(chromium, tmp_path):
@@ -161,4 +64,4 @@ def test_the_request_check_sees_a_page_that_loads_from_outside(chromium, tmp_pat
     finally:
         server.shutdown()
         server.server_close()
-    assert [u for u in urls if not local(u)] == ['http://cdn.example.invalid/plot.png']
+    assert elsewhere(urls, '127.0.0.1') == ['http://cdn.example.invalid/plot.png']

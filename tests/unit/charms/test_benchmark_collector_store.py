@@ -86,13 +86,16 @@ def test_an_upgrade_from_version_1_keeps_every_run(tmp_path):
     db.close()
     db = store.Store(str(tmp_path / 'runs.sqlite'))
     assert db.version() == 1
-    assert db.migrate() == 3 and db.version() == 3
+    assert db.migrate() == 4 and db.version() == 4
     assert [r['id'] for r in db.runs()] == [r['id'] for r in reversed(old)]
     assert [r['application'] for r in db.runs()] == ['web', 'web', 'web']
     assert db.runs()[0]['composite'] == pytest.approx(old[-1]['composite']['value'])
     assert db.baselines() == {'http': old[0]['id']}
     assert db.get_run(old[1]['id']) == old[1]
-    assert db.migrate() == 3           # nothing left to do
+    assert db.benchmarks() == [('http', 3, stamp(2))]     # counted by the migration
+    db.add_run(make_run(unit='web/0', seed=9, start=stamp(1)), stamp(0))
+    assert db.benchmarks() == [('http', 4, stamp(2))]     # an older start: latest kept
+    assert db.migrate() == 4           # nothing left to do
     assert 'doc' not in [c[1] for c in db.rows('PRAGMA table_info(runs)')]
 
 
@@ -152,4 +155,4 @@ def test_postgresql_store(postgresql):
     check_store(db)
     db.close()
     again = store.Store(postgresql)
-    assert again.migrate() == 3 and again.count() == 6
+    assert again.migrate() == len(store.MIGRATIONS) and again.count() == 6
