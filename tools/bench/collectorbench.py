@@ -19,6 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 import uuid
 
@@ -79,12 +80,15 @@ def timed(url, samples):
 
 
 def pages(runs):
-    middle = runs[len(runs) // 2]['id']
+    middle = runs[len(runs) // 2]
+    deep = urllib.parse.quote('{}_{}'.format(middle['start'], middle['id']))
     return [('/api/runs', 'API: newest 100 runs + count'),
             ('/api/runs?benchmark=disk&unit=web/1', 'API: filtered runs'),
-            ('/api/runs/' + middle, 'API: one run'),
+            ('/api/runs?before=' + deep, 'API: 100 runs half-way down'),
+            ('/api/runs/' + middle['id'], 'API: one run'),
             ('/api/compare?benchmark=http', 'API: newest vs baseline'),
             ('/', 'page: runs'),
+            ('/?application=web&before=' + deep, 'page: runs, filtered, half-way'),
             ('/benchmarks/http', 'page: plots (200 runs)'),
             ('/compare?benchmark=http', 'page: comparison'),
             ('/export.csv?benchmark=cpu&since=2026-01-01T19&until=2026-01-01T20',

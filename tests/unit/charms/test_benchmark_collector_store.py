@@ -44,7 +44,10 @@ def check_store(db):
     assert [r['unit'] for r in db.runs(unit='web/1')] == ['web/1', 'web/1']
     assert [r['id'] for r in db.runs(application='db')] == [other['id']]
     assert len(db.runs(since=stamp(2), until=stamp(3))) == 2
-    assert len(db.runs(limit=2, offset=4)) == 2
+    first = db.runs(limit=2)
+    page = db.runs(limit=4, before=(first[-1]['started'], first[-1]['id']))
+    assert [r['id'] for r in first + page] == [r['id'] for r in db.runs()]
+    assert len(page) == 4 and db.runs(before=(page[-1]['started'], page[-1]['id'])) == []
     with pytest.raises(store.StoreError, match='unknown filter'):
         db.runs(doc='x')
     assert db.benchmarks() == [('disk', 1, stamp(30)), ('http', 5, stamp(4))]

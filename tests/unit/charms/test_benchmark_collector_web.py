@@ -1,13 +1,16 @@
 """benchmark-collector: the JSON API, CSV and pages over a real HTTP server on localhost."""
 
 import csv
+import html
 import io
 import json
+import re
 import urllib.error
 import urllib.request
 
 import pytest
 
+from charms.layer.benchmark_collector import pages
 from collector_runs import make_run, stamp
 
 
@@ -29,8 +32,12 @@ def test_api_lists_filters_and_returns_runs(served):
     assert data['count'] == 6 and data['more'] is False
     assert [r['id'] for r in data['runs']][0] == runs[-1]['id']
     assert json.loads(get(base + '/api/runs?unit=web/1')[2])['count'] == 2
-    assert json.loads(get(base + '/api/runs?limit=2&offset=1')[2])['runs'][0]['id'] == \
-        runs[4]['id']
+    first = json.loads(get(base + '/api/runs?limit=2')[2])
+    assert [r['id'] for r in first['runs']] == [runs[5]['id'], runs[4]['id']]
+    second = json.loads(get(base + '/api/runs?limit=2&before=' + first['next'])[2])
+    assert [r['id'] for r in second['runs']] == [runs[3]['id'], runs[2]['id']]
+    assert json.loads(get(base + '/api/runs?limit=6')[2])['next'] is None
+    assert data['next'] is None
     status, _, body = get(base + '/api/runs/' + runs[2]['id'])
     assert status == 200 and json.loads(body) == runs[2]
     assert json.loads(body)['metrics']['requests']['units'] == 'req/s'
@@ -42,7 +49,8 @@ def test_api_lists_filters_and_returns_runs(served):
 
 @pytest.mark.parametrize('query, message', [
     ('unit=web', "bad unit 'web'"), ('benchmark=DROP%20TABLE', 'bad benchmark'),
-    ('limit=0', 'limit must be a whole number'), ('since=yesterday', 'bad since')])
+    ('limit=0', 'limit must be a whole number'), ('since=yesterday', 'bad since'),
+    ('before=nope', "bad before 'nope'")])
 def test_bad_filters_are_refused_naming_them(served, query, message):
     status, _, body = get(served[0] + '/api/runs?' + query)
     assert status == 400 and message in json.loads(body)['error']
@@ -100,3 +108,14 @@ def test_pages_render_escape_and_load_nothing_from_outside(served):
     assert '<h1>http: worse</h1>' in compared and 'class="worse"' in compared
     assert get(base + '/?benchmark=<b>')[0] == 400
     assert get(base + '/runs/none')[0] == 404
+
+
+def test_the_runs_page_pages_by_keyset(served, monkeypatch):
+    base, runs = served
+    monkeypatch.setattr(pages, 'PAGE', 4)
+    first = get(base + '/')[2].decode()
+    found = re.search(r'<a href="(/\?before=[^"]+)">older runs</a>', first)
+    assert found and runs[2]['id'][:8] in first and runs[1]['id'][:8] not in first
+    second = get(base + html.unescape(found.group(1)))[2].decode()
+    assert runs[1]['id'][:8] in second and runs[0]['id'][:8] in second
+    assert runs[2]['id'][:8] not in second and 'older runs' not in second

@@ -7,6 +7,7 @@ from charms.layer.benchmark_collector import store
 
 LINE = '#1f6fb4'      # the plots' line and points (the browser test looks for this colour)
 BASE = '#d62728'      # the baseline
+PAGE = 100            # runs per page of the runs list
 STYLE = """body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse}
 td,th{border:1px solid #ccc;padding:2px 6px;text-align:left;font-size:90%}
 .better{background:#d8f5d8}.worse{background:#f8d0d0}.unchanged{background:#eee}
@@ -46,8 +47,9 @@ def number(value):
     return '' if value is None else esc('{:.6g}'.format(value))
 
 
-def index(runs, count, filters, benchmarks, baselines, offset):
-    """The runs, newest first, with the filter form and the benchmarks."""
+def index(runs, count, filters, benchmarks, baselines, after):
+    """The runs, newest first, with the filter form and the benchmarks; ``after``: the
+    cursor of the next page (None on the last)."""
     fields = ''.join('<label>{0} <input name="{0}" value="{1}" size="12"></label> '.format(
         k, esc(filters.get(k, ''))) for k in ('benchmark', 'application', 'unit', 'since',
                                               'until'))
@@ -60,8 +62,7 @@ def index(runs, count, filters, benchmarks, baselines, offset):
                   link('/compare', 'vs baseline', candidate=r['id'])]) for r in runs]
     bench = ', '.join('{} ({} runs)'.format(link('/benchmarks/' + b, b), n)
                       for b, n, _ in benchmarks) or 'none yet'
-    more = link('/', 'older runs', offset=str(offset + 100), **filters) \
-        if offset + 100 < count else ''
+    more = link('/', 'older runs', before=after, **filters) if after else ''
     matched = '{}{} runs match.'.format('At least ' if count >= store.COUNT_CAP else '', count)
     runs_table = table(('run', 'benchmark', 'unit', 'charm', 'rev', 'start', 'composite', ''),
                        rows)

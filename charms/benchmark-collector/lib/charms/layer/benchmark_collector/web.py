@@ -28,6 +28,9 @@ _FILTER_RULES = {
     'since': re.compile(r'^\d{4}-\d\d-\d\d[0-9T:.Z-]{0,20}$'),
     'until': re.compile(r'^\d{4}-\d\d-\d\d[0-9T:.Z-]{0,20}$'),
 }
+# A page's cursor: ``<start>_<id>`` of its last run (ids are word characters, dots and
+# hyphens; starts have no ``_``).
+_CURSOR = re.compile(r'^(\d{4}-\d\d-\d\d[0-9T:.Z-]{0,24})_([\w.-]{1,200})$')
 CSV_FIELDS = ('run_id', 'benchmark', 'unit', 'charm', 'revision', 'start', 'end', 'metric',
               'value', 'units', 'direction')
 
@@ -46,6 +49,25 @@ def filters(query):
         if value:
             out[key] = value
     return out
+
+
+def before(query):
+    """The ``before`` cursor of a query string as ``(start, id)``, or None."""
+    text = (query.get('before') or [''])[0]
+    if not text:
+        return None
+    found = _CURSOR.match(text)
+    if not found:
+        raise BadRequest('bad before {!r} (the "next" of the previous page)'.format(text[:80]))
+    return found.groups()
+
+
+def page_of(db, limit, query, f):
+    """``(runs, cursor of the next page or None)``: the newest ``limit`` runs matching
+    ``f`` after the query's ``before`` (one more is read to know whether more exist)."""
+    runs = db.runs(limit=limit + 1, before=before(query), **f)
+    last = runs[limit - 1] if len(runs) > limit else None
+    return runs[:limit], last and '{}_{}'.format(last['started'], last['id'])
 
 
 def _int(query, key, default, low, high):
@@ -93,11 +115,11 @@ class App:
 
     def api_runs(self, query):
         f = filters(query)
-        limit, offset = _int(query, 'limit', 100, 1, 1000), _int(query, 'offset', 0, 0, 10 ** 9)
+        limit = _int(query, 'limit', 100, 1, 1000)
+        runs, after = page_of(self.db(), limit, query, f)
         count = self.db().count(**f)
         return _json(200, {'count': count, 'more': count >= store.COUNT_CAP, 'limit': limit,
-                           'offset': offset,
-                           'runs': self.db().runs(limit=limit, offset=offset, **f)})
+                           'next': after, 'runs': runs})
 
     def api_run(self, query, run_id):
         run = self.db().get_run(run_id)
@@ -146,10 +168,10 @@ class App:
 
     def index(self, query):
         f = filters(query)
-        offset = _int(query, 'offset', 0, 0, 10 ** 9)
         db = self.db()
-        return _page(pages.index(db.runs(limit=100, offset=offset, **f), db.count(**f), f,
-                                 db.benchmarks(), db.baselines(), offset))
+        runs, after = page_of(db, pages.PAGE, query, f)
+        return _page(pages.index(runs, db.count(**f), f, db.benchmarks(), db.baselines(),
+                                 after))
 
     def run_page(self, query, run_id):
         run = self.db().get_run(run_id)
