@@ -199,12 +199,16 @@ def test_a_malformed_run_on_the_relation_is_ignored_logged_once_and_counted(ci):
     assert api(ci, "/api/runs")["count"] == 5          # nothing stored, nothing lost
 
 
-def test_bad_params_are_refused_naming_the_param(ci):
+def test_bad_params_and_unknown_ids_are_refused_naming_them(ci):
     _, task = ci.run_action(WORKERS[0], "benchmark-disk", "block-size=1000b", check=False)
     assert task.get("status") == "failed", task
     assert task.get("message", "").startswith("block-size must be"), task
     _, task = ci.run_action(MIRROR, "benchmark-http", "target=nope", check=False)
     assert task.get("status") == "failed" and "target 'nope'" in task.get("message", ""), task
+    _, task = ci.run_action(COLLECTOR, "compare", "base=nope", "candidate=" + RUNS[MIRROR],
+                            check=False)
+    assert task.get("status") == "failed", task
+    assert "no run with id 'nope' (base)" in task.get("message", ""), task
 
 
 def test_run_suite_compares_every_unit_with_the_baselines(ci):
