@@ -946,3 +946,81 @@ def test_skip_restart_refuses_naming_why(hook_env, monkeypatch, leader, unit, er
         restart.skip(unit)
     assert str(e.value) == error
     assert bags['web'] == before
+
+
+def peer_change_from(monkeypatch, remote):
+    """A ``cluster-relation-changed`` hook on the leader for ``remote``'s write."""
+    monkeypatch.setattr(restart.hookenv, 'relation_id', lambda *a, **k: 'cluster:0')
+    monkeypatch.setattr(restart.hookenv, 'remote_unit', lambda: remote)
+
+
+def count_reads(monkeypatch):
+    """The unit bags read, by unit (each ``relation-get`` is a call to the agent)."""
+    read, real = [], restart.hookenv.relation_get
+
+    def relation_get(attribute=None, unit=None, rid=None, app=None):
+        if unit:
+            read.append(unit)
+        return real(attribute=attribute, unit=unit, rid=rid, app=app)
+    monkeypatch.setattr(restart.hookenv, 'relation_get', relation_get)
+    return read
+
+
+def rolling(count, size, done_batches):
+    """Bags of ``count`` units, every request placed ahead in batches of ``size``,
+    the first ``done_batches`` of them done."""
+    import json
+    names = ['web/{}'.format(i) for i in range(count)]
+    others = names[1:]
+    batches = [{'n': i // size + 1, 'units': {u: u + '#1' for u in others[i:i + size]}}
+               for i in range(0, len(others), size)]
+    batches.append({'n': len(batches) + 1, 'units': {'web/0': 'web/0#1'}})
+    bags = {'web': {restart.PLAN_KEY: json.dumps({'last': len(batches), 'batches': batches})}}
+    for k, batch in enumerate(batches):
+        for u in batch['units']:
+            bags[u] = ({'stackyard-restart-done': u + '#1'} if k < done_batches
+                       else {'stackyard-restart-request': u + '#1'} if u == 'web/0' else {})
+    return bags
+
+
+def test_in_a_peer_change_the_leader_reads_the_running_batch_not_every_unit(monkeypatch):
+    """300 units, batches of 30: a peer's write costs the leader ~one batch of reads."""
+    bags = rolling(300, 30, done_batches=3)
+    fake_peers(monkeypatch, bags)
+    leader_hook(monkeypatch)
+    peer_change_from(monkeypatch, 'web/60')
+    read = count_reads(monkeypatch)
+    restart.coordinate({'restart-batch-size': 30}, {}, restart=[].append)
+    assert len(set(read)) > 90, 'a first hook reads the finished batches once'
+    next_leader_hook(monkeypatch)
+    peer_change_from(monkeypatch, 'web/95')
+    read.clear()
+    restart.coordinate({'restart-batch-size': 30}, {}, restart=[].append)
+    assert 'web/95' in read and 'web/0' in read
+    # The running batch, one unit of each later batch, the last batch before the
+    # leader's own (its turn) and the remote unit.
+    assert len(set(read)) <= 30 + 6 + 30 + 1, sorted(set(read))
+    # Every hook that is not a peer change reads every bag (a new leader, say).
+    monkeypatch.setattr(restart.hookenv, 'remote_unit', lambda: None)
+    read.clear()
+    next_leader_hook(monkeypatch)
+    restart.coordinate({'restart-batch-size': 30}, {}, restart=[].append)
+    assert len(set(read)) == 300
+
+
+def test_a_peer_change_places_the_remote_units_new_request(monkeypatch):
+    """The remote unit's request is placed; another's waits for its own hook (Juju runs
+    one on the leader for every write) or for a hook that reads every bag."""
+    bags = rolling(7, 2, done_batches=4)
+    bags['web/5'] = {'stackyard-restart-request': 'web/5#2', 'stackyard-restart-done': 'web/5#1'}
+    bags['web/6'] = {'stackyard-restart-request': 'web/6#2', 'stackyard-restart-done': 'web/6#1'}
+    bags['web/0'] = {'stackyard-restart-done': 'web/0#1'}
+    fake_peers(monkeypatch, bags)
+    peer_change_from(monkeypatch, 'web/6')
+    restart.schedule('cluster:0', 2)
+    assert plan_of(bags) == [['web/6']]
+    monkeypatch.setattr(restart.hookenv, 'relation_id', lambda *a, **k: None)
+    monkeypatch.setattr(restart.hookenv, 'remote_unit', lambda: None)
+    next_leader_hook(monkeypatch)
+    restart.schedule('cluster:0', 2)
+    assert plan_of(bags) == [['web/5', 'web/6']]

@@ -33,6 +33,7 @@ Peer relation keys (endpoint ``cluster``):
 import json
 import re
 import time
+from collections.abc import Mapping
 
 from charmhelpers.core import hookenv, host, unitdata
 
@@ -53,6 +54,7 @@ UNHEALTHY = 'stackyard.restart.unhealthy'  # failing check descriptions
 HISTORY = 'stackyard.restart.history'      # [{"id", "services", "restarted_at", ...}]
 MAX_HISTORY = 50
 SLOTS = 'stackyard.restart.slots'          # leader: {id: when it saw that turn come}
+FINISHED = 'stackyard.restart.finished'    # leader: n of the last batch it saw finished
 #: Seconds a unit may hold its slot past restart-health-timeout and the interval
 #: before the leader names it: the hook taking the slot may start late (queued).
 SLOT_MARGIN = 60
@@ -112,10 +114,45 @@ def read_unit(rid, unit):
             'halted': data.get(HALTED_KEY, '')}
 
 
-def read_units(rid):
-    """:func:`read_unit` of this unit and every joined peer."""
-    return {unit: read_unit(rid, unit)
-            for unit in [hookenv.local_unit()] + hookenv.related_units(rid)}
+class PeerStates(Mapping):
+    """``{unit: read_unit(unit)}`` for this unit and every joined peer, each bag read
+    when first looked at: a ``relation-get`` is a call to the unit agent (charmhelpers
+    keeps its answer for the hook), so the leader reads only the bags its plan needs.
+    """
+
+    def __init__(self, rid):
+        self._rid = rid
+        self._units = [hookenv.local_unit()] + hookenv.related_units(rid)
+        self._live = set(self._units)
+
+    def __getitem__(self, unit):
+        if unit not in self._live:
+            raise KeyError(unit)
+        return read_unit(self._rid, unit)
+
+    def __contains__(self, unit):
+        return unit in self._live
+
+    def __iter__(self):
+        return iter(self._units)
+
+    def __len__(self):
+        return len(self._units)
+
+
+def may_have_asked(rid):
+    """Units whose bags may hold a request the plan lacks; None for every unit.
+
+    In a peer relation hook, the remote unit and the leader itself: Juju runs
+    a leader hook after every write of every peer, and each leader hook places
+    every open request it reads (:func:`rollplan.plan_restarts`), so another
+    unit's request was placed in that unit's own hook.  A new leader
+    (``leader-elected``), a config change and every other hook read all bags.
+    """
+    remote = hookenv.remote_unit()
+    if hookenv.relation_id() != rid or not remote:
+        return None
+    return {hookenv.local_unit(), remote}
 
 
 def publish(rid, **keys):
@@ -364,19 +401,26 @@ def schedule(rid, batch_size):
     only when that places something (each app bag write is a hook on every other unit)."""
     me = hookenv.local_unit()
     current = read_plan(rid)
-    units = read_units(rid)
+    # Finished batches stay in the app bag until the next write; a batch once
+    # finished stays so (done ids only grow, departed units do not return, and
+    # batch numbers only grow), so they are not read again in every hook.
+    finished = unitdata.kv().get(FINISHED, 0)
+    if finished <= current['last']:
+        current['batches'] = [b for b in current['batches'] if b['n'] > finished]
+    units, asked = PeerStates(rid), may_have_asked(rid)
     own = units[me]['request'] if not rollplan.entry_done(units[me]['request'], units[me]) else ''
     if own and app_config_changed():
-        units = {**units, **ahead_requests(current, units, me)}
-    new = rollplan.plan_restarts(current, units, batch_size, leader=me)
+        units, asked = {**units, **ahead_requests(current, units, me)}, None
+    new = rollplan.plan_restarts(current, units, batch_size, leader=me, asked=asked)
     before = {(u, r) for b in current['batches'] for u, r in b['units'].items()}
     placed = {(u, r) for b in new['batches'] for u, r in b['units'].items()} - before
     if placed:
         _publish_app(rid, PLAN_KEY, json.dumps(new, sort_keys=True))
         _placed_now.update(placed)
+    unitdata.kv().set(FINISHED, new['batches'][0]['n'] - 1 if new['batches'] else new['last'])
     # When the leader first saw each turn of the running batch come (for status_check).
     seen, now = unitdata.kv().get(SLOTS, {}), time.time()
-    unitdata.kv().set(SLOTS, {r: seen.get(r, now) for b in rollplan.unfinished(new, units)[:1]
+    unitdata.kv().set(SLOTS, {r: seen.get(r, now) for b in rollplan.unfinished(new, units, 1)
                               for u, r in b['units'].items()
                               if u != me and u in units and not rollplan.entry_done(r, units[u])})
 

@@ -46,7 +46,7 @@ def waiting_for(earlier, live, state_of):
     return waiting
 
 
-def plan_restarts(plan, units, batch_size, leader=None):
+def plan_restarts(plan, units, batch_size, leader=None, asked=None):
     """The leader's plan: every open request placed in a batch of at most ``batch_size``.
 
     A unit starts when every entry of every earlier batch is done (or its
@@ -58,6 +58,7 @@ def plan_restarts(plan, units, batch_size, leader=None):
     :param units: every live unit: ``{unit: {"request", "done", "halted"}}``
     :param leader: the planning unit, whose request goes last when it can
         (:func:`leader_goes_now`); None places every request in unit order
+    :param asked: the only units whose requests may be new (see :func:`unplaced`)
     """
     plan = sane_plan(plan)
     last = plan['last']
@@ -72,31 +73,42 @@ def plan_restarts(plan, units, batch_size, leader=None):
     while batches and all(entry_done(r, units[u]) for u, r in batches[0]['units'].items()):
         batches.pop(0)
     plan = dict({'last': last, 'batches': batches}, **({'skipped': skipped} if skipped else {}))
-    for u in unplaced(plan, units):
+    for u in unplaced(plan, units, asked):
         if u != leader:
             plan = place(plan, u, units[u]['request'], batch_size, units)
-    if leader in unplaced(plan, units) and leader_goes_now(plan, leader, units):
+    if leader in unplaced(plan, units, asked) and leader_goes_now(plan, leader, units, asked):
         plan = place(plan, leader, units[leader]['request'], batch_size, units)
     return plan
 
 
-def unplaced(plan, units):
-    """Units (in unit order) whose open request the plan does not hold."""
+def unplaced(plan, units, asked=None):
+    """Units (in unit order) whose open request the plan does not hold.
+
+    :param asked: when not None, only these units are looked at (the others'
+        states are not read: ``units`` may read each on first use)
+    """
     plan = sane_plan(plan)
     placed = {(u, r) for b in plan['batches'] for u, r in b['units'].items()}
     placed |= set(plan.get('skipped', {}).items())
-    return sorted((u for u, q in units.items()
-                   if q.get('request') and not entry_done(q['request'], q)
-                   and (u, q['request']) not in placed), key=unit_key)
+    looked_at = units if asked is None else [u for u in units if u in asked]
+    return sorted((u for u in looked_at
+                   if units[u].get('request') and not entry_done(units[u]['request'], units[u])
+                   and (u, units[u]['request']) not in placed), key=unit_key)
 
 
-def unfinished(plan, units):
-    """The batches still holding an entry of a live unit that is not done."""
-    return [b for b in sane_plan(plan)['batches']
-            if any(u in units and not entry_done(r, units[u]) for u, r in b['units'].items())]
+def unfinished(plan, units, limit=None):
+    """The batches (the first ``limit`` of them) still holding an entry of a live unit
+    that is not done."""
+    found = []
+    for b in sane_plan(plan)['batches']:
+        if limit is not None and len(found) >= limit:
+            break
+        if any(u in units and not entry_done(r, units[u]) for u, r in b['units'].items()):
+            found.append(b)
+    return found
 
 
-def leader_goes_now(plan, leader, units):
+def leader_goes_now(plan, leader, units, asked=None):
     """Whether the leader places its own open request now, or keeps it back.
 
     Its own restart holds its hook, so it goes last when it can: now when
@@ -105,12 +117,13 @@ def leader_goes_now(plan, leader, units):
     or when nothing is in flight.
 
     :param plan: the plan with every other open request placed
+    :param asked: as for :func:`unplaced`
     """
     peers = [u for u in units if u != leader]
     if all(units[u].get('request') and not entry_done(units[u]['request'], units[u])
-           for u in peers) and not [u for u in unplaced(plan, units) if u != leader]:
+           for u in peers) and not [u for u in unplaced(plan, units, asked) if u != leader]:
         return True
-    running = unfinished(plan, units)
+    running = unfinished(plan, units, 1)
     if not running:
         return True
     return any(u in units and (entry_done(r, units[u]) or units[u].get('halted') == r)
