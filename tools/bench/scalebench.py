@@ -191,7 +191,8 @@ def misses(n, batch, r, restart_seconds, cut=False):
     if cut:
         return out
     if r['ideal'] and r['wall'] > 1.5 * r['ideal']:
-        out.append('wall {:.0f}s > 1.5 x {:.0f}s'.format(r['wall'], r['ideal']))
+        out.append('wall {:.0f}s > 1.5 x {:.0f}s (this host needs {:.0f}s of its CPUs)'.format(
+            r['wall'], r['ideal'], cpu_floor(r)))
     if r['not once'] or r['failed']:
         out.append('{} units not restarted exactly once, {} hooks failed'.format(
             r['not once'], r['failed']))
@@ -427,7 +428,7 @@ def table(headers, rows):
 
 HEADERS = ('units', 'batch', 'restarts', 'not once', 'full hooks', 'full/N', 'fast', 'skipped',
            'yard hooks', 'failed', 'skip ms p50/p95', 'skip cpu ms', 'hook cpu s', 'yard cpu s',
-           'wall s', 'ideal s', 'ratio', 'most at once')
+           'wall s', 'ideal s', 'ratio', 'cpu floor s', 'most at once')
 
 
 def row_cells(n, batch, r):
@@ -438,7 +439,14 @@ def row_cells(n, batch, r):
             '{:.1f}'.format(r['hook cpu']), '{:.1f}'.format(r['yard cpu']),
             '{:.0f}'.format(r['wall']) + ('+ (cut)' if r.get('cut') else ''),
             '{:.0f}'.format(r['ideal']),
-            '{:.2f}x'.format(r['wall'] / r['ideal']) if r['ideal'] else '-', r['at once'])
+            '{:.2f}x'.format(r['wall'] / r['ideal']) if r['ideal'] else '-',
+            '{:.0f}'.format(cpu_floor(r)), r['at once'])
+
+
+def cpu_floor(r):
+    """The shortest this host could run the roll: every hook's CPU and yard's spread over
+    all its CPUs (on a cloud, each unit's machine has its own)."""
+    return (r['hook cpu'] + r['yard cpu']) / (os.cpu_count() or 1)
 
 
 def source(charm):
@@ -530,6 +538,7 @@ Columns (one roll: a changed `message`, from the config change until the last ho
   hook cpu s    CPU of every hook process and its children (hook tools, systemctl)
   yard cpu s    CPU of the controller in this process (scheduler, hook tool server)
   wall s        config change to the last hook's end; ideal s = ceil(N/B) x restart s
+  cpu floor s   (hook cpu s + yard cpu s) / this host's CPUs: no roll here can be shorter
   most at once  the most fake restarts that overlapped in time
 """
 

@@ -129,14 +129,15 @@ def test_sandbox_classifies_hooks_by_the_python_they_start(tmp_path):
 
 def test_misses_names_each_target_missed():
     row = {'full': 400, 'skip cpu ms': 2.5, 'skip p50 ms': 4.0, 'at once': 30, 'wall': 75,
-           'ideal': 50, 'not once': 0, 'failed': 0}
+           'ideal': 50, 'not once': 0, 'failed': 0, 'hook cpu': 100.0, 'yard cpu': 20.0}
     assert scalebench.misses(100, 30, row, 5) == []
     row.update({'full': 401, 'skip cpu ms': 5.5, 'skip p50 ms': 12, 'at once': 31, 'wall': 76,
                 'not once': 1})
     assert scalebench.misses(100, 30, row, 5) == [
         'full hooks 4.01 x N > 4 x N', 'a skipped hook takes 5.5 ms of CPU > 5 ms',
         'a skipped hook takes 12.0 ms wall (median) > 5 ms', '31 restarts at once > batch 30',
-        'wall 76s > 1.5 x 50s', '1 units not restarted exactly once, 0 hooks failed']
+        'wall 76s > 1.5 x 50s (this host needs {:.0f}s of its CPUs)'.format(
+            120 / (os.cpu_count() or 1)), '1 units not restarted exactly once, 0 hooks failed']
     assert scalebench.misses(100, 30, row, 5, cut=True) == [
         'full hooks 4.01 x N > 4 x N', 'a skipped hook takes 5.5 ms of CPU > 5 ms',
         'a skipped hook takes 12.0 ms wall (median) > 5 ms', '31 restarts at once > batch 30']
