@@ -466,13 +466,23 @@ def bench_ci(args):
     print()
     hook_names(hooks, 'ci-worker')
     print()
-    builds = []
-    for n in (1, 2):
-        result = model.action('buildbot-master/0', 'run-job', 'job=mirror-smoke', 'timeout=900')
-        builds.append(('build {} ({})'.format(n, 'cold cache' if n == 1 else 'warm cache'),
-                       result['results']['result'], result['results']['seconds']))
-    table(('mirror-smoke', 'result', 'seconds'), builds)
+    builds = [model.action('buildbot-master/0', 'run-job', 'job=mirror-smoke',
+                           'timeout=900')['results'] for _ in (1, 2)]
     model.destroy()
+    table(('mirror-smoke', 'result', 'seconds (Buildbot, whole)'),
+          [('build {} ({} cache)'.format(n, kind), b['result'], b['seconds'])
+           for n, kind, b in zip((1, 2), ('cold', 'warm'), builds)])
+    print()
+    # The job's own "timing <phase> <seconds>" lines (bash's time, ms), per download phase.
+    cold, warm = (json.loads(b['timings']) for b in builds)
+    rows = [(phase, '{:.3f}'.format(cold[phase]), '{:.3f}'.format(warm.get(phase, 0.0)),
+             '{:.2f}x'.format(cold[phase] / warm[phase]) if warm.get(phase) else '-')
+            for phase in cold]
+    rows.append(('all phases', '{:.3f}'.format(sum(cold.values())),
+                 '{:.3f}'.format(sum(warm.values())),
+                 '{:.2f}x'.format(sum(cold.values()) / sum(warm.values()))
+                 if sum(warm.values()) else '-'))
+    table(('download phase', 'cold s', 'warm s', 'cold/warm'), rows)
 
 
 OPENSTACK_DATA = os.path.join(REPO, 'bundles', 'openstack-data.yaml')

@@ -4,6 +4,7 @@ import grp
 import os
 import pathlib
 import pwd
+import re
 import sys
 import types
 
@@ -302,3 +303,39 @@ def test_bundle_job_parses():
     ([], 'exit 1')])
 def test_checkconfig_failure_reason(lines, reason):
     assert services.failure_reason(lines, 1) == reason
+
+
+def test_output_strips_stream_tags_and_a_step_without_log_has_none():
+    client = FakeApi({'/steps/4/logs/stdio/contents': {'logchunks': [
+        {'content': 'hbash -c ...\nocollected\n'}, {'content': 'etiming pip-install 2.345\n'}]}})
+    assert client.output(4) == ['bash -c ...', 'collected', 'timing pip-install 2.345']
+
+    class NoLog(FakeApi):
+        def get(self, path):
+            raise api.Error('GET {}: HTTP Error 404: Not Found'.format(path))
+    assert NoLog({}).output(5) == []
+
+
+def test_timings_from_a_jobs_lines():
+    lines = ['timing pip-install 2.345', 'Collecting requests', '  timing apt-update 0.5 ',
+             'timing apt-update 1.25', 'timing bad name 3', 'timing npm-install soon',
+             'xtiming node-download 1.0']
+    assert api.timings(lines) == {'pip-install': 2.345, 'apt-update': 1.75}
+
+
+def test_bundle_job_times_each_download_phase():
+    bundle = yaml.safe_load(BUNDLE.read_text())
+    [job] = jobs.parse(bundle['applications']['buildbot-master']['options']['jobs'])
+    script = '\n'.join(s['run'] for s in job['steps'])
+    phases = re.findall(r"TIMEFORMAT='timing ([a-z-]+) %3R'", script)
+    assert phases == ['pip-install', 'apt-update', 'apt-download', 'node-download',
+                      'npm-download', 'npm-install'], phases
+
+
+def test_client_methods_after_steps_are_methods():
+    # run-job calls these after the step logs (the module's timings() once swallowed them).
+    client = FakeApi({'/workers/2': {'workers': [{'name': 'ci-worker-0'}]},
+                      '/workers': {'workers': [{'name': 'b', 'connected_to': [1]},
+                                               {'name': 'a', 'connected_to': []}]}})
+    assert client.worker_name(2) == 'ci-worker-0'
+    assert client.connected_workers() == ['b']

@@ -22,7 +22,7 @@ def _builder(client, name):
 
 @actions.action('run-job')
 def run_job(params):
-    """Force a build of ``job``; wait up to ``timeout`` s; its number, result and steps.
+    """Force a build of ``job``; wait up to ``timeout`` s; its number, result, steps, timings.
 
     The action holds the machine lock while it waits, so ``timeout`` is bounded
     (at most an hour); a build still running then is reported as such.
@@ -38,6 +38,7 @@ def run_job(params):
         request_id = client.force(builder_id)
         build = client.wait_build(request_id, timeout)
         steps = client.steps(build['buildid'])
+        timings = api.timings(line for s in steps for line in client.output(s['stepid']))
         worker = client.worker_name(build['workerid'])
     except api.Error as e:
         raise actions.ActionFailed(str(e)) from None
@@ -50,5 +51,6 @@ def run_job(params):
     return {'job': name, 'build-number': str(build['number']), 'result': result,
             'worker': worker, 'seconds': str(seconds), 'url': url,
             'steps': json.dumps(steps), 'table': '\n'.join(table),
+            'timings': json.dumps(timings, sort_keys=True),
             'message': 'Build {} of {} on {}: {} in {} s'.format(
                 build['number'], name, worker, result, seconds)}

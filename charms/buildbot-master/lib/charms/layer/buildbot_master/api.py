@@ -1,6 +1,7 @@
 """A small client of the master's REST API (``/api/v2``) on this unit."""
 
 import json
+import re
 import time
 import urllib.error
 import urllib.request
@@ -79,13 +80,27 @@ class Client:
             sleep(1.0)
 
     def steps(self, build_id):
-        """``[{"name", "result", "seconds"}]`` of a build's steps."""
+        """``[{"name", "result", "seconds", "stepid"}]`` of a build's steps.
+
+        Buildbot keeps whole seconds: a step's own ``timing`` lines are finer
+        (:func:`timings`).
+        """
         out = []
         for step in self.get('/builds/{}/steps'.format(build_id))['steps']:
             started, done = step.get('started_at'), step.get('complete_at')
             out.append({'name': step['name'], 'result': RESULTS.get(step['results'], 'running'),
-                        'seconds': (done - started) if started and done else None})
+                        'seconds': (done - started) if started and done else None,
+                        'stepid': step['stepid']})
         return out
+
+    def output(self, step_id):
+        """The lines of a step's ``stdio`` log, without their stream tags, or [] without one."""
+        try:
+            chunks = self.get('/steps/{}/logs/stdio/contents'.format(step_id))['logchunks']
+        except Error:
+            return []   # steps that ran no command (the property lookup) have no stdio log
+        # Each line of a stdio log starts with its stream: o(ut), e(rr), h(eader), i(n).
+        return [line[1:] for chunk in chunks for line in chunk['content'].splitlines()]
 
     def worker_name(self, worker_id):
         """The name of a worker id."""
@@ -94,3 +109,21 @@ class Client:
     def connected_workers(self):
         """Names of the workers connected to this master."""
         return sorted(w['name'] for w in self.get('/workers')['workers'] if w['connected_to'])
+
+
+TIMING = re.compile(r'^timing ([A-Za-z0-9._-]{1,63}) (\d+(?:\.\d+)?)$')
+
+
+def timings(lines):
+    """``{phase: seconds}`` from the lines ``timing <phase> <seconds>`` in a job's output.
+
+    A job times what matters to it more finely than Buildbot's whole-second
+    step times, e.g. with bash's ``TIMEFORMAT='timing pip-install %3R'; time
+    pip install ...``.  A phase timed twice adds up.
+    """
+    out = {}
+    for line in lines:
+        found = TIMING.match(line.strip())
+        if found:
+            out[found.group(1)] = round(out.get(found.group(1), 0.0) + float(found.group(2)), 3)
+    return out
