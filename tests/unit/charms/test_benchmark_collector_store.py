@@ -74,7 +74,14 @@ def test_sqlite_store(tmp_path):
 
 
 def test_an_upgrade_from_version_1_keeps_every_run(tmp_path):
+    check_upgrade(str(tmp_path / 'runs.sqlite'))
     db = store.Store(str(tmp_path / 'runs.sqlite'))
+    assert 'doc' not in [c[1] for c in db.rows('PRAGMA table_info(runs)')]
+
+
+def check_upgrade(uri):
+    """Runs stored by version 1 of the schema are all there after every migration."""
+    db = store.Store(uri)
     assert db.migrate(target=1) == 1
     old = [make_run(unit='web/{}'.format(i), seed=i, start=stamp(i)) for i in range(3)]
     for run in old:  # as version 1 stored them: no application, no composite column
@@ -87,7 +94,7 @@ def test_an_upgrade_from_version_1_keeps_every_run(tmp_path):
                    (run['id'], name, m['value'], m['units'], m['direction']))
     db.set_baseline('http', old[0]['id'], stamp(0))
     db.close()
-    db = store.Store(str(tmp_path / 'runs.sqlite'))
+    db = store.Store(uri)
     assert db.version() == 1
     assert db.migrate() == 4 and db.version() == 4
     assert [r['id'] for r in db.runs()] == [r['id'] for r in reversed(old)]
@@ -99,7 +106,7 @@ def test_an_upgrade_from_version_1_keeps_every_run(tmp_path):
     db.add_run(make_run(unit='web/0', seed=9, start=stamp(1)), stamp(0))
     assert db.benchmarks() == [('http', 4, stamp(2))]     # an older start: latest kept
     assert db.migrate() == 4           # nothing left to do
-    assert 'doc' not in [c[1] for c in db.rows('PRAGMA table_info(runs)')]
+    db.close()
 
 
 def test_a_failed_migration_leaves_the_previous_version(tmp_path, monkeypatch):
@@ -145,7 +152,8 @@ def postgresql():
     as_postgres(PG_BIN + '/pg_ctl', '-D', str(base / 'data'), '-w', '-l', str(base / 'log'),
                 '-o', '-k {} -p {} -c listen_addresses=127.0.0.1'.format(base, port), 'start')
     try:
-        as_postgres(PG_BIN + '/createdb', '-h', str(base), '-p', str(port), 'benchmarks')
+        for name in ('benchmarks', 'upgraded'):     # the second for the upgrade test
+            as_postgres(PG_BIN + '/createdb', '-h', str(base), '-p', str(port), name)
         yield 'postgresql://postgres@127.0.0.1:{}/benchmarks'.format(port)
     finally:
         as_postgres(PG_BIN + '/pg_ctl', '-D', str(base / 'data'), '-m', 'fast', 'stop')
@@ -159,3 +167,11 @@ def test_postgresql_store(postgresql):
     db.close()
     again = store.Store(postgresql)
     assert again.migrate() == len(store.MIGRATIONS) and again.count() == 6
+
+
+def test_an_upgrade_from_version_1_keeps_every_run_in_postgresql(postgresql):
+    uri = postgresql.rsplit('/', 1)[0] + '/upgraded'
+    check_upgrade(uri)
+    db = store.Store(uri)
+    assert 'doc' not in [r[0] for r in db.rows(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'runs'")]
