@@ -15,6 +15,7 @@ inside the machines, never from guesses.
 """
 
 import argparse
+import hashlib
 import ipaddress
 import json
 import os
@@ -32,11 +33,22 @@ BUILD = os.path.join(REPO, 'build')
 YARD = os.environ.get('YARD_CLI') or os.path.join(REPO, '.venv', 'bin', 'yard')
 
 
+def home_tag():
+    """4 hex digits naming this YARD_HOME (yard's CLI runs here: the default is REPO/.yard)."""
+    home = os.environ.get('YARD_HOME') or os.path.join(REPO, '.yard')
+    return hashlib.sha1(home.encode()).hexdigest()[:4]
+
+
 class Model:
-    """The yard CLI bound to one model."""
+    """The yard CLI bound to one model.
+
+    LXD instance names are host-wide and a model's machines are found by name:
+    the model name ends in a tag of YARD_HOME (as the model tests' do), so two
+    worktrees running the same bench do not take each other's machines.
+    """
 
     def __init__(self, name):
-        self.name = name
+        self.name = '{}-{}'.format(name, home_tag())
 
     def run(self, *args, check=True, timeout=1800):
         argv = [YARD, '-m', self.name] + [str(a) for a in args]

@@ -57,3 +57,16 @@ def test_mysql_answers_needs_a_greeting():
         assert stackbench.mysql_answers('127.0.0.1', port) is expected
         worker.join()
     server.close()
+
+
+def test_model_names_differ_per_yard_home(monkeypatch):
+    # LXD instance names are host-wide: two worktrees' benches must not share machines.
+    monkeypatch.setenv('YARD_HOME', '/work/wt/a/.yard')
+    first = stackbench.Model('bench-openstack-data').name
+    monkeypatch.setenv('YARD_HOME', '/work/wt/b/.yard')
+    second = stackbench.Model('bench-openstack-data').name
+    assert first.startswith('bench-openstack-data-') and second.startswith('bench-openstack-data-')
+    assert first != second
+    monkeypatch.delenv('YARD_HOME')
+    assert stackbench.Model('x').name == 'x-' + stackbench.hashlib.sha1(
+        os.path.join(stackbench.REPO, '.yard').encode()).hexdigest()[:4]
