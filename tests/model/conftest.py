@@ -13,19 +13,18 @@ on PATH, else ``python3 -m yard`` from ``tools/yard``).
 """
 
 import hashlib
-import ipaddress
 import json
 import os
 import pathlib
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import time
 
 import pytest
 import yaml
+from yard.provider import addresses
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 BUILD = REPO / "build"
@@ -263,20 +262,29 @@ class Yard:
 
 
 def free_vip(model):
-    """An address of yard's vip-range that nothing answers (other models share the bridge)."""
-    first, last = model.run("model-config", "vip-range").stdout.strip().split("-")
-    first, last = ipaddress.ip_address(first), ipaddress.ip_address(last)
-    offset = int(model.model.encode().hex(), 16) % (int(last) - int(first) + 1)
-    for step in range(int(last) - int(first) + 1):
-        address = first + (offset + step) % (int(last) - int(first) + 1)
-        probe = socket.socket()
-        probe.settimeout(1)
-        code = probe.connect_ex((str(address), 22))
-        probe.close()
-        # Refused means something holds the address; a timeout or no route means free.
-        if code not in (0, 111):
-            return str(address)
-    raise AssertionError("no free address in vip-range %s-%s" % (first, last))
+    """An address of the model's vip-range that nothing answers (yard's ``free_vip``)."""
+    return addresses.free_vip(model.run("model-config", "vip-range").stdout, model.model)
+
+
+def secrets_shown(yard, owners, outputs, shortest=8):
+    """Check no content of the secrets ``owners`` own (values of ``shortest`` characters or
+    more) is in ``yard debug-log --replay``, ``status`` or any of ``outputs`` (action outputs).
+
+    :returns: ``(values checked, debug-log lines)``, for the test to print
+    """
+    values = []
+    for secret_id, meta in yard.json("secrets").items():
+        if meta.get("owner") in owners:
+            content = yard.json("show-secret", secret_id, "--reveal")[secret_id]["content"]
+            values.extend(v for v in content.values() if len(v) >= shortest)
+    log = yard.run("debug-log", "--replay", "--no-tail", timeout=600).stdout
+    status = yard.run("status", "--format", "yaml").stdout
+    for name, text in [("debug-log", log), ("status", status)] + [
+            ("action output %d" % i, out) for i, out in enumerate(outputs)]:
+        for value in values:
+            assert value not in text, "a secret value of %s is in the %s" % (
+                "/".join(owners), name)
+    return values, len(log.splitlines())
 
 
 def require_built(bundle_path):

@@ -13,13 +13,14 @@ that serves (yard cannot bring the machine back).  Last, no password (the secret
 appears in ``yard debug-log --replay``, status or any action's output.
 """
 
+import json
 import re
 import time
 
 import pytest
 
 import galera_writer as writer
-from conftest import BUILD, skip_or_fail
+from conftest import BUILD, secrets_shown, skip_or_fail
 from galera_writer import committed_rows, sql
 
 pytestmark = pytest.mark.ha
@@ -222,9 +223,35 @@ def test_benchmark_db_reports_sysbench_figures(model):
     tps = float(results["results"]["transactions"]["value"]) if isinstance(
         results.get("results"), dict) else float(results["results.transactions.value"])
     assert tps > 0, results
-    databases = {row[0] for row in sql(model, unit, "SHOW DATABASES")}
-    assert "stackyard_bench" not in databases
-    print("\nbenchmark-db on %s: %s" % (unit, results.get("message")))
+    run = json.loads(results["run"])
+    assert run["params"]["host"] == "local" and run["params"]["address"] == address(model, unit)
+    # The leader's user ran it over TCP; its tables are gone, its database stays.
+    assert sql(model, unit, "SHOW TABLES FROM stackyard_bench") == []
+    assert sql(model, unit, "SELECT Host FROM mysql.user WHERE User='stackyard_bench'") == [
+        ["%"]]
+    print("\nbenchmark-db on %s (host=local): %.1f tx/s" % (unit, tps))
+
+
+@pytest.mark.parametrize("params, named", [
+    (("threads=0",), "threads"),
+    (("duration=601",), "duration"),
+    (("table-size=10",), "table-size"),
+])
+def test_benchmark_db_schema_refuses_out_of_range_params(model, params, named):
+    result = model.fails("run", galera_units(model)[0], "benchmark-db", *params)
+    assert "validation failed" in result.stderr and named in result.stderr, result.report()
+
+
+def test_benchmark_db_refuses_a_host_it_does_not_benchmark(model):
+    unit, other = galera_units(model)[:2]
+    for host, message in (
+            (address(model, other), "host %s is neither this node nor the configured vip"
+             % address(model, other)),
+            ("db.example", "host must be one of local, vip, this node's address"),
+            ("vip", "host=vip: the vip option is not set")):
+        _, task = action(model, unit, "benchmark-db", "host=" + host, check=False)
+        assert task.get("status") == "failed", task
+        assert task.get("message", "").startswith(message), task
 
 
 def test_every_node_stopped_then_recover_cluster(model):
@@ -284,16 +311,7 @@ def test_a_killed_machine_leaves_a_cluster_of_two_serving(model):
 
 
 def test_no_password_in_logs_status_or_action_output(model):
-    listing = model.json("secrets")
-    [secret_id] = [key for key, meta in listing.items() if meta.get("owner") == GALERA]
-    content = model.json("show-secret", secret_id, "--reveal")[secret_id]["content"]
-    values = list(content.values())
-    assert len(values) >= 5, "root, sst and three shared-db users"
-    log = model.run("debug-log", "--replay", "--no-tail", timeout=600).stdout
-    status = model.run("status", "--format", "yaml").stdout
-    for name, text in [("debug-log", log), ("status", status)] + [
-            ("action output %d" % i, out) for i, out in enumerate(OUTPUTS)]:
-        for value in values:
-            assert value not in text, "a password is in the %s" % name
+    values, lines = secrets_shown(model, (GALERA,), OUTPUTS)
+    assert len(values) >= 6, "root, sst, benchmark and three shared-db users' passwords"
     print("\nchecked %d passwords against debug-log (%d lines), status and %d action outputs"
-          % (len(values), len(log.splitlines()), len(OUTPUTS)))
+          % (len(values), lines, len(OUTPUTS)))

@@ -16,7 +16,6 @@ inside the machines, never from guesses.
 
 import argparse
 import hashlib
-import ipaddress
 import json
 import os
 import socket
@@ -27,6 +26,7 @@ import threading
 import time
 
 import yaml
+from yard.provider import addresses
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 BUILD = os.path.join(REPO, 'build')
@@ -71,9 +71,13 @@ class Model:
         return self.run('exec', '--unit', unit, '--', script)
 
     def action(self, unit, name, *params, timeout=1800):
-        out = json.loads(self.run('run', unit, name, *params, '--format', 'json',
-                                  timeout=timeout))
-        return list(out.values())[0]
+        """The task of ``yard run`` (its ``message`` says why when it failed)."""
+        out = self.run('run', unit, name, *params, '--format', 'json', timeout=timeout,
+                       check=False)
+        try:
+            return list(json.loads(out).values())[0]
+        except (ValueError, AttributeError, IndexError):
+            return {'status': 'failed', 'message': '{} {}: {}'.format(name, unit, out.strip())}
 
 
 def table(headers, rows):
@@ -501,23 +505,6 @@ OPENSTACK_DATA = os.path.join(REPO, 'bundles', 'openstack-data.yaml')
 NO_VIP = 'n/a (no VIP in the bundle)'
 
 
-def free_vip(model):
-    """An address of yard's vip-range that nothing answers (other models share the bridge)."""
-    first, last = (ipaddress.ip_address(a) for a in
-                   model.run('model-config', 'vip-range').strip().split('-'))
-    size = int(last) - int(first) + 1
-    offset = int(model.name.encode().hex(), 16) % size   # models differ in where they start
-    for step in range(size):
-        address = str(first + (offset + step) % size)
-        probe = socket.socket()
-        probe.settimeout(1)
-        code = probe.connect_ex((address, 22))
-        probe.close()
-        if code not in (0, 111):      # refused: something holds it; timeout: free
-            return address
-    raise SystemExit('no free address in vip-range {}-{}'.format(first, last))
-
-
 def mysql_answers(address, port=3306, timeout=1.0):
     """True when a MariaDB server greets on ``address``:``port`` (its handshake packet)."""
     try:
@@ -609,6 +596,34 @@ def action_number(results, *path):
     return float(results)
 
 
+def sysbench_client(units, holder):
+    """The galera unit that runs sysbench: one that does not hold the VIP, so the VIP's
+    run crosses the bridge to the holder as a consumer's connection does."""
+    others = [u for u in sorted(units) if u != holder]
+    return others[0] if others else holder
+
+
+def sysbench_rows(model, vip, seconds):
+    """galera's ``benchmark-db`` from one unit: through the VIP, then on its own node."""
+    holder = vip_holder(model, vip) if vip else None
+    client = sysbench_client(model.json('status')['applications']['galera']['units'], holder)
+    rows = []
+    for host in (['vip'] if vip else []) + ['local']:
+        out = model.action(client, 'benchmark-db', 'host=' + host, 'threads=4',
+                           'duration={}'.format(seconds), timeout=seconds + 900)
+        results = out.get('results', {})
+        tps = action_number(results, 'results', 'transactions', 'value')
+        p95 = action_number(results, 'results', 'latency-p95', 'value')
+        where = 'through the VIP ({} -> {}, its holder)'.format(client, holder) \
+            if host == 'vip' else 'on a node ({} -> its own address)'.format(client)
+        rows.append(('sysbench tx/s {}, {} s, 4 threads'.format(where, seconds),
+                     '{:.1f} (p95 {:.1f} ms)'.format(tps, p95) if tps is not None and
+                     p95 is not None else out.get('message') or out))
+    if not vip:
+        rows.insert(0, ('sysbench tx/s through the VIP', NO_VIP))
+    return rows
+
+
 def bench_openstack_data(args):
     """bundles/openstack-data.yaml: settle time and hooks, sysbench, AMQP rates, VIP failover."""
     with open(OPENSTACK_DATA) as f:
@@ -620,7 +635,7 @@ def bench_openstack_data(args):
     deploy = ['deploy', OPENSTACK_DATA]
     vip = None
     if 'hacluster' in apps:
-        vip = free_vip(model)
+        vip = addresses.free_vip(model.run('model-config', 'vip-range'), model.name)
         overlay = os.path.join(BUILD, '.bench-openstack-data-overlay.yaml')
         with open(overlay, 'w') as f:
             yaml.safe_dump({'applications': {'galera': {'options': {'vip': vip}}}}, f)
@@ -647,14 +662,7 @@ def measure_openstack_data(model, deploy, vip, args):
     app_hooks_table(model.hooks(), began, full_hooks(model))
     print()
     rows = []
-    holder = vip_holder(model, vip) if vip else None
-    galera = holder or 'galera/leader'
-    db = model.action(galera, 'benchmark-db', 'duration={}'.format(args.db_seconds),
-                      timeout=args.db_seconds + 900)
-    tps = action_number(db.get('results', {}), 'results', 'transactions', 'value')
-    rows.append(('sysbench tx/s ({}{}, local socket, {} s)'.format(
-        galera, ', VIP holder' if holder else '', args.db_seconds),
-        '{:.1f}'.format(tps) if tps is not None else db.get('message') or db))
+    rows += sysbench_rows(model, vip, args.db_seconds)
     amqp = model.action('rabbitmq/leader', 'benchmark-amqp',
                         'messages={}'.format(args.amqp_messages), timeout=1200)
     for key, label in (('publish-rate', 'AMQP publish msg/s (confirmed'),

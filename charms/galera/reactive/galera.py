@@ -16,6 +16,12 @@ def publish_node_state():
     cluster.publish_state()
 
 
+@when('stackyard.packages.installed')
+def make_benchmark_user():
+    if hookenv.is_leader():
+        bench.ensure_user()
+
+
 @when('shared-db.requested')
 def serve_shared_db():
     if hookenv.is_leader():

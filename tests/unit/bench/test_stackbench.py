@@ -70,3 +70,11 @@ def test_model_names_differ_per_yard_home(monkeypatch):
     monkeypatch.delenv('YARD_HOME')
     assert stackbench.Model('x').name == 'x-' + stackbench.hashlib.sha1(
         os.path.join(stackbench.REPO, '.yard').encode()).hexdigest()[:4]
+
+
+def test_sysbench_runs_from_a_unit_that_does_not_hold_the_vip():
+    units = {'galera/0': {}, 'galera/1': {}, 'galera/2': {}}
+    assert stackbench.sysbench_client(units, 'galera/0') == 'galera/1'
+    assert stackbench.sysbench_client(units, 'galera/1') == 'galera/0'
+    assert stackbench.sysbench_client(units, None) == 'galera/0'
+    assert stackbench.sysbench_client({'galera/0': {}}, 'galera/0') == 'galera/0'

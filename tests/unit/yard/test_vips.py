@@ -58,3 +58,29 @@ def test_models_lists_models_only(tmp_path):
     (home / "alpha" / "state.db").write_text("")
     (home / "beta" / "state.db").write_text("")
     assert CLI(home)("models").stdout == "alpha\nbeta\n"
+
+
+def test_free_vip_starts_where_the_seed_says_and_skips_held_addresses():
+    vips = "10.157.83.150-10.157.83.199"
+    first = addresses.free_vip(vips, "model-a", is_held=lambda a: False)
+    assert ipaddress.ip_address("10.157.83.150") <= ipaddress.ip_address(first) <= \
+        ipaddress.ip_address("10.157.83.199")
+    assert addresses.free_vip(vips, "model-a", is_held=lambda a: False) == first
+    assert addresses.free_vip(vips, "model-b", is_held=lambda a: False) != first
+    asked = []
+    got = addresses.free_vip(vips, "model-a", is_held=lambda a: asked.append(a) or a == first)
+    assert got != first and asked == [first, got]
+    # wraps round the end of the range
+    assert addresses.free_vip("10.0.0.5-10.0.0.6", "x", is_held=lambda a: a != "10.0.0.5") == \
+        "10.0.0.5"
+    with pytest.raises(addresses.AddressesExhausted, match="no free address in vip-range"):
+        addresses.free_vip(vips, "model-a", is_held=lambda a: True)
+
+
+def test_held_is_true_when_port_22_answers_or_refuses(monkeypatch):
+    # Loopback answers port 22: accepted (an sshd) or refused, either way held.
+    assert addresses.held("127.0.0.254") is True
+    # A connect that times out (what an unassigned bridge address does) is not held.
+    import socket
+    monkeypatch.setattr(socket.socket, "connect_ex", lambda self, addr: 11)   # EAGAIN
+    assert addresses.held("10.157.83.170") is False

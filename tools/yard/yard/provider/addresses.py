@@ -13,6 +13,7 @@ import glob
 import ipaddress
 import json
 import os
+import socket
 import threading
 from typing import Callable, Dict, Iterable, Iterator, Optional
 
@@ -36,6 +37,37 @@ def vip_range(iface: ipaddress.IPv4Interface) -> str:
 
 class AddressesExhausted(Exception):
     """No free address is left in the subnet."""
+
+
+def held(address: str, timeout: float = 1.0) -> bool:
+    """True when some host holds ``address``: a TCP connect to its port 22 is answered
+    (accepted or refused); a timeout or no route means nobody has it."""
+    probe = socket.socket()
+    probe.settimeout(timeout)
+    try:
+        return probe.connect_ex((address, 22)) in (0, 111)     # 111: ECONNREFUSED
+    finally:
+        probe.close()
+
+
+def free_vip(vip_range: str, seed: str, is_held: Callable[[str], bool] = held) -> str:
+    """An address of ``vip_range`` (``first-last``, as ``yard model-config vip-range``
+    prints it) that nothing answers on now, for a test or benchmark to give an HA charm.
+
+    Every model on the bridge shares the range and yard does not hand VIPs out, so
+    ``seed`` (the model's name) picks where the search starts: models running at the
+    same time try different addresses first.
+
+    :raises AddressesExhausted: every address of the range is held
+    """
+    first, last = (ipaddress.ip_address(a.strip()) for a in vip_range.strip().split("-"))
+    size = int(last) - int(first) + 1
+    offset = int(seed.encode().hex() or "0", 16) % size
+    for step in range(size):
+        address = str(first + (offset + step) % size)
+        if not is_held(address):
+            return address
+    raise AddressesExhausted("no free address in vip-range {}".format(vip_range.strip()))
 
 
 def pick_free(iface: ipaddress.IPv4Interface, used: Iterable[str],

@@ -16,7 +16,7 @@ from charmhelpers.core import hookenv
 from charms.layer.galera import cluster, credentials, db
 
 REGISTRY_KEY = 'shared-db-users'
-# Databases the charm uses itself (benchmark-db drops its database afterwards).
+# Database and user names the charm uses itself (benchmark-db's, see bench.py).
 RESERVED = frozenset({'stackyard_bench'})
 # unitdata: the ownership conflicts logged already.
 CONFLICTS_KEY = 'galera.shared-db.conflicts'
@@ -35,6 +35,8 @@ def conflict(request, users):
     app, user, database = request['application'], request['username'], request['database']
     if database.lower() in RESERVED:
         return 'database {} is the charm\'s own (asked for by {})'.format(database, app)
+    if user.lower() in RESERVED:
+        return 'user {} is the charm\'s own (asked for by {})'.format(user, app)
     owner = users.get(user)
     if owner and owner['app'] != app:
         return 'user {} of {} is asked for by {}'.format(user, owner['app'], app)
