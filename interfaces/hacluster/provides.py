@@ -207,6 +207,14 @@ class HAClusterProvides(Endpoint):
         return None
 
     def set_clustered(self, clustered):
-        """Tell the principal whether the cluster runs its resources (``clustered=yes``)."""
+        """Tell the principal whether the cluster runs its resources (``clustered=yes``).
+
+        Written with ``relation-set`` at once as well: ``pause`` and
+        ``resume`` change it from an action, and an action has no hook end
+        to flush the Endpoint's data.
+        """
+        value = 'yes' if clustered else None
         for relation in self.relations:
-            relation.to_publish_raw['clustered'] = 'yes' if clustered else None
+            if relation.to_publish_raw.get('clustered') != value:
+                relation.to_publish_raw['clustered'] = value
+                hookenv.relation_set(relation.relation_id, {'clustered': value})

@@ -97,7 +97,8 @@ def test_third_unit_forms_the_cluster_and_the_vip_answers(yard, cluster):
     assert len(subs) == 3, subs
     for sub, (principal, status) in subs.items():
         assert status["current"] == "active", (sub, status)
-        assert status["message"].startswith("Clustered (3 nodes): VIP %s on " % cluster), status
+        assert status["message"].startswith("Clustered (3 of 3 nodes online): VIP %s on "
+                                            % cluster), status
         out = yard.exec(principal, "stat -c %a /etc/corosync/authkey; "
                         "grep -c ring0_addr /etc/corosync/corosync.conf; "
                         "grep transport: /etc/corosync/corosync.conf")
@@ -166,12 +167,28 @@ def test_pause_moves_the_vip(yard, cluster):
     principal = [p for s, (p, _) in subordinates(yard).items() if s == sub][0]
     out = yard.exec(principal, "systemctl is-active pacemaker corosync || true")
     assert out.split() == ["inactive", "inactive"], out
+    # Online nodes are pacemaker's: the others say 2 of 3 (woken by the paused unit's
+    # hacluster-online going), and the paused unit's principal is told not clustered.
+    others = sorted(s for s in subordinates(yard) if s != sub)
+    t1 = time.monotonic()
+    yard.until(lambda: all(subordinates(yard)[s][1]["message"].startswith(
+        "Clustered (2 of 3 nodes online): VIP %s on " % cluster) for s in others),
+        timeout=180, interval=2, message="2 of 3 nodes online on %s: %s"
+        % (others, subordinates(yard)))
+    yard.until(lambda: "not clustered yet" in yard.units("web")[principal][
+        "workload-status"]["message"], timeout=180, interval=2,
+        message="%s told not clustered: %s" % (principal, yard.units("web")[principal]))
+    print("the others said 2 of 3 nodes online %.1f s after pause" % (time.monotonic() - t1))
     _, task = yard.run_action(sub, "resume")
     assert task.get("status") == "completed", task
     _, task = yard.run_action(sub, "status")
     nodes = json.loads(task["results"]["nodes"])
     assert all(n["online"] and not n["standby"] for n in nodes.values()), nodes
     assert holder(yard, cluster) == moved_to   # resuming does not move it back
+    yard.until(lambda: all(status["message"].startswith("Clustered (3 of 3 nodes online)")
+                           for _, status in subordinates(yard).values()),
+               timeout=180, interval=2, message="3 of 3 nodes online after resume: %s"
+               % subordinates(yard))
 
 
 def test_bad_vip_blocks_naming_it_and_the_old_vip_keeps_serving(yard, cluster):

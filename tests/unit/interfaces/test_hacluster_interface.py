@@ -25,6 +25,7 @@ class Unit:
 
 class Relation:
     def __init__(self):
+        self.relation_id = 'ha:7'
         self.to_publish_raw = {}
 
 
@@ -102,13 +103,20 @@ def test_unknown_section_is_refused():
         ep.request({'nope': {}})
 
 
-def test_clustered_flags_on_both_sides():
+def test_clustered_flags_on_both_sides(monkeypatch):
+    written = []    # relation-set at once too: an action has no hook end to flush
+    monkeypatch.setattr(provides.hookenv, 'relation_set',
+                        lambda rid, settings: written.append((rid, settings)))
     sub = endpoint(provides.HAClusterProvides, 'ha', [Unit('db/0', {})])
     sub.set_clustered(True)
+    assert written == [('ha:7', {'clustered': 'yes'})]
+    sub.set_clustered(True)
+    assert len(written) == 1
     principal = endpoint(requires.HAClusterRequires, 'ha', [Unit('hacluster/0', sent(sub))])
     principal.manage_flags()
     assert is_flag_set('ha.connected') and is_flag_set('ha.clustered')
     sub.set_clustered(False)
+    assert written[-1] == ('ha:7', {'clustered': None})
     principal._units = [Unit('hacluster/0', sent(sub))]
     principal.manage_flags()
     assert not is_flag_set('ha.clustered')

@@ -25,10 +25,16 @@ NETWORKS = [('eth0', ipaddress.ip_interface('10.157.83.10/24')),
             ('eth0', ipaddress.ip_interface('fd42::10/64'))]
 
 
+#: What this unit's node said in its peer bag (``hacluster-online``), last first.
+ONLINE = []
+
+
 @pytest.fixture(autouse=True)
 def unit_state(tmp_path, monkeypatch):
     monkeypatch.setenv('UNIT_STATE_DB', str(tmp_path / 'state.db'))
     monkeypatch.setattr(unitdata, '_KV', None)
+    monkeypatch.setattr(cluster, 'publish_online', lambda online: ONLINE.insert(0, online))
+    monkeypatch.setattr(crm, 'node_name', lambda: 'm-1')
     yield
     unitdata._KV = None
 
@@ -229,11 +235,13 @@ def test_configure_reports_clustered_only_when_running(monkeypatch):
     monkeypatch.setattr(resources.vips, 'local_networks', lambda: NETWORKS)
     monkeypatch.setattr(resources.crm, 'disable_services', lambda names: None)
     monkeypatch.setattr(resources.hookenv, 'is_leader', lambda: False)
-    running = {'resources': {name: {'nodes': ['m-1']}}}
+    running = crm.parse_status(CRM_MON)
+    running['resources'][name] = {'nodes': ['m-1']}
     monkeypatch.setattr(resources.crm, 'status', lambda: running)
     resources.configure()
-    assert principal.clustered is True
+    assert principal.clustered is True and ONLINE[0] is True
     assert resources.report()['where'] == {name: ['m-1']}
+    assert resources.report()['online'] == ['m-0', 'm-1']
     running['resources'][name]['nodes'] = []
     resources.configure()
     assert principal.clustered is False
@@ -259,3 +267,121 @@ def test_configure_refuses_hostile_data(monkeypatch):
     monkeypatch.setattr(resources.crm, 'apply', lambda r: pytest.fail('applied hostile data'))
     resources.configure()
     assert resources.report()['problem'].startswith('request from web/0 refused: resources')
+
+
+CAPTURED = os.path.join(os.path.dirname(__file__), 'captured')
+NODE = 'yard-t-hacluster-e2cd-{}'.format
+CAPTURED_VIP = '10.157.83.192'
+
+
+def captured(name):
+    """A real ``crm_mon -1 --output-as=xml`` (captured/README.md says where), parsed."""
+    with open(os.path.join(CAPTURED, name)) as f:
+        return crm.parse_status(f.read())
+
+
+def test_online_nodes_from_real_crm_mon_output():
+    three, two = captured('crm_mon_3of3.xml'), captured('crm_mon_2of3.xml')
+    alone = captured('crm_mon_1of3_noquorum.xml')
+    assert crm.online_nodes(three) == [NODE(0), NODE(1), NODE(2)]
+    assert crm.online_nodes(two) == [NODE(0), NODE(1)]
+    assert crm.online_nodes(alone) == [NODE(0)] and crm.online_nodes(None) == []
+    assert crm.ready(three, online=3, node=NODE(2))
+    assert crm.ready(two, online=2, node=NODE(0))
+    assert not crm.ready(two, online=3) and not crm.ready(two, node=NODE(2))
+    assert not crm.ready(alone, node=NODE(0))                 # online, without quorum
+    assert crm.ready(alone, node=NODE(0), quorum=False)       # what start waits for
+    stopped = captured('crm_mon_stopped_node.xml')            # pacemaker stopped here
+    assert not stopped['dc'] and crm.online_nodes(stopped) == []
+
+
+def test_galera_monitor_clone_in_real_crm_mon_output():
+    three, two = captured('crm_mon_clone_3of3.xml'), captured('crm_mon_2of3.xml')
+    assert sorted(three['resources']['res_mysql_monitor']['nodes']) == [NODE(0), NODE(1), NODE(2)]
+    assert three['resources']['res_mysql_monitor']['agent'] == 'ocf:stackyard:galera-monitor'
+    assert 'cl_mysql_monitor' in three['ids']
+    assert sorted(two['resources']['res_mysql_monitor']['nodes']) == [NODE(0), NODE(1)]
+    alone = captured('crm_mon_1of3_noquorum.xml')
+    assert crm.not_running(alone, ['res_mysql_monitor']) == ['res_mysql_monitor']
+
+
+@pytest.mark.parametrize('name, count, expected', [
+    ('crm_mon_3of3.xml', 3, None),
+    ('crm_mon_2of3.xml', 3, '2 of cluster_count 3 nodes online in pacemaker'),
+    ('crm_mon_2of3.xml', 0, None),                    # configured before: quorum is enough
+    ('crm_mon_1of3_noquorum.xml', 0, 'pacemaker has no quorum yet'),
+    (None, 3, 'pacemaker has no quorum yet'),
+])
+def test_formation_waits_for_online_nodes(name, count, expected):
+    assert resources.formation_wait(captured(name) if name else None, count) == expected
+
+
+def vip_principal(vip):
+    return Principal({'json_' + k: requires.encode(v) for k, v in
+                      requires.vip_request('web', [vip]).items()})
+
+
+@pytest.fixture
+def on_node(monkeypatch):
+    """Configure on a node of the captured cluster with a given crm_mon output."""
+    from charms.layer.hacluster import checks
+    principal = vip_principal(CAPTURED_VIP)
+    monkeypatch.setattr(resources, 'principal', lambda: principal)
+    monkeypatch.setattr(resources.vips, 'local_networks', lambda: NETWORKS[:1] + [
+        ('eth0', ipaddress.ip_interface('10.157.83.10/24'))])
+    monkeypatch.setattr(resources.crm, 'disable_services', lambda names: None)
+    monkeypatch.setattr(resources.hookenv, 'is_leader', lambda: False)
+    monkeypatch.setattr(cluster, 'members', lambda: [{}, {}, {}])
+
+    def configure(node, name):
+        monkeypatch.setattr(crm, 'node_name', lambda: NODE(node))
+        monkeypatch.setattr(resources.crm, 'status', lambda: captured(name) if name else None)
+        resources.configure()
+        return principal.clustered, resources.report(), checks.ready_message()
+    return configure
+
+
+def test_clustered_only_while_this_node_is_online_with_quorum(on_node):
+    clustered, report, message = on_node(0, 'crm_mon_3of3.xml')
+    assert clustered is True and ONLINE[0] is True
+    assert message == 'Clustered (3 of 3 nodes online): VIP {} on {}'.format(
+        CAPTURED_VIP, NODE(1))
+    clustered, report, message = on_node(0, 'crm_mon_2of3.xml')
+    assert clustered is True
+    assert message.startswith('Clustered (2 of 3 nodes online): VIP ')
+    # The node whose pacemaker stopped: crm_mon fails there (status None) ...
+    clustered, report, _ = on_node(2, None)
+    assert clustered is False and ONLINE[0] is False
+    assert report['waiting'] == 'this node ({}) is not online with quorum in ' \
+        'pacemaker'.format(NODE(2))
+    # ... and seen from a node that is online, it is not.
+    clustered, report, _ = on_node(2, 'crm_mon_2of3.xml')
+    assert clustered is False and ONLINE[0] is False
+    # Online, but alone without quorum: nothing runs, and this node says so.
+    clustered, report, message = on_node(0, 'crm_mon_1of3_noquorum.xml')
+    assert clustered is False and ONLINE[0] is True
+    assert report['waiting'].startswith('this node ({}) is not online with quorum'.format(
+        NODE(0)))
+    assert message == 'Cluster formed (1 of 3 nodes online); no resources requested'
+
+
+def test_leader_configures_first_only_with_cluster_count_online(on_node, monkeypatch):
+    applied, bag = [], {}
+    monkeypatch.setattr(resources.hookenv, 'is_leader', lambda: True)
+    monkeypatch.setattr(cluster, 'cluster_count', lambda: 3)
+    monkeypatch.setattr(cluster, 'app_value', lambda key: bag.get(key))
+    monkeypatch.setattr(cluster, 'set_app_value', lambda key, value: bag.update({key: value}))
+    monkeypatch.setattr(resources.restart, 'settings', lambda config: (1, 0, 120))
+    monkeypatch.setattr(resources.options, 'config', lambda: {})
+    monkeypatch.setattr(resources.crm, 'apply', lambda request: applied.append(request))
+    # The real ready() on the status as it is (no polling in a unit test).
+    monkeypatch.setattr(resources.crm, 'wait_ready', lambda timeout, online=0, node=None,
+                        quorum=True: crm.status() if crm.ready(crm.status(), online, node,
+                                                               quorum) else None)
+    clustered, report, _ = on_node(0, 'crm_mon_2of3.xml')
+    assert not applied and report['waiting'] == \
+        '2 of cluster_count 3 nodes online in pacemaker'
+    clustered, report, _ = on_node(0, 'crm_mon_3of3.xml')
+    assert len(applied) == 1 and clustered is True and bag[cluster.APPLIED_KEY]
+    clustered, report, _ = on_node(0, 'crm_mon_2of3.xml')     # a node died afterwards
+    assert len(applied) == 2 and clustered is True

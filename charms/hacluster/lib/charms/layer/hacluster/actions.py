@@ -6,7 +6,7 @@ import time
 from charmhelpers.core import host
 
 from charms.layer.stackyard import actions, operations, options, restart
-from charms.layer.hacluster import crm, paths
+from charms.layer.hacluster import crm, paths, resources
 
 
 def _timeout():
@@ -54,6 +54,7 @@ def resume(params):
         raise actions.ActionFailed('resumed, but pacemaker has no quorum after {} s; node '
                                    'still in standby'.format(_timeout()), done=True)
     crm.standby(False)
+    resources.configure()   # online again: the report, clustered, the peers told
     failing = [r for r in results if not r['ok']]
     if failing:
         raise actions.ActionFailed('resumed, but health checks fail: ' + '; '.join(

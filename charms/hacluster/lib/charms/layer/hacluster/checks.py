@@ -23,12 +23,18 @@ def request_check():
     return None
 
 
+def nodes_online(report):
+    """``2 of 3 nodes online``: pacemaker's online nodes of the configured members."""
+    return '{} of {} nodes online'.format(len(report.get('online') or []),
+                                          len(cluster.members()))
+
+
 def ready_message():
-    """``Clustered (3 nodes): VIP 10.0.0.5 on node-1``, or what the cluster runs."""
+    """``Clustered (3 of 3 nodes online): VIP 10.0.0.5 on node-1``, or what the cluster runs."""
     report = resources.report() or {}
-    nodes = len(cluster.members())
+    nodes = nodes_online(report)
     if not report.get('clustered'):
-        return 'Cluster of {} nodes formed; no resources requested'.format(nodes)
+        return 'Cluster formed ({}); no resources requested'.format(nodes)
     vips = report.get('vips') or {}
     where = report.get('where') or {}
     if vips:
@@ -37,4 +43,4 @@ def ready_message():
     else:
         text = '{} resources running'.format(len(where))
     hookenv.log('hacluster: {}'.format(text), level=hookenv.DEBUG)
-    return 'Clustered ({} nodes): {}'.format(nodes, text)
+    return 'Clustered ({}): {}'.format(nodes, text)

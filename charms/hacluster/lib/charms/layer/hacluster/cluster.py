@@ -7,6 +7,9 @@ Peer relation keys (this charm's own, next to the layer's):
   authkey (key ``authkey``, base64 of 128 random bytes); the leader makes it.
   app bag ``hacluster-applied``: digest of the resources the leader last
   configured; its change wakes every peer to re-check ``clustered``.
+  unit bag ``hacluster-online``: ``yes`` while pacemaker reports this unit's
+  node online (absent otherwise); its change wakes the peers (the leader
+  waits for ``cluster_count`` online nodes before it first configures).
 """
 
 import base64
@@ -26,6 +29,7 @@ from charms.layer.stackyard import options
 NODE_KEY = 'hacluster-node'
 SECRET_KEY = 'hacluster-authkey-secret'
 APPLIED_KEY = 'hacluster-applied'
+ONLINE_KEY = 'hacluster-online'
 SECRET_LABEL = 'hacluster-authkey'
 HOSTNAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$')
 # Per process: secret-get is a tool call, and contexts are built several times a hook.
@@ -66,6 +70,15 @@ def publish_node():
     text = json.dumps(local_node(), sort_keys=True)
     for relation in peers().relations:
         relation.to_publish_raw[NODE_KEY] = text
+
+
+def publish_online(online):
+    """Say in this unit's peer bag whether its node is online (``relation-set`` at once:
+    ``pause`` and ``resume`` change it from an action, which has no hook end)."""
+    value = 'yes' if online else ''
+    for rid in hookenv.relation_ids('cluster'):
+        if (hookenv.relation_get(ONLINE_KEY, unit=hookenv.local_unit(), rid=rid) or '') != value:
+            hookenv.relation_set(relation_id=rid, relation_settings={ONLINE_KEY: value or None})
 
 
 def members():

@@ -89,12 +89,26 @@ def status():
         return None
 
 
-def wait_ready(timeout):
-    """Poll until a DC is elected with quorum (at most ``timeout`` s); the status or None."""
+def online_nodes(now):
+    """The names of the nodes pacemaker reports online in ``now`` (none when None), sorted."""
+    return sorted(name for name, node in (now or {}).get('nodes', {}).items() if node['online'])
+
+
+def ready(now, online=0, node=None, quorum=True):
+    """Whether ``now`` has a DC (with quorum unless ``quorum`` is False), ``online``
+    nodes online and ``node`` among them."""
+    if not now or not now['dc'] or (quorum and not now['quorum']):
+        return False
+    names = online_nodes(now)
+    return len(names) >= online and (node is None or node in names)
+
+
+def wait_ready(timeout, online=0, node=None, quorum=True):
+    """Poll until :func:`ready` (at most ``timeout`` s); the status, or None."""
     deadline = time.monotonic() + timeout
     while True:
         now = status()
-        if now and now['dc'] and now['quorum']:
+        if ready(now, online, node, quorum):
             return now
         if time.monotonic() > deadline:
             return None

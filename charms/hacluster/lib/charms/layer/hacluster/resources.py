@@ -2,7 +2,15 @@
 
 What the last pass found is kept in the unit's kv (``hacluster.report``) for
 the status check: ``{"problem": str or None, "waiting": str or None,
-"vips": {resource: address}, "where": {resource: [node]}, "clustered": bool}``.
+"vips": {resource: address}, "where": {resource: [node]}, "online": [node
+pacemaker reports online], "clustered": bool}``.
+
+Online means pacemaker's view (``crm_mon``), not the peers configured in
+corosync.conf: the leader configures the first time only once
+``cluster_count`` nodes are online with quorum (later changes need quorum
+only: a dead node must not freeze the cluster's configuration), and a unit
+reports ``clustered`` only while its own node is online with quorum and
+every requested resource runs somewhere in the cluster.
 """
 
 import time
@@ -23,16 +31,21 @@ def principal():
     return endpoint_from_name('ha')
 
 
+def _new_report(problem=None):
+    return {'problem': problem, 'waiting': None, 'vips': {}, 'where': {}, 'online': [],
+            'clustered': False}
+
+
 def _save(report, ha):
     unitdata.kv().set(REPORT_KEY, report)
     if ha is not None:
         ha.set_clustered(report['clustered'])
+    cluster.publish_online(crm.node_name() in report['online'])
 
 
 def forget():
-    """Pacemaker is stopped here: no report, not clustered."""
-    ha = principal()
-    _save({'problem': None, 'waiting': None, 'vips': {}, 'where': {}, 'clustered': False}, ha)
+    """Pacemaker is stopped here: no report, not clustered, not online."""
+    _save(_new_report(), principal())
 
 
 def validated_request(ha):
@@ -58,14 +71,29 @@ def hand_over_services(request):
     crm.disable_services(sorted(set(names)))
 
 
+def formation_wait(now, count):
+    """Why the leader may not configure yet in ``now``, or None.
+
+    :param count: nodes that must be online (``cluster_count`` before the
+        first configuration, 0 after it)
+    """
+    if not now or not now['dc'] or not now['quorum']:
+        return 'pacemaker has no quorum yet'
+    online = len(crm.online_nodes(now))
+    if online < count:
+        return '{} of cluster_count {} nodes online in pacemaker'.format(online, count)
+    return None
+
+
 def _leader_configure(request):
-    """Leader: wait (bounded) for quorum, configure, wait (bounded) for the resources.
+    """Leader: wait (bounded) for quorum and the nodes, configure, wait for the resources.
 
     :returns: a reason to wait, or None
     """
     timeout = restart.settings(options.config())[2]
-    if crm.wait_ready(timeout) is None:
-        return 'pacemaker has no quorum yet'
+    count = 0 if cluster.app_value(cluster.APPLIED_KEY) else cluster.cluster_count()
+    if crm.wait_ready(timeout, online=count) is None:
+        return formation_wait(crm.status(), count) or 'pacemaker has no quorum yet'
     crm.apply(request)
     for _ in range(START_WAIT // 2):
         if not crm.not_running(crm.status(), request['resources']):
@@ -79,32 +107,36 @@ def configure():
     """Check, configure (leader) and report the principal's request on this node."""
     ha = principal()
     request, problem = validated_request(ha)
-    report = {'problem': problem, 'waiting': None, 'vips': {}, 'where': {},
-              'clustered': False}
-    if request is None or not request['resources']:
-        _save(report, ha)
-        return
-    hand_over_services(request)
-    if hookenv.is_leader():
-        try:
-            report['waiting'] = _leader_configure(request)
-        except crm.CrmError as e:
-            report['problem'] = 'pacemaker refused the resources: {}'.format(e)
-            _save(report, ha)
-            return
-    check(request, report)
+    report = _new_report(problem)
+    if request is not None and request['resources']:
+        hand_over_services(request)
+        if hookenv.is_leader():
+            try:
+                report['waiting'] = _leader_configure(request)
+            except crm.CrmError as e:
+                report['problem'] = 'pacemaker refused the resources: {}'.format(e)
+    check(request, report, crm.status())
     _save(report, ha)
 
 
-def check(request, report):
-    """Fill ``report`` from pacemaker's status: where each resource runs, clustered."""
-    now = crm.status()
+def check(request, report, now):
+    """Fill ``report`` from pacemaker's status ``now``: nodes online, where each resource
+    runs, clustered (this node online with quorum and every resource running)."""
+    report['online'] = crm.online_nodes(now)
+    if request is None or not request['resources'] or report['problem']:
+        return
     missing = crm.not_running(now, request['resources'])
     report['vips'] = vips.addresses(request)
     report['where'] = {name: (now['resources'].get(name, {}).get('nodes') if now else [])
                        for name in request['resources']}
-    report['clustered'] = not missing
-    if missing and not report['waiting']:
+    here = crm.ready(now, node=crm.node_name())
+    report['clustered'] = here and not missing
+    if report['waiting']:
+        return
+    if not here:
+        report['waiting'] = 'this node ({}) is not online with quorum in pacemaker'.format(
+            crm.node_name())
+    elif missing:
         report['waiting'] = 'resources not running yet: {}'.format(', '.join(missing))
 
 

@@ -8,7 +8,7 @@ from charmhelpers.core import hookenv, host
 
 from charms.layer.stackyard import health, options, restart
 from charms.layer.stackyard import services as sy
-from charms.layer.hacluster import cluster, paths, resources
+from charms.layer.hacluster import cluster, crm, paths, resources
 
 
 def install():
@@ -81,9 +81,16 @@ def start_corosync(service_name):
 
 
 def start_pacemaker(service_name):
-    """Start pacemaker, then configure (leader) and report the principal's resources."""
+    """Start pacemaker, then configure (leader) and report the principal's resources.
+
+    After starting it, wait (at most ``restart-health-timeout``; seconds in
+    practice, quorum or not) until pacemaker reports this node online: the
+    report then says so, and the peers are woken by it.
+    """
     if not host.service_running(service_name):
         host.service_start(service_name)
+        crm.wait_ready(restart.settings(options.config())[2], node=crm.node_name(),
+                       quorum=False)
     resources.configure()
 
 
