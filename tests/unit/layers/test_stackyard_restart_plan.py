@@ -637,6 +637,43 @@ def test_a_request_placed_ahead_is_not_published(monkeypatch, tmp_path):
     assert writes == [{restart.REQUEST_KEY: 'web/1#2'}], 'not in the plan: published once'
 
 
+@pytest.mark.parametrize('case', ['alike', 'the changed option is overridden',
+                                  'it has a place in the plan', 'the leader'])
+def test_after_an_app_config_change_a_unit_waits_a_hook_for_the_leaders_place(
+        monkeypatch, tmp_path, case):
+    """Every unit publishing its request in config-changed is a hook on every other unit
+    (N squared at N units): when the change reached every unit alike, the leader's
+    plan write with every next request placed ahead comes instead."""
+    import json
+    bags = {'web': {}, 'web/0': {}, 'web/1': v2(done='web/1#1'), 'web/2': {}}
+    if case == 'it has a place in the plan':
+        bags['web'][restart.PLAN_KEY] = json.dumps(
+            {'last': 1, 'batches': [{'n': 1, 'units': {'web/1': 'web/1#1', 'web/2': 'web/2#1'}}]})
+        bags['web/1'] = {}
+    monkeypatch.setattr(restart.hookenv, 'is_leader', lambda: case == 'the leader')
+    writes = fake_peers(monkeypatch, bags, me='web/1')
+    kv = fresh_unit_state(monkeypatch, tmp_path / 'web1.db')
+    kv.set(restart.COUNTER, 1)
+    config_changed_hook(monkeypatch, changed=(
+        ('debug',) if case == 'the changed option is overridden' else ('message',)))
+    assert restart.request(['app'], 'config changed', {}) == 'web/1#2'
+    restart.announce('cluster:0', kv.get(restart.PENDING))
+    if case != 'alike':
+        assert writes == [{restart.REQUEST_KEY: 'web/1#2'}], case
+        return
+    assert writes == [], 'the leader places it ahead'
+    # The next hook: the leader's plan write.
+    monkeypatch.setattr(restart.hookenv, 'hook_name', lambda: 'cluster-relation-changed')
+    bags['web'][restart.PLAN_KEY] = json.dumps(
+        {'last': 1, 'batches': [{'n': 1, 'units': {'web/1': 'web/1#2', 'web/2': 'web/2#1'}}]})
+    restart.announce('cluster:0', kv.get(restart.PENDING))
+    assert writes == [], 'placed ahead: nothing to publish'
+    # A plan that lacks it (the leader's files did not change): published then.
+    bags['web'] = {}
+    restart.announce('cluster:0', kv.get(restart.PENDING))
+    assert writes == [{restart.REQUEST_KEY: 'web/1#2'}]
+
+
 def test_a_paused_unit_gives_back_an_empty_place_but_holds_a_real_request(
         monkeypatch, tmp_path):
     import json

@@ -149,6 +149,15 @@ def _load_overrides(text):
     return data, None
 
 
+def all_overrides(text):
+    """``{unit: {option: value}}`` of every unit's entry, None when the text is not
+    such a mapping."""
+    data, problem = _load_overrides(text or '')
+    if problem or not all(isinstance(e, dict) for e in data.values()):
+        return None
+    return data
+
+
 def _entry_problems(name, entry, types, allowed):
     """Problems of one unit's entry that apply whichever unit reads it."""
     if not isinstance(entry, dict):
