@@ -167,3 +167,27 @@ def test_vip_status(monkeypatch, vip, relations, flags, expected):
     monkeypatch.setattr(checks.hookenv, 'relation_ids', lambda name: relations)
     monkeypatch.setattr(charms.reactive, 'is_flag_set', lambda flag: flag in flags)
     assert checks.vip_status() == expected
+
+
+def test_db_host_is_the_vip_once_hacluster_ran_it(tmp_path, monkeypatch):
+    import charms.reactive
+    from charmhelpers.core import unitdata
+    from charms.layer.stackyard import options
+    monkeypatch.setenv('UNIT_STATE_DB', str(tmp_path / 'state.db'))
+    monkeypatch.setattr(unitdata, '_KV', None)
+    config, flags = {'vip': ''}, set()
+    monkeypatch.setattr(shared_db.cluster, 'address', lambda: '10.157.83.20')
+    monkeypatch.setattr(options, 'config', lambda: config)
+    monkeypatch.setattr(charms.reactive, 'is_flag_set', lambda flag: flag in flags)
+    assert shared_db.db_host() == '10.157.83.20'
+    config['vip'] = '10.157.83.160'
+    assert shared_db.db_host() is None          # never a unit address first
+    flags.add('ha.clustered')
+    assert shared_db.db_host() == '10.157.83.160'
+    flags.clear()                               # a node joins, the VIP moves
+    assert shared_db.db_host() == '10.157.83.160'
+    config['vip'] = '10.157.83.161'             # a new VIP waits for hacluster again
+    assert shared_db.db_host() is None
+    flags.add('ha.clustered')
+    assert shared_db.db_host() == '10.157.83.161'
+    unitdata._KV = None

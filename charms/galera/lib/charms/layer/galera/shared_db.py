@@ -11,7 +11,7 @@ application's secret (:mod:`credentials`).
 
 import json
 
-from charmhelpers.core import hookenv
+from charmhelpers.core import hookenv, unitdata
 
 from charms.layer.galera import cluster, credentials, db
 
@@ -20,6 +20,8 @@ REGISTRY_KEY = 'shared-db-users'
 RESERVED = frozenset({'stackyard_bench'})
 # unitdata: the ownership conflicts logged already.
 CONFLICTS_KEY = 'galera.shared-db.conflicts'
+# unitdata: the VIP this unit's hacluster has reported running once.
+VIP_SEEN_KEY = 'galera.vip-clustered'
 
 
 def registry():
@@ -110,14 +112,20 @@ def db_host():
     """What consumers connect to: the VIP once hacluster runs it, or this unit's address.
 
     With a ``vip`` set and hacluster not (yet) clustered: None, nothing is
-    answered (a consumer never sees a unit address first).
+    answered (a consumer never sees a unit address first).  Once this unit's
+    hacluster has reported that VIP running, it stays the answer: hacluster
+    says "not clustered" for a moment while a node joins or the VIP moves,
+    and taking the credentials away from consumers then would help no one.
     """
     from charms.reactive import is_flag_set
     from charms.layer.stackyard import options
     vip = (options.config().get('vip') or '').strip()
     if not vip:
         return cluster.address()
-    return vip if is_flag_set('ha.clustered') else None
+    store = unitdata.kv()
+    if is_flag_set('ha.clustered'):
+        store.set(VIP_SEEN_KEY, vip)
+    return vip if store.get(VIP_SEEN_KEY) == vip else None
 
 
 def publish(endpoint):
