@@ -1,11 +1,12 @@
 """galera handlers: publish node state, serve shared-db; the layer runs mariadb."""
 
 from charmhelpers.core import hookenv
-from charms.reactive import endpoint_from_flag, when
+from charms.reactive import endpoint_from_flag, hook, clear_flag, is_flag_set, set_flag, when
+from charms.reactive import when_not
 
 from charms.layer.stackyard import options, status
-from charms.layer.galera import (actions, bench, checks, cluster, services,  # noqa: F401
-                                 shared_db)
+from charms.layer.galera import (actions, bench, checks, cluster, ha,  # noqa: F401
+                                 services, shared_db)
 
 status.version_source(services.version)
 status.ready_message(checks.ready_message)
@@ -33,10 +34,28 @@ def publish_shared_db():
     shared_db.publish(endpoint_from_flag('shared-db.connected'))
 
 
+@when_not('galera.ocf-agent.installed')
+def install_ocf_agent():
+    # Before any hacluster subordinate joins: pacemaker must find the agent on
+    # every node it probes.
+    ha.install_agent()
+    set_flag('galera.ocf-agent.installed')
+
+
+@hook('upgrade-charm')
+def reinstall_ocf_agent():
+    clear_flag('galera.ocf-agent.installed')
+
+
 @when('ha.connected')
 def request_vip():
     vip = (options.config().get('vip') or '').strip()
     if checks.vip_reason(vip):
         return
-    # upstream percona-cluster's service name: res_mysql_<sha1[:7]>_vip
-    endpoint_from_flag('ha.connected').request_vips('mysql', [vip] if vip else [])
+    ha.request(endpoint_from_flag('ha.connected'), vip)
+
+
+@when('cluster.connected')
+def publish_vip_report():
+    vip = (options.config().get('vip') or '').strip()
+    ha.publish_report(vip, is_flag_set('ha.clustered'))

@@ -1,8 +1,10 @@
 """galera charm logic: grastate, bootstrap choice, config rules, shared-db ownership."""
 
+import os
+
 import pytest
 
-from charms.layer.galera import checks, cluster, credentials, shared_db
+from charms.layer.galera import checks, cluster, credentials, ha, shared_db
 
 GRASTATE = """# GALERA saved state
 version: 2.1
@@ -169,25 +171,165 @@ def test_vip_status(monkeypatch, vip, relations, flags, expected):
     assert checks.vip_status() == expected
 
 
-def test_db_host_is_the_vip_once_hacluster_ran_it(tmp_path, monkeypatch):
+class Listener:
+    """A real TCP port that answers (a live peer's Galera port) while open."""
+
+    def __init__(self):
+        import socket
+        self.sock = socket.socket()
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+
+    def close(self):
+        self.sock.close()
+
+
+def test_db_host_is_the_vip_while_this_or_a_live_peers_hacluster_runs_it(monkeypatch):
     import charms.reactive
-    from charmhelpers.core import unitdata
     from charms.layer.stackyard import options
-    monkeypatch.setenv('UNIT_STATE_DB', str(tmp_path / 'state.db'))
-    monkeypatch.setattr(unitdata, '_KV', None)
-    config, flags = {'vip': ''}, set()
+    config, flags, relations = {'vip': ''}, set(), []
+    reports = {}
+    live = Listener()
     monkeypatch.setattr(shared_db.cluster, 'address', lambda: '10.157.83.20')
+    monkeypatch.setattr(shared_db.cluster, 'GALERA_PORT', live.port)
+    # galera/2 is a killed machine: its address answers nothing.
+    monkeypatch.setattr(shared_db.cluster, 'peers',
+                        lambda: {'galera/1': '127.0.0.1', 'galera/2': '127.0.0.2'})
+    monkeypatch.setattr(ha, 'peer_reports', lambda: dict(reports))
     monkeypatch.setattr(options, 'config', lambda: config)
+    monkeypatch.setattr(shared_db.hookenv, 'relation_ids', lambda name: relations)
     monkeypatch.setattr(charms.reactive, 'is_flag_set', lambda flag: flag in flags)
     assert shared_db.db_host() == '10.157.83.20'
     config['vip'] = '10.157.83.160'
-    assert shared_db.db_host() is None          # never a unit address first
+    assert shared_db.db_host() is None              # no ha relation: no VIP
+    relations.append('ha:4')
+    assert shared_db.db_host() is None              # never a unit address first
     flags.add('ha.clustered')
     assert shared_db.db_host() == '10.157.83.160'
-    flags.clear()                               # a node joins, the VIP moves
-    assert shared_db.db_host() == '10.157.83.160'
-    config['vip'] = '10.157.83.161'             # a new VIP waits for hacluster again
+    flags.clear()                                   # this unit's hacluster: stale "no"
+    reports['galera/1'] = '10.157.83.160'
+    assert shared_db.db_host() == '10.157.83.160'   # a live peer's hacluster runs it
+    reports['galera/1'] = '10.157.83.161'
+    assert shared_db.db_host() is None              # an old VIP is not this one
+    del reports['galera/1']
+    reports['galera/2'] = '10.157.83.160'
+    assert shared_db.db_host() is None              # a dead peer's last word
+    reports['galera/1'] = '10.157.83.160'
+    live.close()                                    # the live peer stops too
+    assert shared_db.db_host() is None
+    reports.clear()                                 # the VIP runs nowhere: not sticky
     assert shared_db.db_host() is None
     flags.add('ha.clustered')
-    assert shared_db.db_host() == '10.157.83.161'
-    unitdata._KV = None
+    relations.clear()                               # hacluster removed from this unit
+    assert shared_db.db_host() is None
+
+
+def test_vip_report_in_the_peer_bag(monkeypatch):
+    bag = {'cluster:1': {}}
+    monkeypatch.setattr(ha.hookenv, 'relation_ids', lambda name: list(bag))
+    monkeypatch.setattr(ha.hookenv, 'local_unit', lambda: 'galera/0')
+    monkeypatch.setattr(ha.hookenv, 'relation_get',
+                        lambda key, unit=None, rid=None: bag[rid].get(key))
+
+    def relation_set(relation_id, relation_settings):
+        for key, value in relation_settings.items():
+            if value is None:
+                bag[relation_id].pop(key, None)
+            else:
+                bag[relation_id][key] = value
+    monkeypatch.setattr(ha.hookenv, 'relation_set', relation_set)
+    ha.publish_report('10.157.83.160', True)
+    assert bag == {'cluster:1': {'ha-vip-running': '10.157.83.160'}}
+    ha.publish_report('10.157.83.160', False)
+    assert bag == {'cluster:1': {}}
+    ha.publish_report('', True)
+    assert bag == {'cluster:1': {}}
+
+
+def load_interface(side):
+    import importlib.util
+    import os
+    path = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'interfaces',
+                        'hacluster', side + '.py')
+    spec = importlib.util.spec_from_file_location('hacluster_iface_' + side, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_ha_request_is_what_hacluster_accepts():
+    from types import SimpleNamespace
+    from charms.layer.hacluster import crm
+    requires, provides = load_interface('requires'), load_interface('provides')
+
+    class FakeHA(requires.HAClusterRequires):
+        def __init__(self):
+            self.relation = SimpleNamespace(to_publish_raw={})
+
+        @property
+        def relations(self):
+            return [self.relation]
+
+    endpoint = FakeHA()
+    ha.request(endpoint, '10.157.83.160')
+    bag = {k: v for k, v in endpoint.relation.to_publish_raw.items() if v}
+    request = provides.parse_request(bag)
+    vip = requires.vip_resource_name('mysql', '10.157.83.160')
+    assert request['resources'] == {
+        vip: 'ocf:heartbeat:IPaddr2', 'res_mysql_monitor': 'ocf:stackyard:galera-monitor'}
+    lines = crm.render(request).splitlines()
+    assert 'clone cl_mysql_monitor res_mysql_monitor meta interleave=true' in lines
+    assert 'location loc_mysql grp_mysql_vips rule -inf: not_defined galera-synced or ' \
+           'galera-synced ne 1' in lines
+    assert 'colocation colo_mysql inf: grp_mysql_vips cl_mysql_monitor' in lines
+    ha.request(endpoint, '')                        # vip unset: everything deleted
+    bag = {k: v for k, v in endpoint.relation.to_publish_raw.items() if v}
+    request = provides.parse_request(bag)
+    assert not request['resources'] and set(request['delete_resources']) == {
+        vip, 'res_mysql_monitor', 'grp_mysql_vips'}
+
+
+AGENT = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'charms', 'galera', 'files',
+                     'galera-monitor')
+
+
+def test_ocf_agent_sets_the_attribute_and_never_touches_mariadb(tmp_path):
+    """The agent with a fake attrd_updater (records its argv) and a check that passes or not."""
+    import subprocess
+    import xml.etree.ElementTree as ET
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    calls = tmp_path / 'calls'
+    (bin_dir / 'attrd_updater').write_text('#!/bin/sh\nprintf "%%s\\n" "$*" >> %s\n' % calls)
+    (bin_dir / 'systemctl').write_text('#!/bin/sh\necho "systemctl $@" >> %s\nexit 1\n'
+                                       % calls)
+    check = tmp_path / 'check'
+    check.write_text('#!/bin/sh\ntest -e %s\n' % (tmp_path / 'synced'))
+    for f in (bin_dir / 'attrd_updater', bin_dir / 'systemctl', check):
+        f.chmod(0o755)
+    env = dict(os.environ, PATH='%s:%s' % (bin_dir, os.environ['PATH']),
+               HA_RSCTMP=str(tmp_path / 'rsc'), OCF_RESOURCE_INSTANCE='res_mysql_monitor:0',
+               OCF_RESKEY_check=str(check))
+
+    def agent(action):
+        return subprocess.run([AGENT, action], env=env, timeout=10).returncode
+
+    def last():
+        return calls.read_text().splitlines()[-1] if calls.exists() else None
+
+    assert agent('monitor') == 7 and last() is None     # a probe: not running, nothing set
+    assert agent('start') == 0 and last() == '-n galera-synced -U 0'
+    (tmp_path / 'synced').touch()
+    assert agent('monitor') == 0 and last() == '-n galera-synced -U 1'
+    (tmp_path / 'synced').unlink()                      # MariaDB stopped or not Synced
+    assert agent('monitor') == 0 and last() == '-n galera-synced -U 0'
+    assert agent('stop') == 0 and last() == '-n galera-synced -D'
+    assert agent('monitor') == 7
+    assert agent('promote') == 3
+    assert 'systemctl' not in calls.read_text()
+    meta = subprocess.run([AGENT, 'meta-data'], stdout=subprocess.PIPE, timeout=10).stdout
+    root = ET.fromstring(meta)
+    assert root.get('name') == 'galera-monitor'
+    actions = {a.get('name') for a in root.iter('action')}
+    assert actions >= {'start', 'stop', 'monitor', 'meta-data'}

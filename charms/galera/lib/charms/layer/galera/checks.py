@@ -133,6 +133,7 @@ def vip_status():
         return None
     if not hookenv.relation_ids('ha'):
         return 'blocked', 'vip {} needs a relation to hacluster (ha)'.format(vip)
-    if not is_flag_set('ha.clustered'):
+    from charms.layer.galera import ha
+    if not ha.vip_running(vip, is_flag_set('ha.clustered')):
         return 'waiting', 'Waiting for hacluster to run the vip {}'.format(vip)
     return None

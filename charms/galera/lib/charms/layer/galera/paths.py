@@ -15,3 +15,7 @@ NEW_CLUSTER = '/usr/bin/galera_new_cluster'
 RECOVERY = '/usr/bin/galera_recovery'
 MARIABACKUP = '/usr/bin/mariabackup'
 GALERA_PROVIDER = '/usr/lib/galera/libgalera_smm.so'
+# The OCF resource agent pacemaker runs as ocf:stackyard:galera-monitor
+# (files/galera-monitor; resource-agents' own mysql and galera agents start
+# and stop mysqld, which the charm does itself).
+OCF_AGENT = '/usr/lib/ocf/resource.d/stackyard/galera-monitor'

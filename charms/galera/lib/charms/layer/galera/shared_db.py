@@ -11,17 +11,15 @@ application's secret (:mod:`credentials`).
 
 import json
 
-from charmhelpers.core import hookenv, unitdata
+from charmhelpers.core import hookenv
 
-from charms.layer.galera import cluster, credentials, db
+from charms.layer.galera import cluster, credentials, db, ha
 
 REGISTRY_KEY = 'shared-db-users'
 # Database and user names the charm uses itself (benchmark-db's, see bench.py).
 RESERVED = frozenset({'stackyard_bench'})
 # unitdata: the ownership conflicts logged already.
 CONFLICTS_KEY = 'galera.shared-db.conflicts'
-# unitdata: the VIP this unit's hacluster has reported running once.
-VIP_SEEN_KEY = 'galera.vip-clustered'
 
 
 def registry():
@@ -109,23 +107,21 @@ def answers(requests, users, secret):
 
 
 def db_host():
-    """What consumers connect to: the VIP once hacluster runs it, or this unit's address.
+    """What consumers connect to: the VIP while hacluster runs it, or this unit's address.
 
-    With a ``vip`` set and hacluster not (yet) clustered: None, nothing is
-    answered (a consumer never sees a unit address first).  Once this unit's
-    hacluster has reported that VIP running, it stays the answer: hacluster
-    says "not clustered" for a moment while a node joins or the VIP moves,
-    and taking the credentials away from consumers then would help no one.
+    With a ``vip`` set: the VIP while this unit's hacluster or a live peer's
+    reports it running (:func:`ha.vip_running`), else None: nothing is
+    answered (a consumer never sees a unit address first, nor a VIP that
+    runs nowhere).
     """
     from charms.reactive import is_flag_set
     from charms.layer.stackyard import options
     vip = (options.config().get('vip') or '').strip()
     if not vip:
         return cluster.address()
-    store = unitdata.kv()
-    if is_flag_set('ha.clustered'):
-        store.set(VIP_SEEN_KEY, vip)
-    return vip if store.get(VIP_SEEN_KEY) == vip else None
+    if not hookenv.relation_ids('ha'):
+        return None
+    return vip if ha.vip_running(vip, is_flag_set('ha.clustered')) else None
 
 
 def publish(endpoint):
