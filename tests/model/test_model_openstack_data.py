@@ -10,7 +10,9 @@ loop through the VIP loses no committed row; killing the machine that holds
 the VIP leaves a cluster of two serving, the VIP moves to a survivor and no
 committed row is lost; ``add-unit`` brings a third node back into both
 clusters; no password appears in ``yard debug-log --replay``, status or any
-action's output.  The scenarios test_model_galera.py runs on galera alone
+action's output.  Stopping MariaDB (``systemctl stop``) on the VIP's holder moves the VIP to a
+Synced node (galera's ``ocf:stackyard:galera-monitor`` clone and location
+rule) with no committed row lost.  The scenarios test_model_galera.py runs on galera alone
 (bad input, recover-cluster, backup, benchmark) are not repeated here.
 Slow (seven containers): marker ``ha``, ``make model-ha``.
 """
@@ -132,6 +134,52 @@ def test_settles_active_with_round_trips_through_the_vip(yard, data):
                timeout=420, interval=5,
                message="db_host %s from every galera unit: %s" % (vip, db_hosts(yard)))
     assert len(vip_holders(yard, vip, galera_units(yard))) == 1
+    # hacluster counts the nodes pacemaker has online; galera's monitor clone has
+    # said Synced (galera-synced=1) on every node.
+    for sub in [u for u in found if u.startswith(HACLUSTER + "/")]:
+        assert found[sub]["message"].startswith(
+            "Clustered (3 of 3 nodes online): VIP %s on " % vip), found[sub]
+    assert synced_attributes(yard, galera_units(yard)[0]) == ["1", "1", "1"]
+
+
+def synced_attributes(yard, unit):
+    """The ``galera-synced`` node attribute of every node (attrd_updater's query), sorted."""
+    out = yard.exec(unit, "attrd_updater -Q -A -n galera-synced || true", timeout=60)
+    return sorted(re.findall(r'value="([^"]*)"', out))
+
+
+def test_mariadb_stopped_on_the_vip_holder_moves_the_vip(yard, data):
+    """pacemaker's galera monitor: the VIP leaves a node whose MariaDB stops (pacemaker
+    itself neither stops nor starts MariaDB: the test starts it again)."""
+    vip = data
+    units = galera_units(yard)
+    [holder] = vip_holders(yard, vip, units)
+    others = [u for u in units if u != holder]
+    writer.start(yard, vip, others[0], table="monitor")
+    time.sleep(3)
+    stopped = time.time()
+    yard.exec(holder, "systemctl stop mariadb", timeout=120)
+    stop_took = time.time() - stopped
+    moved_to = yard.until(lambda: vip_holders(yard, vip, others), timeout=120, interval=0.5,
+                          message="the VIP off %s after its MariaDB stopped" % holder)[0]
+    moved = time.time() - stopped
+    yard.until(lambda: [e for e in writer.log(yard) if e[0] == "ok" and e[2] > stopped + moved],
+               timeout=120, message="a write committed through the VIP after it moved")
+    time.sleep(2)
+    ok, fails = writer.stop(yard)
+    entries = writer.log(yard)
+    print("\nsystemctl stop mariadb on %s (held the VIP; the stop took %.1f s): VIP on %s "
+          "%.1f s after the stop began" % (holder, stop_took, moved_to, moved))
+    report_writes("writer through the VIP %s" % vip, entries, ok, fails)
+    assert holder not in vip_holders(yard, vip, units)
+    for unit in others:
+        lost = set(ok) - committed_rows(yard, unit, "monitor")
+        assert not lost, "%s lacks committed rows: %s" % (unit, sorted(lost)[:20])
+    yard.exec(holder, "systemctl start mariadb", timeout=300)
+    yard.until(lambda: synced_attributes(yard, holder) == ["1", "1", "1"], timeout=180,
+               message="galera-synced=1 on every node again")
+    assert vip_holders(yard, vip, units) == [moved_to]   # stickiness: it does not move back
+    until_active(yard, vip)
 
 
 def test_rolling_restart_through_the_vip_loses_no_committed_row(yard, data):
@@ -219,6 +267,8 @@ def test_add_unit_rejoins_both_clusters(yard, data):
     assert cluster_size(yard, new) == "3"
     assert committed_rows(yard, new, "failover") >= rows
     assert found[hacluster_of(yard, new)]["current"] == "active", found
+    print("hacluster after add-unit: %s" % {u: s["message"] for u, s in found.items()
+                                            if u.startswith(HACLUSTER + "/")})
     _, task = action(yard, hacluster_of(yard, new), "status")
     assert task["results"]["quorum"] == "true", task
 
