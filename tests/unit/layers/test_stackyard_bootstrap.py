@@ -164,3 +164,29 @@ def test_bootstrap_imports_with_the_standard_library_only(tmp_path):
     out = subprocess.check_output([sys.executable, '-S', '-I', '-c', code],
                                   universal_newlines=True)
     assert out.strip() == '[]'
+
+
+def test_the_venv_gets_no_pip_of_its_own(charm):
+    """pip ran from ensurepip's wheel (the speed-up): the venv holds the wheelhouse only."""
+    bootstrap.ensure_venv(str(charm))
+    assert not (charm / '.venv' / 'bin' / 'pip').exists()
+    proc = subprocess.run([venv_python(charm), '-c', 'import sys, sypkg; print(sys.prefix)'],
+                          stdout=subprocess.PIPE, universal_newlines=True, check=True)
+    assert proc.stdout.strip() == str(charm / '.venv')
+
+
+def test_pip_wheel_is_the_newest_where_ensurepip_looks(tmp_path, monkeypatch):
+    import sysconfig
+    for name in ('pip-9.0.1-py3-none-any.whl', 'pip-23.0.1-py3-none-any.whl',
+                 'pip-23.0-py3-none-any.whl', 'setuptools-99.0-py3-none-any.whl'):
+        (tmp_path / name).write_bytes(b'')
+    monkeypatch.setattr(sysconfig, 'get_config_var',
+                        lambda name: str(tmp_path) if name == 'WHEEL_PKG_DIR' else None)
+    assert bootstrap.pip_wheel() == str(tmp_path / 'pip-23.0.1-py3-none-any.whl')
+
+
+def test_no_pip_wheel_is_one_clear_line(charm, monkeypatch):
+    monkeypatch.setattr(bootstrap, 'pip_wheel', lambda: None)
+    with pytest.raises(bootstrap.BootstrapError, match='no pip wheel for the venv'):
+        bootstrap.ensure_venv(str(charm))
+    assert not (charm / '.venv').exists()

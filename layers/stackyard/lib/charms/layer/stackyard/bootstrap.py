@@ -5,14 +5,25 @@ venv (``$CHARM_DIR/.venv``, kept by Juju across upgrades) is rebuilt only when
 the wheelhouse changes.  pip installs the charm's wheels with no index; the
 layer option ``system-packages`` provides what a compiled wheel for another
 Python cannot (the venv sees system site-packages).
+
+The venv gets no pip of its own: pip runs once, from the wheel ensurepip
+would have installed it from (:func:`pip_wheel`), with the venv's Python.
+Measured in a yard machine (Debian 12, the probe's 12 wheels, host load
+about 12, two runs): ``venv`` with ensurepip then pip 38-43 s wall, 8.4 s
+CPU; without ensurepip 9-11 s, 4.5-5.1 s CPU; and ``--no-compile`` 4.8-5.6 s,
+3.1 s CPU (the first hook compiles what it imports: 0.4 s more, once).
+Every unit of a bundle builds one venv per charm at the same time, and a
+subordinate's (hacluster) waits behind its principal's install.
 """
 
+import glob
 import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 
 VENV_DIR = '.venv'
 MARKER = '.stackyard-wheelhouse'
@@ -134,6 +145,28 @@ def _run(cmd, what):
     return proc.stdout
 
 
+def pip_wheel():
+    """The pip wheel ensurepip installs from, or None.
+
+    Where ensurepip finds it: the distribution's wheel directory (Debian and
+    Ubuntu: ``/usr/share/python-wheels``, from python3-venv; Python 3.11+
+    names it in ``WHEEL_PKG_DIR``), else ensurepip's own ``_bundled``.
+    """
+    import ensurepip
+    dirs = [sysconfig.get_config_var('WHEEL_PKG_DIR') or '', '/usr/share/python-wheels',
+            os.path.join(os.path.dirname(ensurepip.__file__), '_bundled')]
+    for folder in dirs:
+        found = glob.glob(os.path.join(folder, 'pip-*.whl')) if folder else []
+        if found:
+            return max(found, key=_wheel_version)
+    return None
+
+
+def _wheel_version(path):
+    version = os.path.basename(path).split('-')[1]
+    return [int(p) if p.isdigit() else 0 for p in version.split('.')]
+
+
 def build_venv(root, signature):
     """Make ``root/.venv`` from the wheelhouse alone, atomically.
 
@@ -154,15 +187,19 @@ def build_venv(root, signature):
     venv = os.path.join(root, VENV_DIR)
     staging = venv + '.new'
     shutil.rmtree(staging, ignore_errors=True)
-    _run([sys.executable, '-m', 'venv', '--system-site-packages', staging],
+    _run([sys.executable, '-m', 'venv', '--without-pip', '--system-site-packages', staging],
          'creating the venv')
     # --upgrade: the wheelhouse's version wins over an older system package;
     # a compiled wheel for another Python is passed over for the system's.
     names = sorted({n.split('-')[0] for n in files})
     if names:
-        _run([os.path.join(staging, 'bin', 'python3'), '-m', 'pip', 'install', '-q',
-              '--disable-pip-version-check', '--no-index', '--only-binary', ':all:',
-              '--upgrade', '--find-links', wheelhouse] + names,
+        wheel = pip_wheel()
+        if not wheel:
+            raise BootstrapError('no pip wheel for the venv (python3-venv provides one)')
+        # pip runs from its wheel (pip's __main__ supports it), as the venv's python.
+        _run([os.path.join(staging, 'bin', 'python3'), os.path.join(wheel, 'pip'), 'install',
+              '-q', '--no-compile', '--disable-pip-version-check', '--no-index',
+              '--only-binary', ':all:', '--upgrade', '--find-links', wheelhouse] + names,
              'installing the wheelhouse (a system package may be missing)')
     with open(os.path.join(staging, MARKER), 'w') as f:
         json.dump({'signature': signature, 'wheels': files}, f)
