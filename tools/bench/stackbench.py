@@ -28,6 +28,8 @@ import time
 import yaml
 from yard.provider import addresses
 
+import critpath
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 BUILD = os.path.join(REPO, 'build')
 YARD = os.environ.get('YARD_CLI') or os.path.join(REPO, '.venv', 'bin', 'yard')
@@ -659,7 +661,10 @@ def measure_openstack_data(model, deploy, vip, args):
     print('openstack-data bundle{}: settled in {:.0f} s ({:.1f} min; target under 6 min); '
           'workload states: {}'.format(' with VIP ' + vip if vip else '', settle, settle / 60,
                                        ', '.join(states)))
-    app_hooks_table(model.hooks(), began, full_hooks(model))
+    hooks = model.hooks()
+    app_hooks_table(hooks, began, full_hooks(model))
+    print()
+    critpath.report(hooks, critpath.machines(model.json('status')), began)
     print()
     rows = []
     rows += sysbench_rows(model, vip, args.db_seconds)

@@ -4,7 +4,7 @@ import os
 import stat
 
 import pytest
-from charmhelpers.core import hookenv, host
+from charmhelpers.core import hookenv, host, unitdata
 
 from charms.layer.stackyard import options, restart, services
 
@@ -161,3 +161,17 @@ def test_ports_opened_at_start_closed_at_stop_and_moved_on_change(workload, hook
     ports['app'] = [9090]
     services.manage_ports(mgr, 'app', 'start')
     assert workload.ports[2:] == [('open', 8080), ('close', '8080'), ('open', 9090)]
+
+
+def test_stopped_until_its_restart_slot_is_waiting_with_the_reason(workload, hook_env):
+    """A planned start (a node joining its cluster in its slot) is no fault: not blocked."""
+    services.reconfigure()
+    workload.running = False
+    restart.request(['app'], 'join the cluster of rabbit@seed', hook_env.config, force=True)
+    assert services.service_check() == [
+        ('waiting', 'Service app starts in its restart slot (join the cluster of rabbit@seed)')]
+    # Once restarted in its slot, a stopped service is a fault again.
+    pending = unitdata.kv().get(restart.PENDING)
+    pending['restarted'] = True
+    unitdata.kv().set(restart.PENDING, pending)
+    assert services.service_check() == [('blocked', 'Service app is not running')]

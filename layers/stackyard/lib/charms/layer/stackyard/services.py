@@ -186,19 +186,30 @@ def stop_service(service_name):
 
 
 def service_check():
-    """Status check: waiting on missing data, blocked on a stopped service."""
+    """Status check: waiting on missing data, blocked on a stopped service.
+
+    A service stopped until its restart slot comes (a planned start: a node
+    that joins its cluster one at a time) is waiting, with the request's
+    reason, not blocked: nothing is wrong and the operator has nothing to do.
+    """
+    from charmhelpers.core import unitdata
     from charms.reactive import is_flag_set
+    from charms.layer.stackyard import restart
     if is_flag_set('stackyard.services.paused'):
         return []
     results = []
     mgr = manager()
+    pending = unitdata.kv().get(restart.PENDING) or {}
+    queued = pending.get('services') if not pending.get('restarted') else []
     for name in mgr.services:
         if not mgr.is_ready(name):
             missing = [_describe(ctx) for ctx in mgr.get_service(name).get('required_data', [])
                        if not ctx]
             results.append(('waiting', 'Waiting for {}'.format(', '.join(missing) or name)))
         elif not host.service_running(name):
-            results.append(('blocked', 'Service {} is not running'.format(name)))
+            results.append(('waiting', 'Service {} starts in its restart slot ({})'.format(
+                name, pending.get('reason') or 'requested')) if name in (queued or []) else
+                ('blocked', 'Service {} is not running'.format(name)))
     return results
 
 
