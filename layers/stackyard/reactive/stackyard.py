@@ -11,14 +11,9 @@ APPLIED_KEY = 'stackyard.options.applied'
 
 @when_not('stackyard.packages.installed')
 def install_packages():
-    # Imported here: charmhelpers.fetch loads apt's bindings, which every other
-    # hook would pay for.
-    from charmhelpers import fetch
-    packages = (charms.layer.options('stackyard') or {}).get('packages') or []
-    missing = fetch.filter_installed_packages(packages)
-    if missing:
-        status.set_status(status.MAINTENANCE, 'Installing {}'.format(', '.join(missing)))
-        fetch.apt_install(missing, fatal=True)
+    layer = charms.layer.options('stackyard') or {}
+    services.install_packages(layer.get('packages') or [],
+                              start=layer.get('start-at-install', True))
     set_flag('stackyard.packages.installed')
 
 

@@ -1,6 +1,7 @@
 """Services glue: files rendered with owner/group/mode; restart only on change."""
 
 import os
+import subprocess
 import stat
 
 import pytest
@@ -175,3 +176,58 @@ def test_stopped_until_its_restart_slot_is_waiting_with_the_reason(workload, hoo
     pending['restarted'] = True
     unitdata.kv().set(restart.PENDING, pending)
     assert services.service_check() == [('blocked', 'Service app is not running')]
+
+
+class FakeApt:
+    """charmhelpers.fetch's two calls: what was missing, and whether policy-rc.d was there."""
+
+    def __init__(self, policy, installed=(), fail=False):
+        self.policy, self.installed, self.fail, self.calls = policy, set(installed), fail, []
+
+    def filter_installed_packages(self, packages):
+        return [p for p in packages if p not in self.installed]
+
+    def apt_install(self, packages, fatal=False):
+        held = open(self.policy).read() if os.path.exists(self.policy) else None
+        self.calls.append((list(packages), held))
+        if self.fail:
+            raise subprocess.CalledProcessError(100, 'apt-get')
+
+
+@pytest.fixture
+def apt(hook_env, monkeypatch, tmp_path):
+    import sys
+    import types
+    import charmhelpers
+    fake = FakeApt(str(tmp_path / 'policy-rc.d'), installed=['galera-4'])
+    module = types.SimpleNamespace(filter_installed_packages=fake.filter_installed_packages,
+                                   apt_install=fake.apt_install)
+    monkeypatch.setitem(sys.modules, 'charmhelpers.fetch', module)
+    monkeypatch.setattr(charmhelpers, 'fetch', module, raising=False)
+    monkeypatch.setattr(services, 'POLICY_RC_D', fake.policy)
+    monkeypatch.setattr(host, 'write_file', lambda path, data, perms=0o444, **kw: (
+        open(path, 'wb').write(data), os.chmod(path, perms)))
+    return fake
+
+
+def test_packages_install_with_their_services_held_when_asked(apt):
+    services.install_packages(['mariadb-server', 'galera-4'], start=False)
+    assert apt.calls == [(['mariadb-server'], '#!/bin/sh\nexit 101\n')]
+    assert not os.path.exists(apt.policy)        # gone after the install
+    services.install_packages(['rabbitmq-server'])
+    assert apt.calls[-1] == (['rabbitmq-server'], None)   # the default lets them start
+
+
+def test_a_failed_install_removes_the_policy_and_keeps_one_already_there(apt):
+    apt.fail = True
+    with pytest.raises(subprocess.CalledProcessError):
+        services.install_packages(['rabbitmq-server'], start=False)
+    assert not os.path.exists(apt.policy)
+    with open(apt.policy, 'w') as f:       # the operator's own: neither replaced nor removed
+        f.write('#!/bin/sh\nexit 0\n')
+    apt.fail = False
+    services.install_packages(['rabbitmq-server'], start=False)
+    assert apt.calls[-1] == (['rabbitmq-server'], '#!/bin/sh\nexit 0\n')
+    assert os.path.exists(apt.policy)
+    services.install_packages(['galera-4'], start=False)     # nothing missing: no apt
+    assert len(apt.calls) == 2

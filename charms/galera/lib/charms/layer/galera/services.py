@@ -2,8 +2,8 @@
 
 Readiness decides bootstrap: until the leader bootstrapped, a unit is ready
 only if it is the leader and ``min-cluster-size`` units are present (the
-layer keeps a unit that is not ready stopped: the package's stand-alone
-server is stopped at install).  Once ``bootstrapped`` is in the leader
+layer keeps a unit that is not ready stopped; the package's stand-alone
+server never starts, layer option ``start-at-install``).  Once ``bootstrapped`` is in the leader
 settings every unit with the credentials is ready; a stopped one joins when
 a peer's Galera port answers, and otherwise stays stopped (a fully stopped
 cluster waits for ``recover-cluster``: no node bootstraps on its own).

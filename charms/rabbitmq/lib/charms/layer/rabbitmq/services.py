@@ -21,9 +21,10 @@ HEALTH_TIMEOUT = 60.0
 def write_cookie(service_name):
     """``data_ready``: the cluster's Erlang cookie in the node's home (0400, rabbitmq).
 
-    The node is stopped first when the cookie differs (at the first ready
-    hook: the package started it with a cookie of its own), since the CLI
-    could no longer reach it to stop it after the change.
+    The node is stopped first when the cookie differs (one started by hand
+    with a cookie of its own: the package does not start it, layer option
+    ``start-at-install``), since the CLI could no longer reach it to stop it
+    after the change.
     """
     value = contexts.cookie()
     try:

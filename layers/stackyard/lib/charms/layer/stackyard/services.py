@@ -14,9 +14,39 @@ import subprocess
 from charmhelpers.core import hookenv, host
 from charmhelpers.core.services import base
 
+POLICY_RC_D = '/usr/sbin/policy-rc.d'
 _factory = {'fn': None}
 # Files changed this hook, per service: decides restarts.
 _changed = {}
+
+
+def install_packages(packages, start=True):
+    """apt-get install what of ``packages`` is missing (layer options ``packages``,
+    ``start-at-install``).
+
+    ``start=False``: a policy-rc.d (exit 101: "action forbidden") keeps the
+    maintainer scripts from starting the services while they install; the
+    definitions start them once their data is ready.  rabbitmq's package
+    would boot an Erlang node with a cookie of its own, which the charm then
+    stops to give it the cluster's: about 6 s of CPU and, at host load 56,
+    45 s of its install hook, measured in a yard machine.
+    """
+    # Imported here: charmhelpers.fetch loads apt's bindings, which every other
+    # hook would pay for.
+    from charmhelpers import fetch
+    from charms.layer.stackyard import status
+    missing = fetch.filter_installed_packages(list(packages))
+    if not missing:
+        return
+    status.set_status(status.MAINTENANCE, 'Installing {}'.format(', '.join(missing)))
+    placed = not start and not os.path.exists(POLICY_RC_D)
+    if placed:
+        host.write_file(POLICY_RC_D, b'#!/bin/sh\nexit 101\n', perms=0o755)
+    try:
+        fetch.apt_install(missing, fatal=True)
+    finally:
+        if placed:
+            os.remove(POLICY_RC_D)
 
 
 def declare(factory):
