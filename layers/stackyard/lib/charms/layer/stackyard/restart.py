@@ -54,7 +54,6 @@ UNHEALTHY = 'stackyard.restart.unhealthy'  # failing check descriptions
 HISTORY = 'stackyard.restart.history'      # [{"id", "services", "restarted_at", ...}]
 MAX_HISTORY = 50
 SLOTS = 'stackyard.restart.slots'          # leader: {id: when it saw that turn come}
-FINISHED = 'stackyard.restart.finished'    # leader: n of the last batch it saw finished
 #: Seconds a unit may hold its slot past restart-health-timeout and the interval
 #: before the leader names it: the hook taking the slot may start late (queued).
 SLOT_MARGIN = 60
@@ -213,7 +212,7 @@ def announce(rid, pending):
     every unit's next request ahead, and that plan write is this unit's next
     hook, which publishes the request if the plan lacks it.  A roll of 100
     units in batches of 10 ran 9,811 skipped peer hooks instead of 18,787, and
-    its hooks and yard took 247 CPU seconds instead of 327 (``make bench-scale``).
+    its hooks and yard took 247-294 CPU seconds instead of 327 (``make bench-scale``).
     """
     me = hookenv.local_unit()
     if not rid or not pending or _unit_data(rid, me).get(REQUEST_KEY) == pending['id']:
@@ -419,15 +418,6 @@ def schedule(rid, batch_size):
     only when that places something (each app bag write is a hook on every other unit)."""
     me = hookenv.local_unit()
     current = read_plan(rid)
-    # Finished batches stay in the app bag until the next write; a batch once
-    # finished stays so (done ids only grow, departed units do not return, and
-    # batch numbers only grow), so they are not read again in every hook.
-    # Measured (make bench-scale, 100 units in batches of 10, same hook counts):
-    # hooks and yard took 248 CPU s with this memo, 295 without; the leader's
-    # hooks re-read every finished unit until the plan is written again.
-    finished = unitdata.kv().get(FINISHED, 0)
-    if finished <= current['last']:
-        current['batches'] = [b for b in current['batches'] if b['n'] > finished]
     units, asked = PeerStates(rid), may_have_asked(rid)
     own = units[me]['request'] if not rollplan.entry_done(units[me]['request'], units[me]) else ''
     if own and app_config_changed():
@@ -438,7 +428,6 @@ def schedule(rid, batch_size):
     if placed:
         _publish_app(rid, PLAN_KEY, json.dumps(new, sort_keys=True))
         _placed_now.update(placed)
-    unitdata.kv().set(FINISHED, new['batches'][0]['n'] - 1 if new['batches'] else new['last'])
     # When the leader first saw each turn of the running batch come (for status_check).
     seen, now = unitdata.kv().get(SLOTS, {}), time.time()
     unitdata.kv().set(SLOTS, {r: seen.get(r, now) for b in rollplan.unfinished(new, units, 1)
